@@ -1,0 +1,172 @@
+//! Reads the environment Argo CD's cmp-server gives plugin commands (argocd-cmp.md §3–4).
+
+use crate::context::{Context, ParameterValues, Var, VarSource, non_empty, split_api_versions};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Parameter names with a meaning of their own; every other string parameter is a variable.
+pub const VALUES_PARAM: &str = "values";
+pub const VALUES_YAML_PARAM: &str = "valuesYaml";
+const ENV_PREFIX: &str = "ARGOCD_ENV_";
+
+#[derive(Debug, Deserialize)]
+struct Parameter {
+    name: String,
+    #[serde(default)]
+    string: Option<String>,
+    #[serde(default)]
+    array: Option<Vec<String>>,
+    #[serde(default)]
+    map: Option<BTreeMap<String, String>>,
+}
+
+/// Builds the context of a plugin command from its environment and working directory.
+pub fn context_from_env(
+    cwd: PathBuf,
+    env: &BTreeMap<String, String>,
+) -> Result<Context, crate::Error> {
+    let get = |name: &str| non_empty(env.get(name).cloned());
+    let mut ctx = Context {
+        start_dir: cwd,
+        source_path: env.get("ARGOCD_APP_SOURCE_PATH").cloned(),
+        app_name: get("ARGOCD_APP_NAME"),
+        app_namespace: get("ARGOCD_APP_NAMESPACE"),
+        kube_version: get("KUBE_VERSION"),
+        api_versions: get("KUBE_API_VERSIONS")
+            .map(|l| split_api_versions(&l))
+            .unwrap_or_default(),
+        timeout: timeout_from_env(env)?,
+        helm: get("STRATA_HELM").map(PathBuf::from),
+        ..Context::default()
+    };
+    // BTreeMap order makes the result independent of the process environment's order.
+    for (key, value) in env {
+        if let Some(name) = key.strip_prefix(ENV_PREFIX)
+            && !name.is_empty()
+        {
+            ctx.vars.push((
+                name.to_lowercase(),
+                Var {
+                    value: value.clone(),
+                    source: VarSource::ArgoEnv(key.clone()),
+                },
+            ));
+        }
+    }
+    if let Some(json) = env.get("ARGOCD_APP_PARAMETERS") {
+        apply_parameters(&mut ctx, json)?;
+    }
+    Ok(ctx)
+}
+
+/// `STRATA_TIMEOUT` in seconds, shared by the plugin and the terminal commands.
+pub fn timeout_from_env(env: &BTreeMap<String, String>) -> Result<Option<Duration>, crate::Error> {
+    match non_empty(env.get("STRATA_TIMEOUT").cloned()) {
+        None => Ok(None),
+        Some(text) => match text.trim().parse::<u64>() {
+            Ok(secs) if secs > 0 => Ok(Some(Duration::from_secs(secs))),
+            _ => Err(crate::Error::Input(format!(
+                "STRATA_TIMEOUT={text:?} is not a whole number of seconds above 0"
+            ))),
+        },
+    }
+}
+
+/// Applies `ARGOCD_APP_PARAMETERS` (a JSON array, or `null` when the source has none).
+fn apply_parameters(ctx: &mut Context, json: &str) -> Result<(), crate::Error> {
+    if json.trim().is_empty() || json.trim() == "null" {
+        return Ok(());
+    }
+    let params: Vec<Parameter> = serde_json::from_str(json).map_err(|e| {
+        crate::Error::Input(format!(
+            "ARGOCD_APP_PARAMETERS is not the JSON array Argo CD sends: {e}"
+        ))
+    })?;
+    let mut values = ParameterValues::default();
+    for p in params {
+        match p.name.as_str() {
+            VALUES_PARAM => match (p.map, p.string) {
+                (Some(map), _) => values.map = Some(map),
+                (None, Some(s)) if s.trim().is_empty() => {}
+                _ => {
+                    return Err(crate::Error::Input(format!(
+                        "Argo CD parameter {VALUES_PARAM:?} must be a map of dotted keys (e.g. image.tag) to values; use {VALUES_YAML_PARAM:?} for a YAML document"
+                    )));
+                }
+            },
+            VALUES_YAML_PARAM => {
+                values.yaml = p.string.filter(|s| !s.trim().is_empty());
+            }
+            name => {
+                if let Some(value) = p.string {
+                    ctx.vars.push((
+                        name.to_owned(),
+                        Var {
+                            value,
+                            source: VarSource::Parameter(name.to_owned()),
+                        },
+                    ));
+                } else if p.array.is_some() || p.map.is_some() {
+                    tracing::warn!(
+                        "Argo CD parameter {name:?} is an array or map; only string parameters become variables, so it is ignored"
+                    );
+                }
+            }
+        }
+    }
+    ctx.parameter_values = values;
+    Ok(())
+}
+
+/// The release name Argo CD's own Helm support would use: the app name without `<ns>_`.
+pub fn release_name_from_app(app_name: &str) -> &str {
+    app_name.split_once('_').map_or(app_name, |(_, name)| name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn reads_env_vars_parameters_and_values() {
+        let e = env(&[
+            ("ARGOCD_ENV_REGION", "yul1"),
+            ("ARGOCD_APP_NAME", "team_acme"),
+            ("KUBE_API_VERSIONS", "v1,apps/v1,apps/v1/Deployment"),
+            ("KUBE_VERSION", ""),
+            (
+                "ARGOCD_APP_PARAMETERS",
+                r#"[{"name":"tenant","string":"acme"},{"map":{"image.tag":"v2"},"name":"values"},{"name":"valuesYaml","string":"a: 1"}]"#,
+            ),
+        ]);
+        let ctx = context_from_env(PathBuf::from("/x"), &e).unwrap();
+        assert_eq!(ctx.vars[0].0, "region");
+        assert_eq!(ctx.vars[1].0, "tenant");
+        assert_eq!(ctx.vars[1].1.source, VarSource::Parameter("tenant".into()));
+        assert_eq!(ctx.api_versions.len(), 3);
+        assert_eq!(ctx.kube_version, None);
+        assert_eq!(ctx.parameter_values.map.unwrap()["image.tag"], "v2");
+        assert_eq!(ctx.parameter_values.yaml.as_deref(), Some("a: 1"));
+        assert_eq!(
+            release_name_from_app(ctx.app_name.as_deref().unwrap()),
+            "acme"
+        );
+    }
+
+    #[test]
+    fn null_parameters_are_none_and_garbage_is_an_error() {
+        let ctx =
+            context_from_env(PathBuf::new(), &env(&[("ARGOCD_APP_PARAMETERS", "null")])).unwrap();
+        assert!(ctx.vars.is_empty());
+        assert!(context_from_env(PathBuf::new(), &env(&[("ARGOCD_APP_PARAMETERS", "{")])).is_err());
+    }
+}

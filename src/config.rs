@@ -1,0 +1,286 @@
+//! `strata.yaml` (the stack) and the optional per-tenant file, as typed data.
+//!
+//! The reference with examples is docs/config.md; docs/strata.schema.json is the JSON Schema.
+
+use crate::yaml::{self, YamlError};
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub const STACK_FILE: &str = "strata.yaml";
+const API_VERSION: &str = "strata/v1";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error(
+        "no {STACK_FILE} found in {start} or any parent directory up to {limit}; run strata from a tenant directory of a stack, or pass the tenant directory"
+    )]
+    NotFound { start: String, limit: String },
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}:{}", display_yaml_error(.error))]
+    Syntax { path: String, error: YamlError },
+    #[error("{path}:{line}: {message}")]
+    Invalid {
+        path: String,
+        line: u64,
+        message: String,
+    },
+}
+
+fn display_yaml_error(e: &YamlError) -> String {
+    match e.line {
+        Some(l) => format!("{l}: {}", e.message),
+        None => format!(" {}", e.message),
+    }
+}
+
+/// A value in a `vars` map. Written as any YAML scalar, used as text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VarValue(pub String);
+
+impl<'de> Deserialize<'de> for VarValue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = VarValue;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string, number or boolean")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<VarValue, E> {
+                Ok(VarValue(v.to_owned()))
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<VarValue, E> {
+                Ok(VarValue(v.to_string()))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<VarValue, E> {
+                Ok(VarValue(v.to_string()))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<VarValue, E> {
+                Ok(VarValue(v.to_string()))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<VarValue, E> {
+                Ok(VarValue(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// The contents of `strata.yaml`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StackSpec {
+    pub api_version: Spanned<String>,
+    pub kind: Spanned<String>,
+    /// Defaults for every tenant, the lowest variables.
+    #[serde(default)]
+    pub vars: BTreeMap<String, VarValue>,
+    pub tenants: TenantsSpec,
+    pub components: Spanned<Vec<ComponentSpec>>,
+    /// An empty render makes Argo CD prune the whole application, so it is an error by default.
+    #[serde(default)]
+    pub allow_empty: bool,
+    /// Seconds helm may run for one component; Argo CD gives the whole request 60 s by default.
+    #[serde(default)]
+    pub timeout_seconds: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TenantsSpec {
+    /// Tenant directories relative to strata.yaml; each `{{var}}` segment binds a variable.
+    pub path: Spanned<String>,
+    /// Optional file in the tenant directory with the tenant's own `vars`.
+    #[serde(default)]
+    pub file: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ComponentSpec {
+    pub name: Spanned<String>,
+    pub chart: ChartSpec,
+    #[serde(default)]
+    pub release_name: Option<String>,
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// Argo CD passes `--include-crds` to helm unless told not to; so does strata.
+    #[serde(default = "default_true")]
+    pub include_crds: bool,
+    #[serde(default)]
+    pub skip_tests: bool,
+    /// Layer path templates, lowest precedence first; a trailing `?` marks an optional layer.
+    #[serde(default)]
+    pub values: Vec<Spanned<String>>,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ChartSpec {
+    /// A chart directory or `.tgz`, relative to strata.yaml.
+    pub path: Spanned<String>,
+}
+
+/// The optional per-tenant file (`tenants.file`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TenantFileSpec {
+    #[serde(default)]
+    pub vars: BTreeMap<String, VarValue>,
+}
+
+/// A loaded and checked stack.
+#[derive(Debug)]
+pub struct Stack {
+    /// The directory holding strata.yaml; relative paths in the config start here.
+    pub dir: PathBuf,
+    /// strata.yaml as shown in messages (repository-relative).
+    pub file_name: String,
+    pub spec: StackSpec,
+}
+
+/// Walks up from `start` to the nearest strata.yaml, never above `limit`.
+pub fn find_stack_file(start: &Path, limit: &Path) -> Result<PathBuf, ConfigError> {
+    for dir in start.ancestors() {
+        let candidate = dir.join(STACK_FILE);
+        if candidate.is_file() {
+            return Ok(candidate);
+        }
+        if dir == limit {
+            break;
+        }
+    }
+    Err(ConfigError::NotFound {
+        start: start.display().to_string(),
+        limit: limit.display().to_string(),
+    })
+}
+
+pub fn read_text(path: &Path, shown_as: &str) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: shown_as.to_owned(),
+        source,
+    })
+}
+
+impl Stack {
+    /// Parses and checks strata.yaml. `shown_as` is the name used in messages.
+    pub fn load(file: &Path, shown_as: String) -> Result<Stack, ConfigError> {
+        let text = read_text(file, &shown_as)?;
+        let spec: StackSpec = yaml::parse_config(&text).map_err(|error| ConfigError::Syntax {
+            path: shown_as.clone(),
+            error,
+        })?;
+        let invalid = |line: u64, message: String| ConfigError::Invalid {
+            path: shown_as.clone(),
+            line,
+            message,
+        };
+        if spec.api_version.value != API_VERSION {
+            return Err(invalid(
+                spec.api_version.referenced.line(),
+                format!(
+                    "apiVersion must be {API_VERSION:?}, found {:?}",
+                    spec.api_version.value
+                ),
+            ));
+        }
+        if spec.kind.value != "Stack" {
+            return Err(invalid(
+                spec.kind.referenced.line(),
+                format!("kind must be \"Stack\", found {:?}", spec.kind.value),
+            ));
+        }
+        if spec.components.value.is_empty() {
+            return Err(invalid(
+                spec.components.referenced.line(),
+                "components is empty: a stack renders at least one chart".into(),
+            ));
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for c in &spec.components.value {
+            let name = &c.name.value;
+            let valid = !name.is_empty()
+                && name
+                    .chars()
+                    .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-');
+            if !valid {
+                return Err(invalid(
+                    c.name.referenced.line(),
+                    format!("component name {name:?} must be lower-case letters, digits and '-'"),
+                ));
+            }
+            if !seen.insert(name.clone()) {
+                return Err(invalid(
+                    c.name.referenced.line(),
+                    format!("component name {name:?} is used twice"),
+                ));
+            }
+        }
+        if spec.timeout_seconds == Some(0) {
+            return Err(invalid(0, "timeoutSeconds must be at least 1".into()));
+        }
+        Ok(Stack {
+            dir: file.parent().unwrap_or(Path::new(".")).to_path_buf(),
+            file_name: shown_as,
+            spec,
+        })
+    }
+}
+
+impl TenantFileSpec {
+    pub fn load(path: &Path, shown_as: &str) -> Result<TenantFileSpec, ConfigError> {
+        let text = read_text(path, shown_as)?;
+        if text.trim().is_empty() {
+            return Ok(TenantFileSpec::default());
+        }
+        yaml::parse_config(&text).map_err(|error| ConfigError::Syntax {
+            path: shown_as.to_owned(),
+            error,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Stack, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join(STACK_FILE);
+        std::fs::write(&file, text).unwrap();
+        Stack::load(&file, "strata.yaml".into())
+    }
+
+    const MINIMAL: &str = "apiVersion: strata/v1\nkind: Stack\ntenants: {path: \"t/{{tenant}}\"}\ncomponents:\n  - name: app\n    chart: {path: charts/app}\n    values: [a.yaml, \"b/{{tenant}}.yaml?\"]\n";
+
+    #[test]
+    fn loads_a_minimal_stack_with_defaults() {
+        let stack = load(MINIMAL).unwrap();
+        let c = &stack.spec.components.value[0];
+        assert!(c.include_crds && !c.skip_tests && !stack.spec.allow_empty);
+        assert_eq!(c.values[1].value, "b/{{tenant}}.yaml?");
+        assert_eq!(c.values[1].referenced.line(), 7);
+    }
+
+    #[test]
+    fn errors_name_the_file_and_line() {
+        let err = load(&MINIMAL.replace("kind: Stack", "kind: Stak")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "strata.yaml:2: kind must be \"Stack\", found \"Stak\""
+        );
+        let err = load(&MINIMAL.replace("tenants:", "tenantz:")).unwrap_err();
+        assert!(err.to_string().starts_with("strata.yaml:3:"), "{err}");
+    }
+}

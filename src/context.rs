@@ -1,0 +1,92 @@
+//! What one invocation brings from outside the repository: where it starts, variables,
+//! parameter layers and cluster facts, whether they came from Argo CD or a terminal.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Where a variable's value came from, lowest precedence first.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum VarSource {
+    Stack(String),
+    TenantPath(String),
+    TenantFile(String),
+    ArgoEnv(String),
+    Parameter(String),
+    Cli,
+}
+
+impl fmt::Display for VarSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            VarSource::Stack(file) => write!(f, "{file} vars"),
+            VarSource::TenantPath(pattern) => {
+                write!(f, "tenant directory (tenants.path {pattern:?})")
+            }
+            VarSource::TenantFile(file) => write!(f, "{file} vars"),
+            VarSource::ArgoEnv(name) => write!(f, "Argo CD env {name}"),
+            VarSource::Parameter(name) => write!(f, "Argo CD parameter {name:?}"),
+            VarSource::Cli => f.write_str("--var"),
+        }
+    }
+}
+
+/// A variable value with its source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Var {
+    pub value: String,
+    pub source: VarSource,
+}
+
+/// Values given as Argo CD parameters; both sit above every file layer.
+#[derive(Debug, Clone, Default)]
+pub struct ParameterValues {
+    /// The `valuesYaml` parameter: one YAML document.
+    pub yaml: Option<String>,
+    /// The `values` parameter: dotted keys → strings.
+    pub map: Option<BTreeMap<String, String>>,
+}
+
+/// Everything an invocation knows before reading the stack.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    /// The tenant directory (Argo CD's app path) or the stack root.
+    pub start_dir: PathBuf,
+    /// `ARGOCD_APP_SOURCE_PATH`, used to find the root of the extracted repository.
+    pub source_path: Option<String>,
+    /// Variables from outside the repository, lowest precedence first.
+    pub vars: Vec<(String, Var)>,
+    pub parameter_values: ParameterValues,
+    /// `ARGOCD_APP_NAME` (possibly `<namespace>_<name>`).
+    pub app_name: Option<String>,
+    /// `ARGOCD_APP_NAMESPACE`: the Application's destination namespace.
+    pub app_namespace: Option<String>,
+    pub kube_version: Option<String>,
+    pub api_versions: Vec<String>,
+    pub timeout: Option<Duration>,
+    /// `STRATA_HELM`: an explicit helm binary.
+    pub helm: Option<PathBuf>,
+}
+
+/// Parses `k=v` as given to `--var`.
+pub fn parse_var_arg(arg: &str) -> Result<(String, String), String> {
+    match arg.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_owned(), v.to_owned())),
+        _ => Err(format!("expected NAME=VALUE, got {arg:?}")),
+    }
+}
+
+/// Treats an unset and an empty variable alike, as Argo CD's history requires.
+pub fn non_empty(value: Option<String>) -> Option<String> {
+    value.filter(|v| !v.trim().is_empty())
+}
+
+/// Splits a comma-separated API versions list, dropping blanks.
+pub fn split_api_versions(list: &str) -> Vec<String> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}

@@ -1,0 +1,36 @@
+//! The library's error type: every variant already names the file, line or variable at fault.
+
+use crate::config::ConfigError;
+use crate::helm::HelmError;
+use crate::paths::PathError;
+use crate::template::TemplateError;
+use crate::values::ValuesError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Path(#[from] PathError),
+    #[error(transparent)]
+    Values(#[from] ValuesError),
+    #[error(transparent)]
+    Helm(#[from] HelmError),
+    #[error("{0}")]
+    Tenant(String),
+    #[error("{context}: {source}")]
+    Template {
+        context: String,
+        #[source]
+        source: TemplateError,
+    },
+    #[error("{0}")]
+    Input(String),
+    #[error(
+        "render is empty: the components rendered no Kubernetes object ({components}). Argo CD would prune every resource of the application; fix the values or set `allowEmpty: true` in {stack_file} if an empty application is intended"
+    )]
+    EmptyRender {
+        components: String,
+        stack_file: String,
+    },
+}

@@ -1,0 +1,22 @@
+//! strata: one Argo CD Application per tenant, from layered Helm values and the real helm.
+//!
+//! Data flows one way: [`context`] (Argo CD environment or command line) → [`config`] (the
+//! stack) → [`tenant`] (variables) → [`plan`] (layers and charts per component) → [`values`]
+//! (merged with provenance) → [`helm`] (render) → [`manifests`] (checked output).
+
+pub mod argocd;
+pub mod config;
+pub mod context;
+pub mod error;
+pub mod helm;
+pub mod manifests;
+pub mod parameters;
+pub mod paths;
+pub mod pipeline;
+pub mod plan;
+pub mod template;
+pub mod tenant;
+pub mod values;
+pub mod yaml;
+
+pub use error::Error;

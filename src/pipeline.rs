@@ -1,0 +1,163 @@
+//! The whole path from a context to manifests, shared by `generate`, `render`, `values`,
+//! `explain` and `parameters`.
+
+use crate::config::{self, Stack};
+use crate::context::Context;
+use crate::helm::{self, Helm, TemplateRequest};
+use crate::manifests;
+use crate::paths::RepoRoot;
+use crate::plan::{ComponentPlan, plan_components};
+use crate::template::Templater;
+use crate::tenant::{self, Tenant};
+use crate::values::layer::Layer;
+use crate::values::merge::merge_layers;
+use crate::values::parameters::layer_from_map;
+use crate::values::{Node, Origin};
+use crate::{Error, argocd};
+use std::sync::Arc;
+
+/// A stack and tenant, resolved and planned.
+#[derive(Debug)]
+pub struct Resolved {
+    pub root: RepoRoot,
+    pub stack: Stack,
+    pub tenant: Tenant,
+    pub components: Vec<ComponentPlan>,
+}
+
+/// Finds and loads the stack for the context, without resolving a tenant.
+pub fn load_stack(ctx: &Context) -> Result<(RepoRoot, Stack), Error> {
+    let start = ctx.start_dir.canonicalize().map_err(|e| {
+        Error::Input(format!(
+            "cannot use directory {}: {e}",
+            ctx.start_dir.display()
+        ))
+    })?;
+    let root_dir = RepoRoot::discover(&start, ctx.source_path.as_deref());
+    let limit = root_dir
+        .clone()
+        .unwrap_or_else(|| start.ancestors().last().unwrap_or(&start).to_path_buf());
+    let stack_file = config::find_stack_file(&start, &limit)?;
+    // Without a repository, the stack directory itself is the boundary.
+    let root = RepoRoot::new(&root_dir.unwrap_or_else(|| {
+        stack_file
+            .parent()
+            .expect("a file has a parent")
+            .to_path_buf()
+    }))?;
+    let shown = root.display(&stack_file);
+    let stack = Stack::load(&stack_file, shown)?;
+    Ok((root, stack))
+}
+
+/// Resolves the tenant and plans its components.
+pub fn resolve(ctx: &Context) -> Result<Resolved, Error> {
+    let (root, stack) = load_stack(ctx)?;
+    let templater = Templater::default();
+    let tenant = tenant::resolve(&stack, &root, ctx, &templater)?;
+    let components = plan_components(&stack, &root, &tenant, ctx, &templater)?;
+    Ok(Resolved {
+        root,
+        stack,
+        tenant,
+        components,
+    })
+}
+
+/// The values of one component: its layers in order and their merge.
+#[derive(Debug)]
+pub struct ComponentValues {
+    pub layers: Vec<Layer>,
+    pub merged: Node,
+}
+
+/// Reads a component's layer files and the parameter layers, and merges them.
+pub fn component_values(
+    component: &ComponentPlan,
+    ctx: &Context,
+) -> Result<ComponentValues, Error> {
+    let mut layers = Vec::new();
+    for file in &component.layers {
+        let text = match std::fs::read_to_string(&file.path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && file.optional => {
+                tracing::debug!("optional layer {} is absent", file.shown);
+                continue;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::Input(format!(
+                    "values layer {} does not exist (declared at {} for component {:?}); create it, fix the path, or mark it optional with a trailing '?'",
+                    file.shown, file.declared_at, component.name
+                )));
+            }
+            Err(e) => {
+                return Err(Error::Input(format!(
+                    "cannot read values layer {}: {e}",
+                    file.shown
+                )));
+            }
+        };
+        layers.push(Layer::from_yaml(&text, Arc::from(file.shown.as_str()))?);
+    }
+    if let Some(yaml) = &ctx.parameter_values.yaml {
+        let source = format!("Argo CD parameter {:?}", argocd::VALUES_YAML_PARAM);
+        layers.push(Layer::from_yaml(yaml, Arc::from(source))?);
+    }
+    if let Some(map) = &ctx.parameter_values.map {
+        let source = format!("Argo CD parameter {:?}", argocd::VALUES_PARAM);
+        layers.push(layer_from_map(map, Arc::from(source)));
+    }
+    let base = Node::empty_map(Origin {
+        source: Arc::from("(no layer)"),
+        line: 0,
+    });
+    let merged = merge_layers(base, &layers);
+    Ok(ComponentValues { layers, merged })
+}
+
+/// Renders every component in order into one stream. Nothing is returned unless every
+/// component rendered, so a caller never prints part of an application.
+pub fn render(ctx: &Context) -> Result<Vec<u8>, Error> {
+    let resolved = resolve(ctx)?;
+    let helm = Helm {
+        binary: helm::find_helm(ctx.helm.as_deref())?,
+        timeout: ctx
+            .timeout
+            .or(resolved
+                .stack
+                .spec
+                .timeout_seconds
+                .map(std::time::Duration::from_secs))
+            .unwrap_or(helm::DEFAULT_TIMEOUT),
+    };
+    let mut stream = Vec::new();
+    for component in &resolved.components {
+        let values = component_values(component, ctx)?;
+        let json = serde_json::to_vec(&values.merged.to_json()).expect("JSON values serialize");
+        let out = helm.template(&TemplateRequest {
+            component: &component.name,
+            chart: &component.chart,
+            chart_shown: &component.chart_shown,
+            release: &component.release,
+            namespace: &component.namespace,
+            values_json: &json,
+            kube_version: ctx.kube_version.as_deref(),
+            api_versions: &ctx.api_versions,
+            include_crds: component.include_crds,
+            skip_tests: component.skip_tests,
+        })?;
+        stream.extend_from_slice(&out);
+    }
+    if !resolved.stack.spec.allow_empty && manifests::count_objects(&stream) == 0 {
+        return Err(Error::EmptyRender {
+            components: resolved
+                .components
+                .iter()
+                .map(|c| format!("{} from {}", c.name, c.chart_shown))
+                .collect::<Vec<_>>()
+                .join(", "),
+            stack_file: resolved.stack.file_name.clone(),
+        });
+    }
+    Ok(stream)
+}

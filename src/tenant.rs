@@ -1,0 +1,309 @@
+//! Finds the tenant of an invocation and its variables.
+//!
+//! Precedence, lowest first: stack `vars`, the tenant directory's pattern, the tenant file's
+//! `vars`, then the context (`ARGOCD_ENV_*`, plugin parameters, `--var`). A variable bound by the
+//! tenant directory is the tenant's identity: a higher source that contradicts it is an error,
+//! not an override, so a stray parameter can never render one tenant with another's files.
+
+use crate::Error;
+use crate::config::{Stack, TenantFileSpec};
+use crate::context::{Context, Var, VarSource};
+use crate::paths::{RepoRoot, is_safe_segment};
+use crate::template::{Templater, referenced_variables};
+use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
+
+/// A resolved tenant.
+#[derive(Debug, Clone)]
+pub struct Tenant {
+    /// Absolute path of the tenant directory.
+    pub dir: PathBuf,
+    /// The tenant directory relative to the repository root.
+    pub shown_dir: String,
+    pub vars: BTreeMap<String, Var>,
+}
+
+impl Tenant {
+    /// The variables as plain text, for templates.
+    pub fn values(&self) -> BTreeMap<String, String> {
+        self.vars
+            .iter()
+            .map(|(k, v)| (k.clone(), v.value.clone()))
+            .collect()
+    }
+}
+
+/// One segment of `tenants.path`: literal text, or text around exactly one variable.
+#[derive(Debug)]
+enum Segment {
+    Literal(String),
+    Var {
+        prefix: String,
+        name: String,
+        suffix: String,
+    },
+}
+
+fn parse_pattern(pattern: &str) -> Result<Vec<Segment>, String> {
+    let mut segments = Vec::new();
+    for raw in pattern.split('/').filter(|s| !s.is_empty() && *s != ".") {
+        let names = referenced_variables(raw);
+        match names.as_slice() {
+            [] => segments.push(Segment::Literal(raw.to_owned())),
+            [name] => {
+                let open = raw.find("{{").expect("has a variable");
+                let close = raw.rfind("}}").expect("has a variable") + 2;
+                segments.push(Segment::Var {
+                    prefix: raw[..open].to_owned(),
+                    name: name.clone(),
+                    suffix: raw[close..].to_owned(),
+                });
+            }
+            _ => {
+                return Err(format!(
+                    "segment {raw:?} uses more than one variable; give each variable its own directory level"
+                ));
+            }
+        }
+    }
+    if raw_has_parent(pattern) {
+        return Err("must stay below the stack directory (no '..')".into());
+    }
+    Ok(segments)
+}
+
+fn raw_has_parent(pattern: &str) -> bool {
+    Path::new(pattern)
+        .components()
+        .any(|c| matches!(c, Component::ParentDir | Component::RootDir))
+}
+
+/// Matches a directory (relative to the stack) against the pattern, binding its variables.
+fn match_dir(segments: &[Segment], rel: &[String]) -> Option<Vec<(String, String)>> {
+    if segments.len() != rel.len() {
+        return None;
+    }
+    let mut bound: Vec<(String, String)> = Vec::new();
+    for (segment, part) in segments.iter().zip(rel) {
+        match segment {
+            Segment::Literal(text) if text == part => {}
+            Segment::Literal(_) => return None,
+            Segment::Var {
+                prefix,
+                name,
+                suffix,
+            } => {
+                let value = part
+                    .strip_prefix(prefix.as_str())?
+                    .strip_suffix(suffix.as_str())?;
+                if value.is_empty() {
+                    return None;
+                }
+                if let Some((_, earlier)) = bound.iter().find(|(n, _)| n == name) {
+                    if earlier != value {
+                        return None;
+                    }
+                } else {
+                    bound.push((name.clone(), value.to_owned()));
+                }
+            }
+        }
+    }
+    Some(bound)
+}
+
+/// Resolves the tenant for `ctx` in `stack`.
+pub fn resolve(
+    stack: &Stack,
+    root: &RepoRoot,
+    ctx: &Context,
+    templater: &Templater,
+) -> Result<Tenant, Error> {
+    let pattern = &stack.spec.tenants.path;
+    let segments = parse_pattern(&pattern.value).map_err(|m| {
+        Error::Tenant(format!(
+            "{}:{}: tenants.path {:?} {m}",
+            stack.file_name,
+            pattern.referenced.line(),
+            pattern.value
+        ))
+    })?;
+
+    let mut vars: BTreeMap<String, Var> = BTreeMap::new();
+    for (name, value) in &stack.spec.vars {
+        vars.insert(
+            name.clone(),
+            Var {
+                value: value.0.clone(),
+                source: VarSource::Stack(stack.file_name.clone()),
+            },
+        );
+    }
+
+    let stack_dir = stack
+        .dir
+        .canonicalize()
+        .map_err(|e| Error::Input(format!("cannot read {}: {e}", stack.dir.display())))?;
+    let start = ctx
+        .start_dir
+        .canonicalize()
+        .map_err(|e| Error::Input(format!("cannot read {}: {e}", ctx.start_dir.display())))?;
+    let rel: Vec<String> = start
+        .strip_prefix(&stack_dir)
+        .map_err(|_| {
+            Error::Input(format!(
+                "{} is not inside the stack {}",
+                start.display(),
+                stack.file_name
+            ))
+        })?
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+
+    let path_source = VarSource::TenantPath(pattern.value.clone());
+    let dir = if let Some(bound) = match_dir(&segments, &rel) {
+        for (name, value) in bound {
+            vars.insert(
+                name,
+                Var {
+                    value,
+                    source: path_source.clone(),
+                },
+            );
+        }
+        start.clone()
+    } else if rel.is_empty() {
+        // At the stack root: the variables name the tenant.
+        let mut known = vars.clone();
+        for (name, var) in &ctx.vars {
+            known.insert(name.clone(), var.clone());
+        }
+        check_path_variables(&pattern.value, &known)?;
+        let plain = known
+            .iter()
+            .map(|(k, v)| (k.clone(), v.value.clone()))
+            .collect();
+        let rendered =
+            templater
+                .render(&pattern.value, &plain)
+                .map_err(|source| Error::Template {
+                    context: format!(
+                        "{}:{}: cannot find the tenant from the stack root",
+                        stack.file_name,
+                        pattern.referenced.line()
+                    ),
+                    source,
+                })?;
+        let dir = root.join(&stack_dir, &rendered, "tenant directory")?;
+        if !dir.is_dir() {
+            return Err(Error::Tenant(format!(
+                "tenant directory {} does not exist (tenants.path {:?} in {})",
+                root.display(&dir),
+                pattern.value,
+                stack.file_name
+            )));
+        }
+        for segment in &segments {
+            if let Segment::Var { name, .. } = segment
+                && let Some(var) = known.get(name)
+            {
+                vars.insert(
+                    name.clone(),
+                    Var {
+                        value: var.value.clone(),
+                        source: path_source.clone(),
+                    },
+                );
+            }
+        }
+        dir
+    } else {
+        return Err(Error::Tenant(format!(
+            "{} is not a tenant directory: it does not match tenants.path {:?} of {}. Run strata in a tenant directory, or at the stack root with the tenant's variables set",
+            root.display(&start),
+            pattern.value,
+            stack.file_name
+        )));
+    };
+    let shown_dir = root.display(&dir);
+
+    let bound_by_path: BTreeMap<String, String> = vars
+        .iter()
+        .filter(|(_, v)| v.source == path_source)
+        .map(|(k, v)| (k.clone(), v.value.clone()))
+        .collect();
+
+    let mut higher: Vec<(String, Var)> = Vec::new();
+    if let Some(file) = &stack.spec.tenants.file {
+        let path = root.join(&dir, file, "tenants.file")?;
+        if path.is_file() {
+            let shown = root.display(&path);
+            let spec = TenantFileSpec::load(&path, &shown)?;
+            for (name, value) in spec.vars {
+                higher.push((
+                    name,
+                    Var {
+                        value: value.0,
+                        source: VarSource::TenantFile(shown.clone()),
+                    },
+                ));
+            }
+        }
+    }
+    higher.extend(ctx.vars.iter().cloned());
+    for (name, var) in higher {
+        if let Some(bound) = bound_by_path.get(&name)
+            && *bound != var.value
+        {
+            return Err(Error::Tenant(format!(
+                "variable `{name}` is {bound:?} for tenant directory {shown_dir}, but {} sets it to {:?}; remove that setting or use the other tenant's directory",
+                var.source, var.value
+            )));
+        }
+        vars.insert(name, var);
+    }
+
+    Ok(Tenant {
+        dir,
+        shown_dir,
+        vars,
+    })
+}
+
+/// Refuses variables that a path template uses when their value is not one plain path segment.
+pub fn check_path_variables(template: &str, vars: &BTreeMap<String, Var>) -> Result<(), Error> {
+    for name in referenced_variables(template) {
+        if let Some(var) = vars.get(&name)
+            && !is_safe_segment(&var.value)
+        {
+            return Err(Error::Input(format!(
+                "variable `{name}` = {:?} (from {}) cannot be used in the path {template:?}: a path variable must be one directory name, without '/', '..' or NUL",
+                var.value, var.source
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matches_directories_against_the_pattern() {
+        let segs = parse_pattern("customers/{{env}}/t-{{tenant}}").unwrap();
+        let rel = |s: &str| s.split('/').map(str::to_owned).collect::<Vec<_>>();
+        assert_eq!(
+            match_dir(&segs, &rel("customers/prod/t-acme")).unwrap(),
+            vec![
+                ("env".to_string(), "prod".to_string()),
+                ("tenant".to_string(), "acme".to_string())
+            ]
+        );
+        assert!(match_dir(&segs, &rel("customers/prod/acme")).is_none());
+        assert!(match_dir(&segs, &rel("other/prod/t-acme")).is_none());
+        assert!(parse_pattern("a/{{x}}{{y}}").is_err());
+        assert!(parse_pattern("../{{x}}").is_err());
+    }
+}

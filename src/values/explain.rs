@@ -1,0 +1,129 @@
+//! `strata explain`: for each leaf, the winning value and every lower layer that also set it,
+//! in the spirit of Hiera's `lookup --explain`.
+
+use super::layer::Layer;
+use super::{Node, NodeKind, Origin};
+use serde::Serialize;
+
+/// One leaf of the merged values with its history, highest layer first.
+#[derive(Debug, Clone, Serialize)]
+pub struct Explanation {
+    pub key: String,
+    pub value: serde_json::Value,
+    #[serde(rename = "setBy")]
+    pub set_by: Setting,
+    pub overrides: Vec<Setting>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Setting {
+    pub source: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    pub value: serde_json::Value,
+}
+
+impl Setting {
+    fn new(origin: &Origin, node: &Node) -> Setting {
+        Setting {
+            source: origin.source.to_string(),
+            line: (origin.line > 0).then_some(origin.line),
+            value: node.to_json(),
+        }
+    }
+
+    pub fn location(&self) -> String {
+        match self.line {
+            Some(l) => format!("{}:{l}", self.source),
+            None => self.source.clone(),
+        }
+    }
+}
+
+/// Explains every leaf at or below `prefix` (all leaves when empty). `None` when nothing there.
+pub fn explain(merged: &Node, layers: &[Layer], prefix: &[String]) -> Option<Vec<Explanation>> {
+    let start = merged.get(prefix)?;
+    let mut leaves = Vec::new();
+    collect_leaves(start, prefix.to_vec(), &mut leaves);
+    Some(
+        leaves
+            .into_iter()
+            .map(|(path, node)| {
+                let overrides = layers
+                    .iter()
+                    .rev()
+                    .filter_map(|layer| layer.tree.get(&path))
+                    .filter(|n| n.origin != node.origin)
+                    .map(|n| Setting::new(&n.origin, n))
+                    .collect();
+                Explanation {
+                    key: join_key_path(&path),
+                    value: node.to_json(),
+                    set_by: Setting::new(&node.origin, node),
+                    overrides,
+                }
+            })
+            .collect(),
+    )
+}
+
+fn collect_leaves<'a>(node: &'a Node, path: Vec<String>, out: &mut Vec<(Vec<String>, &'a Node)>) {
+    match &node.kind {
+        NodeKind::Map(map) if !map.is_empty() => {
+            for (key, child) in map {
+                let mut child_path = path.clone();
+                child_path.push(key.clone());
+                collect_leaves(child, child_path, out);
+            }
+        }
+        _ => out.push((path, node)),
+    }
+}
+
+/// The inverse of [`super::split_key_path`].
+pub fn join_key_path(path: &[String]) -> String {
+    path.iter()
+        .map(|s| s.replace('.', "\\."))
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// The text form: one block per leaf.
+pub fn to_text(explanations: &[Explanation]) -> String {
+    let mut out = String::new();
+    for e in explanations {
+        out.push_str(&format!("{} = {}\n", e.key, e.value));
+        out.push_str(&format!("  set by    {}\n", e.set_by.location()));
+        for (i, o) in e.overrides.iter().enumerate() {
+            let label = if i == 0 { "overrides" } else { "         " };
+            out.push_str(&format!("  {label} {} = {}\n", o.location(), o.value));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::values::merge::merge_layers;
+    use std::sync::Arc;
+
+    #[test]
+    fn lists_every_lower_layer_that_set_the_leaf() {
+        let layers = vec![
+            Layer::from_yaml("image:\n  tag: a\n", Arc::from("common.yaml")).unwrap(),
+            Layer::from_yaml("other: 1\n", Arc::from("env.yaml")).unwrap(),
+            Layer::from_yaml("image: {tag: c}\n", Arc::from("tenant.yaml")).unwrap(),
+        ];
+        let merged = merge_layers(layers[0].tree.clone(), &layers[1..]);
+        let all = explain(&merged, &layers, &["image".to_string()]).unwrap();
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0].key, "image.tag");
+        assert_eq!(all[0].set_by.location(), "tenant.yaml:1");
+        assert_eq!(all[0].overrides.len(), 1);
+        assert_eq!(all[0].overrides[0].location(), "common.yaml:2");
+        let text = to_text(&all);
+        assert!(text.contains("overrides common.yaml:2 = \"a\""), "{text}");
+        assert!(explain(&merged, &layers, &["nope".to_string()]).is_none());
+    }
+}

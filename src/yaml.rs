@@ -1,0 +1,270 @@
+//! The one place that talks to the third-party YAML crate.
+//!
+//! Everything else in strata sees [`RawNode`] trees (for values files, where typing and line numbers
+//! matter) or typed config structs, so the YAML library can be swapped by editing this file alone.
+//!
+//! Values files are read the way Helm reads them: YAML 1.1 scalars (`yes`/`off` booleans, `0755`
+//! octal, `1_000`), merge keys, anchors with an alias budget, duplicate keys where the last wins.
+
+use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_saphyr::{DuplicateKeyPolicy, Spanned};
+use std::fmt;
+
+/// A parsed YAML node with the 1-based line it starts on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawNode {
+    pub line: u32,
+    pub kind: RawKind,
+}
+
+/// Scalars are already typed with YAML 1.1 rules; numbers are `f64` because Helm turns every
+/// number into a float64 through its YAML → JSON conversion.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RawKind {
+    Null,
+    Bool(bool),
+    Number(f64),
+    String(String),
+    Seq(Vec<RawNode>),
+    /// Entries in document order; duplicates are kept so the caller can warn about them.
+    Map(Vec<(String, RawNode)>),
+}
+
+/// A YAML syntax or shape error with the position the parser reported.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{}{message}", match line { Some(l) => format!("line {l}: "), None => String::new() })]
+pub struct YamlError {
+    pub line: Option<u32>,
+    pub message: String,
+}
+
+impl YamlError {
+    fn from_lib(err: serde_saphyr::Error) -> Self {
+        let line = err.location().map(|l| l.line() as u32).filter(|l| *l > 0);
+        let inner = err.without_snippet();
+        let mut message = inner.to_string();
+        // The library appends " at line X column Y"; the caller prints the line itself.
+        if let Some(idx) = message.find(" at line ") {
+            message.truncate(idx);
+        }
+        YamlError {
+            line,
+            message: message.trim().to_string(),
+        }
+    }
+}
+
+fn values_options() -> serde_saphyr::Options {
+    serde_saphyr::options! {
+        legacy_octal_numbers: true,
+        duplicate_keys: DuplicateKeyPolicy::PassThrough,
+        with_snippet: false,
+    }
+}
+
+/// Parses a values document (Helm `-f` file). Returns `None` for an empty or comment-only file,
+/// which Helm treats as `{}`. Several documents are refused: Helm 3 reads only the first and
+/// Helm 4 merges them all, so such a file means different things to different helms.
+pub fn parse_values(text: &str) -> Result<Option<RawNode>, YamlError> {
+    let docs: Vec<Spanned<RawKindDe>> =
+        serde_saphyr::from_multiple_with_options(text, values_options())
+            .map_err(YamlError::from_lib)?;
+    let mut docs = docs
+        .into_iter()
+        .filter(|d| !matches!(d.value.0, RawKind::Null));
+    let first = docs.next();
+    if let Some(second) = docs.next() {
+        return Err(YamlError {
+            line: Some(second.referenced.line() as u32),
+            message: "a values file must hold one YAML document: Helm 3 reads only the first \
+                      and Helm 4 merges them all; split it into separate layers"
+                .into(),
+        });
+    }
+    Ok(first.map(|d| RawNode {
+        line: d.referenced.line() as u32,
+        kind: d.value.0,
+    }))
+}
+
+/// Parses a config file (strata.yaml, tenant.yaml) into a typed struct. Duplicate keys are an
+/// error here: in a config file they are always a mistake.
+pub fn parse_config<T: DeserializeOwned>(text: &str) -> Result<T, YamlError> {
+    let options = serde_saphyr::options! { with_snippet: false };
+    serde_saphyr::from_str_with_options(text, options).map_err(YamlError::from_lib)
+}
+
+/// Emits YAML that Go's YAML 1.1 reader reads back with the same types (ambiguous strings such
+/// as `"on"` or `"0755"` are quoted).
+pub fn to_yaml<T: serde::Serialize>(value: &T) -> String {
+    let options = serde_saphyr::ser_options! { prefer_block_scalars: false };
+    serde_saphyr::to_string_with_options(value, options)
+        .unwrap_or_else(|e| format!("# cannot print as YAML: {e}\n"))
+}
+
+/// Helm converts non-string keys to strings on its way to JSON (`1:` → `"1"`, `yes:` → `"true"`).
+struct KeyDe(String);
+
+impl<'de> serde::Deserialize<'de> for KeyDe {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let kind = RawKindDe::deserialize(d)?.0;
+        match kind {
+            RawKind::String(s) => Ok(KeyDe(s)),
+            RawKind::Bool(b) => Ok(KeyDe(b.to_string())),
+            RawKind::Number(n) => Ok(KeyDe(format_number_key(n))),
+            RawKind::Null => Ok(KeyDe("null".into())),
+            RawKind::Seq(_) | RawKind::Map(_) => {
+                Err(de::Error::custom("a mapping key must be a scalar"))
+            }
+        }
+    }
+}
+
+fn format_number_key(n: f64) -> String {
+    if n.fract() == 0.0 && n.abs() < 1e15 {
+        format!("{}", n as i64)
+    } else {
+        format!("{n}")
+    }
+}
+
+struct RawKindDe(RawKind);
+
+impl<'de> serde::Deserialize<'de> for RawKindDe {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(RawVisitor)
+    }
+}
+
+struct RawVisitor;
+
+impl<'de> Visitor<'de> for RawVisitor {
+    type Value = RawKindDe;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any YAML value")
+    }
+    fn visit_unit<E>(self) -> Result<RawKindDe, E> {
+        Ok(RawKindDe(RawKind::Null))
+    }
+    fn visit_none<E>(self) -> Result<RawKindDe, E> {
+        Ok(RawKindDe(RawKind::Null))
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<RawKindDe, D::Error> {
+        d.deserialize_any(RawVisitor)
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<RawKindDe, E> {
+        Ok(RawKindDe(RawKind::Bool(v)))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<RawKindDe, E> {
+        Ok(RawKindDe(RawKind::Number(v as f64)))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<RawKindDe, E> {
+        Ok(RawKindDe(RawKind::Number(v as f64)))
+    }
+    fn visit_i128<E>(self, v: i128) -> Result<RawKindDe, E> {
+        Ok(RawKindDe(RawKind::Number(v as f64)))
+    }
+    fn visit_u128<E>(self, v: u128) -> Result<RawKindDe, E> {
+        Ok(RawKindDe(RawKind::Number(v as f64)))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<RawKindDe, E> {
+        if !v.is_finite() {
+            return Err(E::custom(
+                "infinite or NaN numbers cannot be given to Helm (it fails on them)",
+            ));
+        }
+        // `-0.0` would print as "-0" in Go; Helm reads `-0` as the integer 0.
+        Ok(RawKindDe(RawKind::Number(if v == 0.0 { 0.0 } else { v })))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<RawKindDe, E> {
+        Ok(RawKindDe(RawKind::String(v.to_owned())))
+    }
+    fn visit_string<E>(self, v: String) -> Result<RawKindDe, E> {
+        Ok(RawKindDe(RawKind::String(v)))
+    }
+    fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<RawKindDe, E> {
+        String::from_utf8(v.to_vec())
+            .map(|s| RawKindDe(RawKind::String(s)))
+            .map_err(|_| E::custom("binary value is not UTF-8"))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawKindDe, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element::<Spanned<RawKindDe>>()? {
+            items.push(RawNode {
+                line: item.referenced.line() as u32,
+                kind: item.value.0,
+            });
+        }
+        Ok(RawKindDe(RawKind::Seq(items)))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawKindDe, A::Error> {
+        let mut entries = Vec::new();
+        while let Some(key) = map.next_key::<Spanned<KeyDe>>()? {
+            let value = map.next_value::<Spanned<RawKindDe>>()?;
+            // The key's line is where a reader looks for "who set this", also for block values.
+            entries.push((
+                key.value.0,
+                RawNode {
+                    line: key.referenced.line() as u32,
+                    kind: value.value.0,
+                },
+            ));
+        }
+        Ok(RawKindDe(RawKind::Map(entries)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scalar(text: &str) -> RawKind {
+        let node = parse_values(&format!("x: {text}\n")).unwrap().unwrap();
+        match node.kind {
+            RawKind::Map(mut e) => e.remove(0).1.kind,
+            other => panic!("not a map: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn yaml_1_1_scalars_are_typed_like_helm() {
+        for t in ["yes", "Yes", "YES", "on", "ON", "y", "Y", "true", "TRUE"] {
+            assert_eq!(scalar(t), RawKind::Bool(true), "{t}");
+        }
+        for t in ["no", "off", "Off", "n", "N", "NO", "false"] {
+            assert_eq!(scalar(t), RawKind::Bool(false), "{t}");
+        }
+        assert_eq!(scalar("0755"), RawKind::Number(493.0));
+        assert_eq!(scalar("0o755"), RawKind::Number(493.0));
+        assert_eq!(scalar("017"), RawKind::Number(15.0));
+        assert_eq!(scalar("08"), RawKind::Number(8.0));
+        assert_eq!(scalar("0x1F"), RawKind::Number(31.0));
+        assert_eq!(scalar("1_000"), RawKind::Number(1000.0));
+        assert_eq!(scalar("-0"), RawKind::Number(0.0));
+        assert_eq!(scalar("2001-12-14"), RawKind::String("2001-12-14".into()));
+        assert_eq!(scalar("1:30"), RawKind::String("1:30".into()));
+        assert_eq!(scalar("~"), RawKind::Null);
+        assert_eq!(scalar("nULL"), RawKind::String("nULL".into()));
+        assert_eq!(scalar("\"yes\""), RawKind::String("yes".into()));
+    }
+
+    #[test]
+    fn non_string_keys_become_strings_and_duplicates_are_kept() {
+        let node = parse_values("1: a\nyes: b\nk: 1\nk: 2\n").unwrap().unwrap();
+        let RawKind::Map(entries) = node.kind else {
+            panic!()
+        };
+        let keys: Vec<_> = entries.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["1", "true", "k", "k"]);
+        assert_eq!(entries[3].1.line, 4);
+    }
+
+    #[test]
+    fn infinity_and_several_documents_are_refused() {
+        assert!(parse_values("x: .inf\n").is_err());
+        let err = parse_values("a: 1\n---\nb: 2\n").unwrap_err();
+        assert_eq!(err.line, Some(3));
+        assert_eq!(parse_values("# only a comment\n").unwrap(), None);
+    }
+}

@@ -1,0 +1,374 @@
+//! Helpers shared by the integration tests: locating the pinned helm binaries,
+//! building throw-away stacks, running `strata` and `helm` with a scrubbed
+//! environment, and comparing outputs with readable failure messages.
+#![allow(dead_code)]
+
+use std::ffi::OsStr;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+/// Minimal `PATH` for every child process. It deliberately contains no helm,
+/// so a test only ever uses the helm it names explicitly.
+pub const BASE_PATH: &str = "/usr/bin:/bin";
+
+/// Upper bound for a single `strata`/`helm` run in tests, so that a hang
+/// fails the test instead of stalling CI.
+pub const RUN_LIMIT: Duration = Duration::from_secs(180);
+
+pub fn manifest_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn fixtures() -> PathBuf {
+    manifest_dir().join("tests").join("fixtures")
+}
+
+/// The two helm versions strata is tested against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Helm {
+    V3,
+    V4,
+}
+
+impl Helm {
+    pub const ALL: [Helm; 2] = [Helm::V3, Helm::V4];
+
+    pub fn version(self) -> &'static str {
+        match self {
+            Helm::V3 => "3.17.3",
+            Helm::V4 => "4.1.4",
+        }
+    }
+
+    fn env_var(self) -> &'static str {
+        match self {
+            Helm::V3 => "STRATA_TEST_HELM3",
+            Helm::V4 => "STRATA_TEST_HELM4",
+        }
+    }
+
+    /// Path of this helm binary. Panics (never skips) when it is missing.
+    pub fn path(self) -> PathBuf {
+        let path = match std::env::var_os(self.env_var()) {
+            Some(p) if !p.is_empty() => PathBuf::from(p),
+            _ => manifest_dir()
+                .join(".tools")
+                .join(format!("helm-{}", self.version()))
+                .join("helm"),
+        };
+        let executable = fs::metadata(&path)
+            .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+            .unwrap_or(false);
+        assert!(
+            executable,
+            "helm {} not found at {} (set {} or run scripts/install-helm)",
+            self.version(),
+            path.display(),
+            self.env_var()
+        );
+        path
+    }
+}
+
+/// Path of the `strata` binary built by cargo for these tests.
+pub fn strata_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_strata"))
+}
+
+/// A private, writable HOME shared by all child processes of the test binary.
+pub fn test_home() -> PathBuf {
+    let home = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("home");
+    fs::create_dir_all(&home).expect("create test HOME");
+    home
+}
+
+/// `strata` with an empty environment apart from PATH, HOME and STRATA_HELM.
+pub fn strata(helm: Helm) -> assert_cmd::Command {
+    let mut cmd = strata_without_helm();
+    cmd.env("STRATA_HELM", helm.path());
+    cmd
+}
+
+/// `strata` with an empty environment apart from PATH and HOME.
+pub fn strata_without_helm() -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::cargo_bin("strata").expect("strata binary");
+    cmd.env_clear()
+        .env("PATH", BASE_PATH)
+        .env("HOME", test_home())
+        .timeout(RUN_LIMIT);
+    cmd
+}
+
+/// `helm` with the same scrubbed environment strata's children get.
+pub fn helm(helm: Helm) -> Command {
+    let mut cmd = Command::new(helm.path());
+    cmd.env_clear()
+        .env("PATH", BASE_PATH)
+        .env("HOME", test_home())
+        .stdin(Stdio::null());
+    cmd
+}
+
+/// Runs an assert_cmd command and returns its output (never panics on a
+/// non-zero exit; the caller asserts).
+pub fn run(cmd: &mut assert_cmd::Command) -> Output {
+    cmd.output().expect("spawn strata")
+}
+
+pub fn run_std(cmd: &mut Command) -> Output {
+    cmd.output()
+        .unwrap_or_else(|e| panic!("spawn {:?}: {e}", cmd.get_program()))
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Multi-line description of a process result, for assertion messages.
+pub fn describe(out: &Output) -> String {
+    const MAX: usize = 6000;
+    let clip = |b: &[u8]| {
+        let s = text(b);
+        if s.len() > MAX {
+            let mut cut = MAX;
+            while !s.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            format!("{}... [{} bytes total]", &s[..cut], s.len())
+        } else {
+            s
+        }
+    };
+    format!(
+        "status: {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+        out.status.code(),
+        clip(&out.stdout),
+        clip(&out.stderr)
+    )
+}
+
+#[track_caller]
+pub fn assert_success(out: &Output, what: &str) {
+    assert!(out.status.success(), "{what} failed\n{}", describe(out));
+}
+
+/// Asserts strata's error contract: exit code 1, nothing on stdout, and a
+/// stderr that mentions every needle.
+#[track_caller]
+pub fn assert_error(out: &Output, what: &str, needles: &[&str]) {
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{what}: expected exit code 1\n{}",
+        describe(out)
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "{what}: stdout must be empty on error\n{}",
+        describe(out)
+    );
+    let stderr = text(&out.stderr);
+    assert!(
+        !stderr.trim().is_empty(),
+        "{what}: stderr must explain the error\n{}",
+        describe(out)
+    );
+    for needle in needles {
+        assert!(
+            stderr.contains(needle),
+            "{what}: stderr should mention {needle:?}\n{}",
+            describe(out)
+        );
+    }
+}
+
+/// Asserts two byte strings are equal, printing the first differing line.
+#[track_caller]
+pub fn assert_same_bytes(actual: &[u8], expected: &[u8], what: &str) {
+    if actual == expected {
+        return;
+    }
+    let a = text(actual);
+    let e = text(expected);
+    let (mut line, mut detail) = (0, String::from("one output is a prefix of the other"));
+    for (i, (la, le)) in a.split('\n').zip(e.split('\n')).enumerate() {
+        if la != le {
+            line = i + 1;
+            detail = format!("actual:   {la:?}\nexpected: {le:?}");
+            break;
+        }
+    }
+    panic!(
+        "{what}: outputs differ ({} vs {} bytes), first difference at line {line}:\n{detail}\n\
+         ===== actual =====\n{a}\n===== expected =====\n{e}",
+        actual.len(),
+        expected.len()
+    );
+}
+
+/// A throw-away directory tree (a stack, a repository checkout...).
+pub struct Tree {
+    dir: tempfile::TempDir,
+}
+
+impl Tree {
+    pub fn new() -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("strata-test-")
+            .tempdir()
+            .expect("create temp dir");
+        Tree { dir }
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn path(&self, rel: impl AsRef<Path>) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// Writes `content` to `rel`, creating parent directories.
+    pub fn write(&self, rel: impl AsRef<Path>, content: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.path(rel);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).expect("create parent dir");
+        }
+        fs::write(&path, content).expect("write file");
+        path
+    }
+
+    pub fn mkdir(&self, rel: impl AsRef<Path>) -> PathBuf {
+        let path = self.path(rel);
+        fs::create_dir_all(&path).expect("create dir");
+        path
+    }
+
+    pub fn remove(&self, rel: impl AsRef<Path>) {
+        let path = self.path(rel);
+        if path.is_dir() {
+            fs::remove_dir_all(&path).expect("remove dir");
+        } else {
+            fs::remove_file(&path).expect("remove file");
+        }
+    }
+
+    /// Copies the directory `src` to `rel` inside this tree.
+    pub fn copy_from(&self, src: &Path, rel: impl AsRef<Path>) -> PathBuf {
+        let dest = self.path(rel);
+        copy_tree(src, &dest, None);
+        dest
+    }
+}
+
+impl Default for Tree {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Recursively copies `src` to `dst`. With `modes = Some((file, dir))` every
+/// created file and directory gets exactly that mode, like Argo CD's
+/// cmp-server does when it extracts the repository tarball.
+pub fn copy_tree(src: &Path, dst: &Path, modes: Option<(u32, u32)>) {
+    fs::create_dir_all(dst).unwrap_or_else(|e| panic!("create {}: {e}", dst.display()));
+    let mut entries: Vec<_> = fs::read_dir(src)
+        .unwrap_or_else(|e| panic!("read {}: {e}", src.display()))
+        .map(|e| e.expect("dir entry"))
+        .collect();
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let from = entry.path();
+        let to = dst.join(entry.file_name());
+        let ty = entry.file_type().expect("file type");
+        if ty.is_dir() {
+            copy_tree(&from, &to, modes);
+        } else if ty.is_file() {
+            fs::copy(&from, &to)
+                .unwrap_or_else(|e| panic!("copy {} -> {}: {e}", from.display(), to.display()));
+            if let Some((file_mode, _)) = modes {
+                fs::set_permissions(&to, fs::Permissions::from_mode(file_mode)).expect("chmod");
+            }
+        } else if ty.is_symlink() {
+            let target = fs::read_link(&from).expect("read link");
+            std::os::unix::fs::symlink(target, &to).expect("symlink");
+        }
+    }
+    if let Some((_, dir_mode)) = modes {
+        fs::set_permissions(dst, fs::Permissions::from_mode(dir_mode)).expect("chmod dir");
+    }
+}
+
+/// Layer/values file names `f1.yaml`, `f2.yaml`, ... of a fixture directory,
+/// in numeric order.
+pub fn numbered_layers(dir: &Path) -> Vec<String> {
+    let mut layers: Vec<(u32, String)> = fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
+        .filter_map(|e| {
+            let name = e.ok()?.file_name().into_string().ok()?;
+            let n = name
+                .strip_prefix('f')?
+                .strip_suffix(".yaml")?
+                .parse()
+                .ok()?;
+            Some((n, name))
+        })
+        .collect();
+    layers.sort();
+    layers.into_iter().map(|(_, name)| name).collect()
+}
+
+/// True when `haystack` names line `line` in one of the usual ways
+/// (`line 3`, `:3:`, `line: 3`, `at 3:`).
+pub fn mentions_line(haystack: &str, line: u32) -> bool {
+    [
+        format!("line {line}"),
+        format!("line: {line}"),
+        format!(":{line}:"),
+        format!(":{line},"),
+        format!(" {line}:"),
+    ]
+    .iter()
+    .any(|p| haystack.contains(p.as_str()))
+}
+
+/// All command lines (argv joined by spaces) of live processes.
+pub fn process_command_lines() -> Vec<(u32, Vec<String>)> {
+    let mut result = Vec::new();
+    let Ok(proc_dir) = fs::read_dir("/proc") else {
+        return result;
+    };
+    for entry in proc_dir.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(raw) = fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        if raw.is_empty() {
+            continue;
+        }
+        let argv = raw
+            .split(|b| *b == 0)
+            .filter(|a| !a.is_empty())
+            .map(|a| text(a))
+            .collect();
+        result.push((pid, argv));
+    }
+    result
+}
+
+/// Makes `dir/name` a symlink to `target` and returns its path.
+pub fn symlink_into(dir: &Path, name: impl AsRef<OsStr>, target: &Path) -> PathBuf {
+    fs::create_dir_all(dir).expect("create dir");
+    let link = dir.join(name.as_ref());
+    std::os::unix::fs::symlink(target, &link).expect("symlink");
+    link
+}
