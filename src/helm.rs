@@ -9,9 +9,10 @@ use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-/// Below Argo CD's 60 s repo-server deadline, leaving room for init and the tar transfer.
+/// The whole render's budget: below Argo CD's 60 s repo-server deadline, leaving room for the
+/// git fetch, the tar transfer and init.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(45);
 
 /// One argv string stays well under Linux's 128 KiB per-argument limit.
@@ -32,7 +33,7 @@ pub enum HelmError {
     #[error("cannot write the values file for helm: {0}")]
     ValuesFile(#[source] std::io::Error),
     #[error(
-        "helm template timed out after {seconds} s for component {component:?} (chart {chart}); it was killed. Raise timeoutSeconds in strata.yaml or STRATA_TIMEOUT, or find the slow template"
+        "helm template for component {component:?} (chart {chart}) timed out: the render's {seconds} s budget ran out and helm was killed. Raise timeoutSeconds in strata.yaml or STRATA_TIMEOUT, or find the slow template"
     )]
     Timeout {
         component: String,
@@ -90,7 +91,10 @@ pub struct TemplateRequest<'a> {
 #[derive(Debug, Clone)]
 pub struct Helm {
     pub binary: PathBuf,
-    pub timeout: Duration,
+    /// When every helm call of this render must have finished.
+    pub deadline: Instant,
+    /// The whole budget, for messages.
+    pub budget: Duration,
 }
 
 impl Helm {
@@ -130,7 +134,8 @@ impl Helm {
             .stderr(Stdio::piped())
             .process_group(0);
         tracing::debug!(?cmd, "running helm");
-        let output = run_with_timeout(cmd, self.timeout).map_err(|e| match e {
+        let remaining = self.deadline.saturating_duration_since(Instant::now());
+        let output = run_with_timeout(cmd, remaining).map_err(|e| match e {
             RunError::Spawn(source) => HelmError::Spawn {
                 binary: self.binary.display().to_string(),
                 source,
@@ -138,7 +143,7 @@ impl Helm {
             RunError::Timeout => HelmError::Timeout {
                 component: req.component.to_owned(),
                 chart: req.chart_shown.to_owned(),
-                seconds: self.timeout.as_secs(),
+                seconds: self.budget.as_secs(),
             },
         })?;
         let stderr = String::from_utf8_lossy(&output.stderr);

@@ -43,6 +43,11 @@ enum Command {
     /// Lists the tenant's variables with their current values, plus `values` (a map of dotted
     /// keys) and `valuesYaml` (a YAML document), the two parameter layers above every file.
     Parameters,
+    /// Argo CD plugin discovery: print the stack file above the app path, or nothing.
+    ///
+    /// Matches when the app path is inside a stack (a strata.yaml in it or a parent, within the
+    /// repository). Never fails: Argo CD treats a failing discovery command as an error.
+    Discover,
     /// Render a tenant from a terminal, exactly as `generate` does in Argo CD.
     Render(RenderArgs),
     /// Print a tenant's merged values, as helm receives them.
@@ -163,6 +168,12 @@ fn run(cli: Cli) -> Result<()> {
                 resolved.components.len()
             );
             Ok(())
+        }
+        Command::Discover => {
+            let found = pipeline::load_stack(&argocd_context()?)
+                .map(|(_, stack)| stack.file_name + "\n")
+                .unwrap_or_default();
+            write_stdout(found.as_bytes())
         }
         Command::Parameters => {
             let announcement = parameters::announce(&argocd_context()?)?;

@@ -119,28 +119,39 @@ pub fn component_values(
 /// component rendered, so a caller never prints part of an application.
 pub fn render(ctx: &Context) -> Result<Vec<u8>, Error> {
     let resolved = resolve(ctx)?;
+    // One budget for the whole render: Argo CD's deadline covers the request, not each chart.
+    let budget = ctx
+        .timeout
+        .or(resolved
+            .stack
+            .spec
+            .timeout_seconds
+            .map(std::time::Duration::from_secs))
+        .unwrap_or(helm::DEFAULT_TIMEOUT);
     let helm = Helm {
         binary: helm::find_helm(ctx.helm.as_deref())?,
-        timeout: ctx
-            .timeout
-            .or(resolved
-                .stack
-                .spec
-                .timeout_seconds
-                .map(std::time::Duration::from_secs))
-            .unwrap_or(helm::DEFAULT_TIMEOUT),
+        deadline: std::time::Instant::now() + budget,
+        budget,
     };
+    // Every layer of every component is read and merged before helm runs once: a broken layer
+    // fails in milliseconds instead of after the first chart has rendered.
+    let values: Vec<Vec<u8>> = resolved
+        .components
+        .iter()
+        .map(|c| {
+            let merged = component_values(c, ctx)?.merged.to_json();
+            Ok(serde_json::to_vec(&merged).expect("JSON values serialize"))
+        })
+        .collect::<Result<_, Error>>()?;
     let mut stream = Vec::new();
-    for component in &resolved.components {
-        let values = component_values(component, ctx)?;
-        let json = serde_json::to_vec(&values.merged.to_json()).expect("JSON values serialize");
+    for (component, json) in resolved.components.iter().zip(&values) {
         let out = helm.template(&TemplateRequest {
             component: &component.name,
             chart: &component.chart,
             chart_shown: &component.chart_shown,
             release: &component.release,
             namespace: &component.namespace,
-            values_json: &json,
+            values_json: json,
             kube_version: ctx.kube_version.as_deref(),
             api_versions: &ctx.api_versions,
             include_crds: component.include_crds,
