@@ -143,21 +143,39 @@ pub fn render(ctx: &Context) -> Result<Vec<u8>, Error> {
             Ok(serde_json::to_vec(&merged).expect("JSON values serialize"))
         })
         .collect::<Result<_, Error>>()?;
+    // Components render concurrently (each is its own helm process) and are joined in
+    // declaration order, so the stream is the same as a sequential render.
+    let outputs: Vec<Result<Vec<u8>, helm::HelmError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = resolved
+            .components
+            .iter()
+            .zip(&values)
+            .map(|(component, json)| {
+                let helm = &helm;
+                scope.spawn(move || {
+                    helm.template(&TemplateRequest {
+                        component: &component.name,
+                        chart: &component.chart,
+                        chart_shown: &component.chart_shown,
+                        release: &component.release,
+                        namespace: &component.namespace,
+                        values_json: json,
+                        kube_version: ctx.kube_version.as_deref(),
+                        api_versions: &ctx.api_versions,
+                        include_crds: component.include_crds,
+                        skip_tests: component.skip_tests,
+                    })
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("render thread panicked"))
+            .collect()
+    });
     let mut stream = Vec::new();
-    for (component, json) in resolved.components.iter().zip(&values) {
-        let out = helm.template(&TemplateRequest {
-            component: &component.name,
-            chart: &component.chart,
-            chart_shown: &component.chart_shown,
-            release: &component.release,
-            namespace: &component.namespace,
-            values_json: json,
-            kube_version: ctx.kube_version.as_deref(),
-            api_versions: &ctx.api_versions,
-            include_crds: component.include_crds,
-            skip_tests: component.skip_tests,
-        })?;
-        stream.extend_from_slice(&out);
+    for out in outputs {
+        stream.extend_from_slice(&out?);
     }
     if !resolved.stack.spec.allow_empty && manifests::count_objects(&stream) == 0 {
         return Err(Error::EmptyRender {
