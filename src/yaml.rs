@@ -7,8 +7,14 @@
 //! octal, `1_000`), merge keys, anchors with an alias budget, duplicate keys where the last wins.
 
 use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_saphyr::{DuplicateKeyPolicy, Spanned};
+use serde_saphyr::{DuplicateKeyPolicy, Location, Spanned};
+use std::cell::RefCell;
 use std::fmt;
+
+thread_local! {
+    /// The text being parsed, so scalars can be checked against their exact spelling.
+    static SOURCE: RefCell<String> = const { RefCell::new(String::new()) };
+}
 
 /// A parsed YAML node with the 1-based line it starts on.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,9 +72,11 @@ fn values_options() -> serde_saphyr::Options {
 /// which Helm treats as `{}`. Several documents are refused: Helm 3 reads only the first and
 /// Helm 4 merges them all, so such a file means different things to different helms.
 pub fn parse_values(text: &str) -> Result<Option<RawNode>, YamlError> {
-    let docs: Vec<Spanned<RawKindDe>> =
-        serde_saphyr::from_multiple_with_options(text, values_options())
-            .map_err(YamlError::from_lib)?;
+    SOURCE.with(|s| *s.borrow_mut() = text.to_owned());
+    let parsed: Result<Vec<Spanned<RawKindDe>>, _> =
+        serde_saphyr::from_multiple_with_options(text, values_options());
+    SOURCE.with(|s| s.borrow_mut().clear());
+    let docs = parsed.map_err(YamlError::from_lib)?;
     let mut docs = docs
         .into_iter()
         .filter(|d| !matches!(d.value.0, RawKind::Null));
@@ -105,19 +113,82 @@ pub fn to_yaml<T: serde::Serialize>(value: &T) -> String {
 /// Helm converts non-string keys to strings on its way to JSON (`1:` → `"1"`, `yes:` → `"true"`).
 struct KeyDe(String);
 
-impl<'de> serde::Deserialize<'de> for KeyDe {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let kind = RawKindDe::deserialize(d)?.0;
-        match kind {
+impl KeyDe {
+    fn from_spanned<E: de::Error>(key: Spanned<RawKindDe>) -> Result<KeyDe, E> {
+        match as_go_reads_it(key.value.0, key.defined) {
             RawKind::String(s) => Ok(KeyDe(s)),
             RawKind::Bool(b) => Ok(KeyDe(b.to_string())),
             RawKind::Number(n) => Ok(KeyDe(format_number_key(n))),
             RawKind::Null => Ok(KeyDe("null".into())),
-            RawKind::Seq(_) | RawKind::Map(_) => {
-                Err(de::Error::custom("a mapping key must be a scalar"))
-            }
+            RawKind::Seq(_) | RawKind::Map(_) => Err(E::custom("a mapping key must be a scalar")),
         }
     }
+}
+
+/// Go's YAML 1.1 resolver is stricter than the library's in two corners: booleans are only
+/// the listed spellings (`tRue` and `yEs` stay strings), and plain numbers may hold `_` also
+/// with a fraction (`1_000.5` is a float). The scalar's source text decides.
+fn as_go_reads_it(kind: RawKind, at: Location) -> RawKind {
+    const GO_BOOLS: &[&str] = &[
+        "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "true", "True", "TRUE", "false",
+        "False", "FALSE", "on", "On", "ON", "off", "Off", "OFF",
+    ];
+    let needs_check = match &kind {
+        RawKind::Bool(_) => true,
+        RawKind::String(s) => s.contains('_'),
+        _ => false,
+    };
+    if !needs_check {
+        return kind;
+    }
+    let span = at.span();
+    let (Some(offset), Some(len)) = (span.byte_offset(), span.byte_len()) else {
+        return kind;
+    };
+    let raw = SOURCE.with(|s| {
+        s.borrow()
+            .get(offset as usize..(offset + len) as usize)
+            .map(str::to_owned)
+    });
+    let Some(raw) = raw else { return kind };
+    match kind {
+        RawKind::Bool(_)
+            if raw.chars().all(|c| c.is_ascii_alphabetic())
+                && !GO_BOOLS.contains(&raw.as_str()) =>
+        {
+            RawKind::String(raw)
+        }
+        RawKind::String(s) if raw == s => match go_underscore_float(&s) {
+            Some(n) => RawKind::Number(n),
+            None => RawKind::String(s),
+        },
+        other => other,
+    }
+}
+
+/// `1_000.5` → 1000.5, as go-yaml v2 reads a plain scalar: underscores removed, then a
+/// YAML-style float (`[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?`).
+fn go_underscore_float(text: &str) -> Option<f64> {
+    if !text.starts_with(|c: char| c.is_ascii_digit() || matches!(c, '-' | '+' | '.')) {
+        return None;
+    }
+    let plain: String = text.chars().filter(|&c| c != '_').collect();
+    let body = plain.strip_prefix(['-', '+']).unwrap_or(&plain);
+    let (mantissa, exponent) = match body.find(['e', 'E']) {
+        Some(i) => (&body[..i], Some(&body[i + 1..])),
+        None => (body, None),
+    };
+    let digits = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
+    let mantissa_ok = match mantissa.split_once('.') {
+        Some(("", frac)) => digits(frac),
+        Some((int, frac)) => digits(int) && (frac.is_empty() || digits(frac)),
+        None => digits(mantissa),
+    };
+    let exponent_ok = exponent.is_none_or(|e| digits(e.strip_prefix(['-', '+']).unwrap_or(e)));
+    if !(mantissa_ok && exponent_ok) {
+        return None;
+    }
+    plain.parse::<f64>().ok().filter(|n| n.is_finite())
 }
 
 fn format_number_key(n: f64) -> String {
@@ -193,21 +264,23 @@ impl<'de> Visitor<'de> for RawVisitor {
         while let Some(item) = seq.next_element::<Spanned<RawKindDe>>()? {
             items.push(RawNode {
                 line: item.referenced.line() as u32,
-                kind: item.value.0,
+                kind: as_go_reads_it(item.value.0, item.defined),
             });
         }
         Ok(RawKindDe(RawKind::Seq(items)))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawKindDe, A::Error> {
         let mut entries = Vec::new();
-        while let Some(key) = map.next_key::<Spanned<KeyDe>>()? {
+        while let Some(key) = map.next_key::<Spanned<RawKindDe>>()? {
+            let line = key.referenced.line() as u32;
+            let name = KeyDe::from_spanned::<A::Error>(key)?.0;
             let value = map.next_value::<Spanned<RawKindDe>>()?;
             // The key's line is where a reader looks for "who set this", also for block values.
             entries.push((
-                key.value.0,
+                name,
                 RawNode {
-                    line: key.referenced.line() as u32,
-                    kind: value.value.0,
+                    line,
+                    kind: as_go_reads_it(value.value.0, value.defined),
                 },
             ));
         }
@@ -247,6 +320,11 @@ mod tests {
         assert_eq!(scalar("~"), RawKind::Null);
         assert_eq!(scalar("nULL"), RawKind::String("nULL".into()));
         assert_eq!(scalar("\"yes\""), RawKind::String("yes".into()));
+        assert_eq!(scalar("tRue"), RawKind::String("tRue".into()));
+        assert_eq!(scalar("yEs"), RawKind::String("yEs".into()));
+        assert_eq!(scalar("1_000.5"), RawKind::Number(1000.5));
+        assert_eq!(scalar("\"1_000.5\""), RawKind::String("1_000.5".into()));
+        assert_eq!(scalar("_1"), RawKind::String("_1".into()));
     }
 
     #[test]
