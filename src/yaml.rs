@@ -245,8 +245,8 @@ impl<'de> Visitor<'de> for RawVisitor {
                 "infinite or NaN numbers cannot be given to Helm (it fails on them)",
             ));
         }
-        // `-0.0` would print as "-0" in Go; Helm reads `-0` as the integer 0.
-        Ok(RawKindDe(RawKind::Number(if v == 0.0 { 0.0 } else { v })))
+        // `-0.0` stays negative, as in Go (the integer `-0` arrives through visit_i64 as 0).
+        Ok(RawKindDe(RawKind::Number(v)))
     }
     fn visit_str<E>(self, v: &str) -> Result<RawKindDe, E> {
         Ok(RawKindDe(RawKind::String(v.to_owned())))

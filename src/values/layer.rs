@@ -90,7 +90,11 @@ fn to_plain_json(kind: RawKind) -> serde_json::Value {
         RawKind::Null => Value::Null,
         RawKind::Bool(b) => Value::Bool(b),
         // Whole numbers are written without a fraction; helm reads both as the same float64.
-        RawKind::Number(n) if n.fract() == 0.0 && n.abs() < 9.0e15 => Value::from(n as i64),
+        RawKind::Number(n)
+            if n.fract() == 0.0 && n.abs() < 9.0e15 && !(n == 0.0 && n.is_sign_negative()) =>
+        {
+            Value::from(n as i64)
+        }
         RawKind::Number(n) => serde_json::Number::from_f64(n).map_or(Value::Null, Value::Number),
         RawKind::String(s) => Value::String(s),
         RawKind::Seq(items) => {

@@ -3,6 +3,8 @@
 //! environment, and comparing outputs with readable failure messages.
 #![allow(dead_code)]
 
+pub mod cmp;
+
 use std::ffi::OsStr;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -185,7 +187,8 @@ pub fn assert_error(out: &Output, what: &str, needles: &[&str]) {
     }
 }
 
-/// Asserts two byte strings are equal, printing the first differing line.
+/// Asserts two byte strings are equal; on mismatch prints a line diff
+/// (`-` expected only, `+` actual only) with a little context.
 #[track_caller]
 pub fn assert_same_bytes(actual: &[u8], expected: &[u8], what: &str) {
     if actual == expected {
@@ -193,20 +196,110 @@ pub fn assert_same_bytes(actual: &[u8], expected: &[u8], what: &str) {
     }
     let a = text(actual);
     let e = text(expected);
-    let (mut line, mut detail) = (0, String::from("one output is a prefix of the other"));
-    for (i, (la, le)) in a.split('\n').zip(e.split('\n')).enumerate() {
-        if la != le {
-            line = i + 1;
-            detail = format!("actual:   {la:?}\nexpected: {le:?}");
+    let at = a
+        .bytes()
+        .zip(e.bytes())
+        .position(|(x, y)| x != y)
+        .unwrap_or(a.len().min(e.len()));
+    panic!(
+        "{what}: outputs differ ({} bytes actual vs {} bytes expected)\n\
+         first difference at byte {at}:\n  actual:   {:?}\n  expected: {:?}\n{}",
+        actual.len(),
+        expected.len(),
+        window(&a, at),
+        window(&e, at),
+        line_diff(&e, &a)
+    );
+}
+
+/// Up to 60 bytes of `s` on each side of byte offset `at`.
+fn window(s: &str, at: usize) -> &str {
+    let mut start = at.saturating_sub(60).min(s.len());
+    while !s.is_char_boundary(start) {
+        start -= 1;
+    }
+    let mut end = (at + 60).min(s.len());
+    while !s.is_char_boundary(end) {
+        end += 1;
+    }
+    &s[start..end]
+}
+
+/// A small LCS line diff from `old` (expected) to `new` (actual), showing
+/// changed lines with two lines of context.
+pub fn line_diff(old: &str, new: &str) -> String {
+    let o: Vec<&str> = old.split('\n').collect();
+    let n: Vec<&str> = new.split('\n').collect();
+    if o.len().saturating_mul(n.len()) > 25_000_000 {
+        let first = o
+            .iter()
+            .zip(&n)
+            .position(|(x, y)| x != y)
+            .unwrap_or(o.len().min(n.len()));
+        return format!(
+            "first difference at line {}:\n- {:?}\n+ {:?}",
+            first + 1,
+            o.get(first),
+            n.get(first)
+        );
+    }
+    // lcs[i][j] = LCS length of o[i..] and n[j..]
+    let mut lcs = vec![vec![0u32; n.len() + 1]; o.len() + 1];
+    for i in (0..o.len()).rev() {
+        for j in (0..n.len()).rev() {
+            lcs[i][j] = if o[i] == n[j] {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
+        }
+    }
+    // (tag, line number in old/new, text)
+    let mut ops: Vec<(char, usize, &str)> = Vec::new();
+    let (mut i, mut j) = (0, 0);
+    while i < o.len() || j < n.len() {
+        if i < o.len() && j < n.len() && o[i] == n[j] {
+            ops.push((' ', i + 1, o[i]));
+            i += 1;
+            j += 1;
+        } else if j < n.len() && (i == o.len() || lcs[i][j + 1] >= lcs[i + 1][j]) {
+            ops.push(('+', j + 1, n[j]));
+            j += 1;
+        } else {
+            ops.push(('-', i + 1, o[i]));
+            i += 1;
+        }
+    }
+    let changed: Vec<usize> = ops
+        .iter()
+        .enumerate()
+        .filter(|(_, op)| op.0 != ' ')
+        .map(|(k, _)| k)
+        .collect();
+    let mut out = String::new();
+    let mut last_shown: Option<usize> = None;
+    for (k, (tag, line, txt)) in ops.iter().enumerate() {
+        let near = changed.iter().any(|c| c.abs_diff(k) <= 2);
+        if !near {
+            continue;
+        }
+        if last_shown.is_some_and(|l| l + 1 != k) || (last_shown.is_none() && k > 0) {
+            out.push_str("   ...\n");
+        }
+        let shown: String = txt.chars().take(240).collect();
+        let more = if shown.len() < txt.len() {
+            " [...]"
+        } else {
+            ""
+        };
+        out.push_str(&format!("{tag} {line:>4} | {shown}{more}\n"));
+        last_shown = Some(k);
+        if out.len() > 20_000 {
+            out.push_str("   ... (diff truncated)\n");
             break;
         }
     }
-    panic!(
-        "{what}: outputs differ ({} vs {} bytes), first difference at line {line}:\n{detail}\n\
-         ===== actual =====\n{a}\n===== expected =====\n{e}",
-        actual.len(),
-        expected.len()
-    );
+    out
 }
 
 /// A throw-away directory tree (a stack, a repository checkout...).
@@ -358,7 +451,7 @@ pub fn process_command_lines() -> Vec<(u32, Vec<String>)> {
         let argv = raw
             .split(|b| *b == 0)
             .filter(|a| !a.is_empty())
-            .map(|a| text(a))
+            .map(text)
             .collect();
         result.push((pid, argv));
     }
