@@ -5,6 +5,7 @@
 //! (merged with provenance) → [`helm`] (render) → [`manifests`] (checked output).
 
 pub mod argocd;
+pub mod chart;
 pub mod config;
 pub mod context;
 pub mod error;

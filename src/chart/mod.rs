@@ -1,0 +1,9 @@
+//! Charts: where they come from (a path, a Helm repository, an OCI registry), which version a
+//! constraint selects, the lock that pins it, and the shared cache that holds it unpacked.
+
+pub mod archive;
+pub mod credentials;
+pub mod oci;
+pub mod repo;
+pub mod semver;
+pub mod transport;
