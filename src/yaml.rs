@@ -102,6 +102,27 @@ pub fn parse_config<T: DeserializeOwned>(text: &str) -> Result<T, YamlError> {
     serde_saphyr::from_str_with_options(text, options).map_err(YamlError::from_lib)
 }
 
+/// Parses a large machine-written document (a chart repository's index.yaml, often 20–40 MB)
+/// into a typed struct. The default budget is sized for hand-written files and would refuse
+/// such an index, so the node, event and scalar-byte caps are raised. Alias expansion is not
+/// raised but lowered: generated indexes use no aliases, and a hostile server could otherwise
+/// make a small file expand into a long parse. Deserialize into structs that name only the
+/// fields you need: unknown fields are skipped without building values for them.
+pub fn parse_large<T: DeserializeOwned>(text: &str) -> Result<T, YamlError> {
+    let options = serde_saphyr::options! {
+        with_snippet: false,
+        duplicate_keys: DuplicateKeyPolicy::LastWins,
+        alias_limits: serde_saphyr::alias_limits! { max_total_replayed_events: 100_000 },
+        budget: serde_saphyr::budget! {
+            max_nodes: 20_000_000,
+            max_events: 80_000_000,
+            max_documents: 4,
+            max_total_scalar_bytes: 512 * 1024 * 1024,
+        },
+    };
+    serde_saphyr::from_str_with_options(text, options).map_err(YamlError::from_lib)
+}
+
 /// Emits YAML that Go's YAML 1.1 reader reads back with the same types (ambiguous strings such
 /// as `"on"` or `"0755"` are quoted).
 pub fn to_yaml<T: serde::Serialize>(value: &T) -> String {

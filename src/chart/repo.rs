@@ -1,1 +1,732 @@
-//! (in progress)
+//! Helm HTTP(S) chart repositories: the index, its shared on-disk cache, and archive downloads.
+//!
+//! An index.yaml can be 20–40 MB, and many strata processes start at once in an Argo CD
+//! sidecar. Fetching it per render is the storm that took down Artifactory for others, so:
+//!
+//! - a cached index younger than the TTL is used without any request;
+//! - an older one is revalidated with a conditional GET (ETag / Last-Modified), and a 304
+//!   costs a few hundred bytes;
+//! - one process per repository refreshes while the others wait on a file lock and then use
+//!   its result, instead of all fetching the same 40 MB at the same moment;
+//! - files are written to a temporary name and renamed, so a reader never sees half a file;
+//! - offline, the cache is used whatever its age.
+//!
+//! Layout: `<dir>/<sha256 of the normalised repository URL>/` holding `index.yaml` as served,
+//! `entries.json` (the few fields strata reads, which load in a fraction of the time the full
+//! YAML takes to parse), `meta.json` (URL, ETag, Last-Modified, fetch time, content hash) and
+//! `lock`.
+
+use super::credentials::{Credential, CredentialStore};
+use super::transport::url::{UrlParts, default_port, redact, resolve};
+use super::transport::{Response, Transport, TransportError};
+use crate::yaml::YamlError;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap};
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+const INDEX_FILE: &str = "index.yaml";
+const ENTRIES_FILE: &str = "entries.json";
+const META_FILE: &str = "meta.json";
+/// Bumped when [`ChartVersionEntry`] changes, so old `entries.json` files are re-derived.
+const ENTRIES_FORMAT: u32 = 1;
+const LOCK_FILE: &str = "lock";
+
+/// Why an index or an archive could not be had. Messages name URLs without secrets.
+#[derive(Debug, thiserror::Error)]
+pub enum RepoError {
+    #[error("cannot fetch the index of chart repository {repo}: {source}")]
+    IndexTransport {
+        repo: String,
+        #[source]
+        source: TransportError,
+    },
+    #[error(
+        "cannot fetch the index of chart repository {repo}: {url} answered HTTP {status}{hint}"
+    )]
+    IndexStatus {
+        repo: String,
+        url: String,
+        status: u16,
+        hint: &'static str,
+    },
+    #[error(
+        "authentication failed for {url} (HTTP {status}): check the credentials for this repository (source: {credential})"
+    )]
+    AuthFailed {
+        url: String,
+        status: u16,
+        credential: String,
+    },
+    #[error("the index of chart repository {repo} is not valid: {source}")]
+    InvalidIndex {
+        repo: String,
+        #[source]
+        source: YamlError,
+    },
+    #[error(
+        "offline: there is no cached index for chart repository {repo}; run once with network access to fill the cache"
+    )]
+    OfflineNoCache { repo: String },
+    #[error(
+        "chart {chart:?} is not in the index of {repo}{}",
+        similar_hint(similar)
+    )]
+    ChartNotFound {
+        chart: String,
+        repo: String,
+        similar: Vec<String>,
+    },
+    #[error(
+        "no version of chart {chart} in {repo} matches {constraint:?}; newest available: {}",
+        if newest.is_empty() { "none".to_owned() } else { newest.join(", ") }
+    )]
+    NoMatchingVersion {
+        chart: String,
+        repo: String,
+        constraint: String,
+        /// The newest few versions, newest first.
+        newest: Vec<String>,
+    },
+    #[error("cannot download chart archive {url}: HTTP {status}")]
+    DownloadStatus { url: String, status: u16 },
+    #[error("cannot download chart archive: {0}")]
+    DownloadTransport(#[source] TransportError),
+    #[error("index cache {path}: {source}")]
+    Cache {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn similar_hint(similar: &[String]) -> String {
+    if similar.is_empty() {
+        String::new()
+    } else {
+        format!(" (did you mean {}?)", similar.join(", "))
+    }
+}
+
+/// One version of one chart, as listed in index.yaml (only what strata uses).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChartVersionEntry {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub version: String,
+    #[serde(default)]
+    pub urls: Vec<String>,
+    /// Hex SHA-256 of the archive, when the index has it.
+    #[serde(default)]
+    pub digest: Option<String>,
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+    #[serde(default)]
+    pub created: Option<String>,
+}
+
+/// A parsed index: chart name → versions, in the order the index lists them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RepoIndex {
+    entries: BTreeMap<String, Vec<ChartVersionEntry>>,
+}
+
+/// `entries.json`: a [`RepoIndex`] tied to the index.yaml it was derived from.
+#[derive(Deserialize)]
+struct Derived {
+    format: u32,
+    sha256: String,
+    index: RepoIndex,
+}
+
+#[derive(Serialize)]
+struct DerivedRef<'a> {
+    format: u32,
+    sha256: &'a str,
+    index: &'a RepoIndex,
+}
+
+#[derive(Deserialize)]
+struct IndexFile {
+    #[serde(default)]
+    entries: BTreeMap<String, Option<Vec<ChartVersionEntry>>>,
+}
+
+impl RepoIndex {
+    /// Parses index.yaml. Entries without a version or without any URL are dropped: they
+    /// cannot be selected or downloaded. A missing `name` defaults to the entries key.
+    pub fn parse(text: &str) -> Result<RepoIndex, YamlError> {
+        let file: IndexFile = crate::yaml::parse_large(text)?;
+        let mut entries = BTreeMap::new();
+        for (chart, versions) in file.entries {
+            let versions: Vec<ChartVersionEntry> = versions
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|v| !v.version.is_empty() && !v.urls.is_empty())
+                .map(|mut v| {
+                    if v.name.is_empty() {
+                        v.name.clone_from(&chart);
+                    }
+                    v
+                })
+                .collect();
+            entries.insert(chart, versions);
+        }
+        Ok(RepoIndex { entries })
+    }
+
+    /// Every listed version of `chart`; empty when the chart is not in the index.
+    pub fn versions(&self, chart: &str) -> &[ChartVersionEntry] {
+        self.entries.get(chart).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    pub fn chart_names(&self) -> impl Iterator<Item = &str> {
+        self.entries.keys().map(String::as_str)
+    }
+
+    /// The versions of `chart`, or [`RepoError::ChartNotFound`] naming similar charts.
+    pub fn require(&self, repo: &str, chart: &str) -> Result<&[ChartVersionEntry], RepoError> {
+        match self.entries.get(chart) {
+            Some(v) if !v.is_empty() => Ok(v),
+            _ => {
+                let lower = chart.to_ascii_lowercase();
+                let similar = self
+                    .chart_names()
+                    .filter(|n| {
+                        let n = n.to_ascii_lowercase();
+                        n.contains(&lower) || lower.contains(&n)
+                    })
+                    .take(5)
+                    .map(str::to_owned)
+                    .collect();
+                Err(RepoError::ChartNotFound {
+                    chart: chart.to_owned(),
+                    repo: redact(repo),
+                    similar,
+                })
+            }
+        }
+    }
+}
+
+/// The on-disk index cache (`<cache>/index`).
+#[derive(Debug, Clone)]
+pub struct IndexCache {
+    dir: PathBuf,
+    ttl: Duration,
+}
+
+/// What is known about a cached index; written after index.yaml, read before it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Meta {
+    /// The repository URL, normalised and without userinfo.
+    url: String,
+    etag: Option<String>,
+    last_modified: Option<String>,
+    /// Unix time in milliseconds of the last fetch or successful revalidation.
+    fetched_at: u64,
+    /// Hex SHA-256 of index.yaml, the key of the in-process parsed-index cache.
+    sha256: String,
+}
+
+impl IndexCache {
+    pub fn new(dir: PathBuf, ttl: Duration) -> IndexCache {
+        IndexCache { dir, ttl }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The cache directory of one repository.
+    pub fn repo_dir(&self, repo_url: &str) -> PathBuf {
+        let key = normalise_repo_url(repo_url);
+        self.dir.join(hex::encode(Sha256::digest(key.as_bytes())))
+    }
+}
+
+/// `HTTPS://u:p@Host:443/charts/` → `https://host/charts`: one cache entry per repository
+/// however its URL is spelled, and never a secret in meta.json.
+pub fn normalise_repo_url(url: &str) -> String {
+    match UrlParts::parse(url) {
+        Some(mut u) => {
+            u.userinfo = None;
+            if u.port.is_some() && u.port == default_port(&u.scheme) {
+                u.port = None;
+            }
+            u.path = u.path.trim_end_matches('/').to_owned();
+            u.without_userinfo()
+        }
+        None => url.trim_end_matches('/').to_owned(),
+    }
+}
+
+/// `<repo>/index.yaml`, keeping any userinfo (the transport turns it into basic auth).
+fn index_url(repo_url: &str) -> String {
+    match UrlParts::parse(repo_url) {
+        Some(u) => {
+            let mut out = format!("{}://", u.scheme);
+            if let Some(info) = &u.userinfo {
+                out.push_str(info);
+                out.push('@');
+            }
+            out.push_str(&u.authority());
+            out.push_str(u.path.trim_end_matches('/'));
+            out.push_str("/index.yaml");
+            if let Some(q) = &u.query {
+                out.push('?');
+                out.push_str(q);
+            }
+            out
+        }
+        None => format!("{}/index.yaml", repo_url.trim_end_matches('/')),
+    }
+}
+
+/// The repository's index: from the cache when younger than the TTL (no request at all),
+/// else revalidated or refetched. Offline, the cache is used whatever its age.
+pub fn fetch_index(
+    t: &Transport,
+    creds: &CredentialStore,
+    cache: &IndexCache,
+    repo_url: &str,
+) -> Result<Arc<RepoIndex>, RepoError> {
+    let repo = redact(repo_url);
+    let dir = cache.repo_dir(repo_url);
+    fs::create_dir_all(&dir).map_err(cache_err(&dir))?;
+    let lock_path = dir.join(LOCK_FILE);
+    let lock = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(cache_err(&lock_path))?;
+
+    // Readers share the lock; a refresh holds it alone, so index.yaml and meta.json are
+    // always read as a pair from the same fetch.
+    lock.lock_shared().map_err(cache_err(&lock_path))?;
+    if let Some(meta) = read_meta(&dir)
+        && (t.offline() || is_fresh(&meta, cache.ttl))
+        && let Some(index) = load_cached(&dir, &meta, &repo)?
+    {
+        return Ok(index);
+    }
+    lock.unlock().map_err(cache_err(&lock_path))?;
+    if t.offline() {
+        return Err(RepoError::OfflineNoCache { repo });
+    }
+
+    lock.lock().map_err(cache_err(&lock_path))?;
+    // Another process may have refreshed it while this one waited for the lock.
+    let cached = read_meta(&dir);
+    if let Some(meta) = &cached
+        && is_fresh(meta, cache.ttl)
+        && let Some(index) = load_cached(&dir, meta, &repo)?
+    {
+        return Ok(index);
+    }
+    let cached = cached.filter(|_| dir.join(INDEX_FILE).is_file());
+    refresh(t, creds, &dir, repo_url, cached)
+}
+
+/// A conditional GET while holding the exclusive lock.
+fn refresh(
+    t: &Transport,
+    creds: &CredentialStore,
+    dir: &Path,
+    repo_url: &str,
+    cached: Option<Meta>,
+) -> Result<Arc<RepoIndex>, RepoError> {
+    let repo = redact(repo_url);
+    let url = index_url(repo_url);
+    let cred = creds.lookup(&url);
+    let mut headers = Vec::new();
+    if let Some(meta) = &cached {
+        if let Some(etag) = &meta.etag {
+            headers.push(("if-none-match", etag.clone()));
+        }
+        if let Some(lm) = &meta.last_modified {
+            headers.push(("if-modified-since", lm.clone()));
+        }
+    }
+    let resp = get(t, &url, &headers, cred).map_err(|source| RepoError::IndexTransport {
+        repo: repo.clone(),
+        source,
+    })?;
+    match (resp.status, cached) {
+        (304, Some(mut meta)) => {
+            meta.fetched_at = now_ms();
+            write_atomic(
+                dir,
+                META_FILE,
+                &serde_json::to_vec_pretty(&meta).expect("meta"),
+            )?;
+            match load_cached(dir, &meta, &repo)? {
+                Some(index) => Ok(index),
+                // The copy on disk went bad: fetch it whole.
+                None => refresh(t, creds, dir, repo_url, None),
+            }
+        }
+        (200..=299, _) => {
+            let text = String::from_utf8_lossy(&resp.body);
+            let index = RepoIndex::parse(&text).map_err(|source| RepoError::InvalidIndex {
+                repo: repo.clone(),
+                source,
+            })?;
+            let meta = Meta {
+                url: normalise_repo_url(repo_url),
+                etag: resp.header("etag").map(str::to_owned),
+                last_modified: resp.header("last-modified").map(str::to_owned),
+                fetched_at: now_ms(),
+                sha256: hex::encode(Sha256::digest(&resp.body)),
+            };
+            // meta.json last: a reader that sees it also sees the files it describes.
+            write_atomic(dir, INDEX_FILE, &resp.body)?;
+            write_derived(dir, &meta.sha256, &index)?;
+            write_atomic(
+                dir,
+                META_FILE,
+                &serde_json::to_vec_pretty(&meta).expect("meta"),
+            )?;
+            Ok(remember(&meta.sha256, index))
+        }
+        (401 | 403, _) => Err(auth_failed(&url, resp.status, cred)),
+        (status, _) => Err(RepoError::IndexStatus {
+            repo,
+            url: redact(&url),
+            status,
+            hint: match status {
+                404 => " (the repository URL should be the directory that holds index.yaml)",
+                _ => "",
+            },
+        }),
+    }
+}
+
+/// The absolute archive URL of an entry: its first URL resolved against the repository URL
+/// (relative URLs are common). Userinfo is dropped, since this URL is written to the lock.
+pub fn archive_url(repo_url: &str, entry: &ChartVersionEntry) -> String {
+    let first = entry.urls.first().map(String::as_str).unwrap_or_default();
+    let resolved = resolve(repo_url, first);
+    match UrlParts::parse(&resolved) {
+        Some(u) if u.userinfo.is_some() => u.without_userinfo(),
+        _ => resolved,
+    }
+}
+
+/// Downloads a chart archive. The repository's credentials go only to archives on the same
+/// scheme, host and port (Helm's rule); an archive elsewhere gets only credentials configured
+/// for its own URL.
+pub fn download(
+    t: &Transport,
+    creds: &CredentialStore,
+    repo_url: &str,
+    url: &str,
+) -> Result<Vec<u8>, RepoError> {
+    let same_origin = UrlParts::parse(repo_url)
+        .zip(UrlParts::parse(url))
+        .is_some_and(|(r, a)| r.same_origin(&a));
+    let cred = if same_origin {
+        creds
+            .lookup(&index_url(repo_url))
+            .or_else(|| creds.lookup(url))
+    } else {
+        creds.lookup(url)
+    };
+    let resp = get(t, url, &[], cred).map_err(RepoError::DownloadTransport)?;
+    match resp.status {
+        200..=299 => Ok(resp.body),
+        401 | 403 => Err(auth_failed(url, resp.status, cred)),
+        status => Err(RepoError::DownloadStatus {
+            url: redact(url),
+            status,
+        }),
+    }
+}
+
+fn get(
+    t: &Transport,
+    url: &str,
+    headers: &[(&str, String)],
+    cred: Option<&Credential>,
+) -> Result<Response, TransportError> {
+    let auth = cred.and_then(Credential::auth);
+    let tls = cred.and_then(Credential::tls);
+    t.get_with(url, headers, auth.as_ref(), tls.as_ref())
+}
+
+fn auth_failed(url: &str, status: u16, cred: Option<&Credential>) -> RepoError {
+    RepoError::AuthFailed {
+        url: redact(url),
+        status,
+        credential: cred.map_or_else(
+            || "none configured for this URL".to_owned(),
+            |c| c.source.clone(),
+        ),
+    }
+}
+
+fn cache_err(path: &Path) -> impl FnOnce(std::io::Error) -> RepoError + '_ {
+    move |source| RepoError::Cache {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// A fetch time in the future (clock change) counts as stale.
+fn is_fresh(meta: &Meta, ttl: Duration) -> bool {
+    let now = now_ms();
+    meta.fetched_at <= now && now - meta.fetched_at < ttl.as_millis() as u64
+}
+
+fn read_meta(dir: &Path) -> Option<Meta> {
+    let bytes = fs::read(dir.join(META_FILE)).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// The cached index, or `None` when index.yaml is missing or no longer parses (it is then
+/// fetched again). Tries this process's memory, then `entries.json`, then index.yaml.
+fn load_cached(dir: &Path, meta: &Meta, repo: &str) -> Result<Option<Arc<RepoIndex>>, RepoError> {
+    if let Some(index) = remembered(&meta.sha256) {
+        return Ok(Some(index));
+    }
+    if let Ok(bytes) = fs::read(dir.join(ENTRIES_FILE))
+        && let Ok(derived) = serde_json::from_slice::<Derived>(&bytes)
+        && derived.format == ENTRIES_FORMAT
+        && derived.sha256 == meta.sha256
+    {
+        return Ok(Some(remember(&meta.sha256, derived.index)));
+    }
+    let path = dir.join(INDEX_FILE);
+    let text = match fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(cache_err(&path)(e)),
+    };
+    match RepoIndex::parse(&text) {
+        Ok(index) => {
+            // Deterministic content renamed into place: safe under the shared lock too.
+            write_derived(dir, &meta.sha256, &index)?;
+            Ok(Some(remember(&meta.sha256, index)))
+        }
+        Err(e) => {
+            tracing::warn!("cached index of {repo} does not parse ({e}); fetching it again");
+            Ok(None)
+        }
+    }
+}
+
+fn write_derived(dir: &Path, sha256: &str, index: &RepoIndex) -> Result<(), RepoError> {
+    let derived = DerivedRef {
+        format: ENTRIES_FORMAT,
+        sha256,
+        index,
+    };
+    write_atomic(
+        dir,
+        ENTRIES_FILE,
+        &serde_json::to_vec(&derived).expect("entries"),
+    )
+}
+
+/// Parsed indexes of this process by content hash, so several components using one
+/// repository parse its index once. Small: a parsed 40 MB index is large.
+fn parsed() -> &'static Mutex<HashMap<String, Arc<RepoIndex>>> {
+    static PARSED: OnceLock<Mutex<HashMap<String, Arc<RepoIndex>>>> = OnceLock::new();
+    PARSED.get_or_init(Default::default)
+}
+
+fn remembered(sha256: &str) -> Option<Arc<RepoIndex>> {
+    let map = parsed().lock().unwrap_or_else(|p| p.into_inner());
+    map.get(sha256).cloned()
+}
+
+fn remember(sha256: &str, index: RepoIndex) -> Arc<RepoIndex> {
+    const KEEP: usize = 8;
+    let index = Arc::new(index);
+    let mut map = parsed().lock().unwrap_or_else(|p| p.into_inner());
+    if map.len() >= KEEP {
+        map.clear();
+    }
+    map.insert(sha256.to_owned(), Arc::clone(&index));
+    index
+}
+
+/// Writes `dir/name` through a temporary file in the same directory and a rename.
+fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), RepoError> {
+    let target = dir.join(name);
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .tempfile_in(dir)
+        .map_err(cache_err(dir))?;
+    tmp.write_all(bytes).map_err(cache_err(&target))?;
+    tmp.persist(&target)
+        .map_err(|e| cache_err(&target)(e.error))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const INDEX: &str = r#"apiVersion: v1
+entries:
+  nginx:
+    - name: nginx
+      version: 1.2.0
+      urls: [nginx-1.2.0.tgz]
+      digest: abc
+      created: 2024-01-02T03:04:05.000000Z
+      annotations: {category: web}
+      maintainers: [{name: x}]
+      dependencies: [{name: common, version: 1.x.x, repository: https://x}]
+    - version: 1.1.0
+      urls: [https://cdn.example.com/nginx-1.1.0.tgz]
+    - name: nginx
+      version: 1.0.0
+      urls: []
+  empty: null
+generated: "2024-01-02T03:04:05Z"
+"#;
+
+    #[test]
+    fn parses_the_fields_strata_uses_and_drops_unusable_entries() {
+        let index = RepoIndex::parse(INDEX).unwrap();
+        let v = index.versions("nginx");
+        assert_eq!(v.len(), 2);
+        assert_eq!(v[0].digest.as_deref(), Some("abc"));
+        assert_eq!(
+            v[0].annotations.get("category").map(String::as_str),
+            Some("web")
+        );
+        assert_eq!(v[0].created.as_deref(), Some("2024-01-02T03:04:05.000000Z"));
+        assert_eq!(v[1].name, "nginx");
+        assert!(index.versions("missing").is_empty());
+        assert!(index.versions("empty").is_empty());
+        let err = index
+            .require("https://u:p@h/r", "ngin")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "chart \"ngin\" is not in the index of https://h/r (did you mean nginx?)"
+        );
+    }
+
+    #[test]
+    fn an_alias_bomb_is_refused() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..12 {
+            let p = i - 1;
+            text.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
+        }
+        text.push_str("entries: {}\n");
+        assert!(RepoIndex::parse(&text).is_err());
+    }
+
+    #[test]
+    fn archive_urls_resolve_against_the_repository() {
+        let index = RepoIndex::parse(INDEX).unwrap();
+        let v = index.versions("nginx");
+        assert_eq!(
+            archive_url("https://h/charts/", &v[0]),
+            "https://h/charts/nginx-1.2.0.tgz"
+        );
+        assert_eq!(
+            archive_url("https://u:p@h/charts", &v[0]),
+            "https://h/charts/nginx-1.2.0.tgz"
+        );
+        assert_eq!(
+            archive_url("https://h/charts", &v[1]),
+            "https://cdn.example.com/nginx-1.1.0.tgz"
+        );
+    }
+
+    #[test]
+    fn repository_urls_normalise_to_one_cache_entry() {
+        assert_eq!(
+            normalise_repo_url("HTTPS://u:p@Host:443/charts/"),
+            "https://host/charts"
+        );
+        assert_eq!(normalise_repo_url("http://host:8080"), "http://host:8080");
+        let cache = IndexCache::new(PathBuf::from("/c"), Duration::ZERO);
+        assert_eq!(
+            cache.repo_dir("https://host/charts"),
+            cache.repo_dir("https://HOST/charts/")
+        );
+        assert_eq!(index_url("https://u:p@h/c/"), "https://u:p@h/c/index.yaml");
+    }
+
+    #[test]
+    fn cached_index_loads_from_entries_json_then_from_index_yaml() {
+        let dir = tempfile::tempdir().unwrap();
+        // Content no other test uses, so the process-wide memory does not already hold it.
+        let text = INDEX.replace("abc", "entries-json-test");
+        let sha256 = hex::encode(Sha256::digest(text.as_bytes()));
+        let meta = Meta {
+            url: "https://h".into(),
+            etag: None,
+            last_modified: None,
+            fetched_at: now_ms(),
+            sha256: sha256.clone(),
+        };
+        let expected = RepoIndex::parse(&text).unwrap();
+        let forget = || parsed().lock().unwrap().remove(&sha256);
+
+        // index.yaml alone: parsed, and entries.json derived from it.
+        fs::write(dir.path().join(INDEX_FILE), &text).unwrap();
+        forget();
+        let loaded = load_cached(dir.path(), &meta, "https://h")
+            .unwrap()
+            .unwrap();
+        assert_eq!(*loaded, expected);
+        assert!(dir.path().join(ENTRIES_FILE).is_file());
+
+        // entries.json is enough on its own.
+        fs::write(dir.path().join(INDEX_FILE), "not: [valid").unwrap();
+        forget();
+        let loaded = load_cached(dir.path(), &meta, "https://h")
+            .unwrap()
+            .unwrap();
+        assert_eq!(*loaded, expected);
+
+        // An entries.json from other content is ignored; an unparsable index means no cache.
+        let other = Meta {
+            sha256: "0".repeat(64),
+            ..meta
+        };
+        assert!(
+            load_cached(dir.path(), &other, "https://h")
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn no_match_lists_the_newest_versions() {
+        let err = RepoError::NoMatchingVersion {
+            chart: "nginx".into(),
+            repo: "https://h".into(),
+            constraint: "^2".into(),
+            newest: vec!["1.2.0".into(), "1.1.0".into()],
+        };
+        assert_eq!(
+            err.to_string(),
+            "no version of chart nginx in https://h matches \"^2\"; newest available: 1.2.0, 1.1.0"
+        );
+    }
+}

@@ -1,1 +1,668 @@
-//! (in progress)
+//! The one HTTP client for repository indexes, chart archives and OCI registries.
+//!
+//! Built once per process around a ureq agent, so connections are pooled across requests.
+//! Status codes are data, not errors: callers need to see 304 (index unchanged) and 401
+//! (registry token challenge). Only network failures and 5xx answers are retried, with
+//! exponential backoff; a 4xx is the server's final word. Secrets never reach a log line or
+//! an error message: URLs are printed without userinfo or query, and the Authorization header
+//! is only ever handed to ureq.
+
+pub mod url;
+
+use base64::Engine;
+use std::collections::HashMap;
+use std::fmt;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+use ureq::tls::{Certificate, ClientCert, PemItem, PrivateKey, RootCerts, TlsConfig};
+
+/// A secret string (password, token, private key). Prints as `***` in Debug and Display so
+/// it cannot leak through a log line or an error; read it with [`Secret::expose`].
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// How a request authenticates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Auth {
+    Basic { username: String, password: Secret },
+    Bearer(Secret),
+}
+
+impl Auth {
+    fn header_value(&self) -> String {
+        match self {
+            Auth::Basic { username, password } => {
+                let pair = format!("{username}:{}", password.expose());
+                format!(
+                    "Basic {}",
+                    base64::engine::general_purpose::STANDARD.encode(pair)
+                )
+            }
+            Auth::Bearer(token) => format!("Bearer {}", token.expose()),
+        }
+    }
+}
+
+/// A client certificate and its key, both PEM (as Argo CD stores them in a repository
+/// Secret's `tlsClientCertData` and `tlsClientCertKey`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ClientCertPem {
+    pub cert_pem: String,
+    pub key_pem: Secret,
+}
+
+/// TLS settings of one repository, on top of the process-wide ones.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct RepoTls {
+    /// Extra CA certificates (PEM file) trusted for this repository.
+    pub ca_file: Option<PathBuf>,
+    pub client_cert: Option<ClientCertPem>,
+}
+
+impl RepoTls {
+    fn is_empty(&self) -> bool {
+        self.ca_file.is_none() && self.client_cert.is_none()
+    }
+}
+
+/// Process-wide transport settings.
+#[derive(Debug, Clone)]
+pub struct TransportOptions {
+    /// A PEM bundle trusted in addition to the public roots (a private CA, a TLS-inspecting
+    /// proxy), for example from `STRATA_CA_FILE`.
+    pub ca_file: Option<PathBuf>,
+    /// How long connecting, waiting for the response headers, and each read of the body may
+    /// take. A whole request is capped at ten times this, so a 40 MB index on a slow link
+    /// finishes while a stalled server still fails.
+    pub timeout: Duration,
+    /// Extra attempts after a network failure or a 5xx answer.
+    pub retries: u32,
+    /// No network at all: every request fails with [`TransportError::Offline`].
+    pub offline: bool,
+    /// Largest response body accepted, against absurd or hostile answers.
+    pub max_body_bytes: u64,
+}
+
+impl Default for TransportOptions {
+    fn default() -> Self {
+        TransportOptions {
+            ca_file: None,
+            timeout: Duration::from_secs(30),
+            retries: 3,
+            offline: false,
+            max_body_bytes: 200 * 1024 * 1024,
+        }
+    }
+}
+
+/// A response of any status.
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    /// Names lower-cased, in the order received.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// The first header called `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+}
+
+/// Why a request produced no response. Every variant names the URL without secrets.
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    #[error("offline mode: not fetching {url}")]
+    Offline { url: String },
+    #[error("cannot connect to {url}: {reason}")]
+    Connect { url: String, reason: String },
+    #[error("timed out fetching {url} ({phase})")]
+    Timeout { url: String, phase: String },
+    #[error("TLS error talking to {url}: {reason}")]
+    Tls { url: String, reason: String },
+    #[error("response from {url} is larger than the {limit}-byte limit")]
+    TooLarge { url: String, limit: u64 },
+    #[error("invalid URL {url}: {reason}")]
+    InvalidUrl { url: String, reason: String },
+    #[error("proxy failed for {url}: {reason}")]
+    Proxy { url: String, reason: String },
+    #[error("too many redirects fetching {url}")]
+    Redirects { url: String },
+    #[error("HTTP protocol error from {url}: {reason}")]
+    Protocol { url: String, reason: String },
+    #[error("cannot read CA certificates {path}: {reason}")]
+    CaFile { path: String, reason: String },
+    #[error("invalid TLS client certificate ({reason})")]
+    ClientCert { reason: String },
+}
+
+impl TransportError {
+    /// Failures worth another attempt: the network or the server may recover.
+    fn is_transient(&self) -> bool {
+        matches!(self, TransportError::Connect { .. })
+    }
+}
+
+/// The HTTP client. Cheap to share by reference across threads.
+pub struct Transport {
+    opts: TransportOptions,
+    /// Public roots plus `opts.ca_file`, or `None` for ureq's built-in public roots.
+    roots: Option<Vec<Certificate<'static>>>,
+    agent: ureq::Agent,
+    /// Agents for repositories with their own CA or client certificate, built on first use.
+    repo_agents: Mutex<HashMap<RepoTls, ureq::Agent>>,
+}
+
+impl fmt::Debug for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Transport")
+            .field("opts", &self.opts)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Transport {
+    pub fn new(opts: TransportOptions) -> Result<Transport, TransportError> {
+        let roots = match &opts.ca_file {
+            Some(path) => {
+                let mut roots = public_roots();
+                roots.extend(read_ca_file(path)?);
+                Some(roots)
+            }
+            None => None,
+        };
+        let tls = tls_config(roots.clone(), None);
+        let agent = build_agent(&opts, tls);
+        Ok(Transport {
+            opts,
+            roots,
+            agent,
+            repo_agents: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn offline(&self) -> bool {
+        self.opts.offline
+    }
+
+    pub fn options(&self) -> &TransportOptions {
+        &self.opts
+    }
+
+    /// GET `url` with optional auth and extra headers. Retries network failures and 5xx
+    /// answers; every other status comes back as a [`Response`].
+    pub fn get(
+        &self,
+        url: &str,
+        headers: &[(&str, String)],
+        auth: Option<&Auth>,
+    ) -> Result<Response, TransportError> {
+        self.get_with(url, headers, auth, None)
+    }
+
+    /// [`Transport::get`] with a repository's own TLS settings (extra CA, client certificate).
+    pub fn get_with(
+        &self,
+        url: &str,
+        headers: &[(&str, String)],
+        auth: Option<&Auth>,
+        tls: Option<&RepoTls>,
+    ) -> Result<Response, TransportError> {
+        let shown = url::redact(url);
+        if self.opts.offline {
+            return Err(TransportError::Offline { url: shown });
+        }
+        // Userinfo in the URL is basic auth, as in Go's client; it never goes on the wire
+        // as part of the URL and never into a message.
+        let parts = url::UrlParts::parse(url).ok_or_else(|| TransportError::InvalidUrl {
+            url: shown.clone(),
+            reason: "not an absolute http(s) URL".into(),
+        })?;
+        if !matches!(parts.scheme.as_str(), "http" | "https") {
+            return Err(TransportError::InvalidUrl {
+                url: shown,
+                reason: format!("unsupported scheme {:?}", parts.scheme),
+            });
+        }
+        let from_url = parts.userinfo.as_deref().map(userinfo_auth);
+        let auth = auth.or(from_url.as_ref());
+        let target = parts.without_userinfo();
+        let agent = self.agent_for(tls)?;
+        let mut attempt = 0;
+        loop {
+            let result = self.attempt(&agent, &target, &shown, headers, auth);
+            let retry = match &result {
+                Ok(resp) => resp.status >= 500,
+                Err(e) => e.is_transient(),
+            };
+            if !retry || attempt >= self.opts.retries {
+                return result;
+            }
+            let delay = Duration::from_millis(200) * 2u32.pow(attempt.min(10));
+            match &result {
+                Ok(resp) => {
+                    tracing::debug!("GET {shown}: HTTP {}; retrying in {delay:?}", resp.status)
+                }
+                Err(e) => tracing::debug!("{e}; retrying in {delay:?}"),
+            }
+            std::thread::sleep(delay);
+            attempt += 1;
+        }
+    }
+
+    fn attempt(
+        &self,
+        agent: &ureq::Agent,
+        target: &str,
+        shown: &str,
+        headers: &[(&str, String)],
+        auth: Option<&Auth>,
+    ) -> Result<Response, TransportError> {
+        tracing::debug!("GET {shown}");
+        let mut req = agent.get(target);
+        for (name, value) in headers {
+            req = req.header(*name, value.as_str());
+        }
+        if let Some(auth) = auth {
+            req = req.header("authorization", auth.header_value());
+        }
+        let resp = req.call().map_err(|e| map_error(e, shown))?;
+        let status = resp.status().as_u16();
+        let headers: Vec<(String, String)> = resp
+            .headers()
+            .iter()
+            .map(|(n, v)| {
+                (
+                    n.as_str().to_ascii_lowercase(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let limit = self.opts.max_body_bytes;
+        let too_large = || TransportError::TooLarge {
+            url: shown.to_owned(),
+            limit,
+        };
+        let declared = headers
+            .iter()
+            .find(|(n, _)| n == "content-length")
+            .and_then(|(_, v)| v.trim().parse::<u64>().ok());
+        if declared.is_some_and(|n| n > limit) {
+            return Err(too_large());
+        }
+        let mut body = Vec::new();
+        resp.into_body()
+            .into_with_config()
+            .limit(u64::MAX)
+            .reader()
+            .take(limit.saturating_add(1))
+            .read_to_end(&mut body)
+            .map_err(|e| TransportError::Connect {
+                url: shown.to_owned(),
+                reason: format!("reading the response: {e}"),
+            })?;
+        if body.len() as u64 > limit {
+            return Err(too_large());
+        }
+        Ok(Response {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    fn agent_for(&self, tls: Option<&RepoTls>) -> Result<ureq::Agent, TransportError> {
+        let Some(tls) = tls.filter(|t| !t.is_empty()) else {
+            return Ok(self.agent.clone());
+        };
+        let mut agents = self
+            .repo_agents
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(agent) = agents.get(tls) {
+            return Ok(agent.clone());
+        }
+        let roots = match &tls.ca_file {
+            Some(path) => {
+                let mut roots = self.roots.clone().unwrap_or_else(public_roots);
+                roots.extend(read_ca_file(path)?);
+                Some(roots)
+            }
+            None => self.roots.clone(),
+        };
+        let client = tls
+            .client_cert
+            .as_ref()
+            .map(parse_client_cert)
+            .transpose()?;
+        let agent = build_agent(&self.opts, tls_config(roots, client));
+        agents.insert(tls.clone(), agent.clone());
+        Ok(agent)
+    }
+}
+
+fn userinfo_auth(userinfo: &str) -> Auth {
+    let (user, pass) = userinfo.split_once(':').unwrap_or((userinfo, ""));
+    Auth::Basic {
+        username: percent_decode(user),
+        password: Secret::new(percent_decode(pass)),
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn build_agent(opts: &TransportOptions, tls: TlsConfig) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .proxy(ureq::Proxy::try_from_env())
+        // Never forward Authorization on a redirect: registries redirect blobs to storage
+        // hosts that must not see registry credentials.
+        .redirect_auth_headers(ureq::config::RedirectAuthHeaders::Never)
+        .timeout_connect(Some(opts.timeout))
+        .timeout_recv_response(Some(opts.timeout))
+        .timeout_per_read(Some(opts.timeout))
+        .timeout_global(Some(opts.timeout * 10))
+        .user_agent(concat!("strata/", env!("CARGO_PKG_VERSION")))
+        .tls_config(tls)
+        .build()
+        .new_agent()
+}
+
+fn tls_config(roots: Option<Vec<Certificate<'static>>>, client: Option<ClientCert>) -> TlsConfig {
+    let roots = match roots {
+        Some(certs) => RootCerts::new_with_certs(&certs),
+        None => RootCerts::WebPki,
+    };
+    TlsConfig::builder()
+        .root_certs(roots)
+        .client_cert(client)
+        .build()
+}
+
+/// The public roots to keep when a custom CA is added. ureq can only replace its built-in
+/// root set, not extend it, so these come from the system bundle (which is also what Go, and
+/// so Helm, trusts); `SSL_CERT_FILE` overrides the location as it does for OpenSSL.
+fn public_roots() -> Vec<Certificate<'static>> {
+    const BUNDLES: &[&str] = &[
+        "/etc/ssl/certs/ca-certificates.crt",
+        "/etc/pki/tls/certs/ca-bundle.crt",
+        "/etc/ssl/ca-bundle.pem",
+        "/etc/ssl/cert.pem",
+    ];
+    let from_env = std::env::var_os("SSL_CERT_FILE").map(PathBuf::from);
+    let candidates = from_env
+        .into_iter()
+        .chain(BUNDLES.iter().map(PathBuf::from));
+    for path in candidates {
+        if let Ok(bytes) = std::fs::read(&path) {
+            let certs = pem_certificates(&bytes);
+            if !certs.is_empty() {
+                return certs;
+            }
+        }
+    }
+    tracing::warn!(
+        "no system CA bundle found: only the configured CA file is trusted for HTTPS \
+         (set SSL_CERT_FILE to a PEM bundle to trust the public roots as well)"
+    );
+    Vec::new()
+}
+
+fn pem_certificates(bytes: &[u8]) -> Vec<Certificate<'static>> {
+    ureq::tls::parse_pem(bytes)
+        .filter_map(|item| match item {
+            Ok(PemItem::Certificate(c)) => Some(c),
+            _ => None,
+        })
+        .collect()
+}
+
+fn read_ca_file(path: &Path) -> Result<Vec<Certificate<'static>>, TransportError> {
+    let err = |reason: String| TransportError::CaFile {
+        path: path.display().to_string(),
+        reason,
+    };
+    let bytes = std::fs::read(path).map_err(|e| err(e.to_string()))?;
+    let certs = pem_certificates(&bytes);
+    if certs.is_empty() {
+        return Err(err("no PEM certificate in the file".into()));
+    }
+    Ok(certs)
+}
+
+fn parse_client_cert(pem: &ClientCertPem) -> Result<ClientCert, TransportError> {
+    let chain = pem_certificates(pem.cert_pem.as_bytes());
+    if chain.is_empty() {
+        return Err(TransportError::ClientCert {
+            reason: "no PEM certificate in the client certificate data".into(),
+        });
+    }
+    // The key's parse error is not shown: it could quote key material.
+    let key = PrivateKey::from_pem(pem.key_pem.expose().as_bytes()).map_err(|_| {
+        TransportError::ClientCert {
+            reason: "the client key is not a PEM private key".into(),
+        }
+    })?;
+    Ok(ClientCert::new_with_certs(&chain, key))
+}
+
+fn is_https(url: &str) -> bool {
+    url.get(..8)
+        .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+}
+
+fn tls_error(url: String, mut reason: String) -> TransportError {
+    if reason.contains("UnknownIssuer") {
+        reason.push_str(
+            " (the server's certificate is not signed by a trusted CA: set STRATA_CA_FILE, \
+             or caFile in the repository's credentials, to its CA bundle)",
+        );
+    }
+    TransportError::Tls { url, reason }
+}
+
+fn map_error(err: ureq::Error, url: &str) -> TransportError {
+    let url = url.to_owned();
+    match err {
+        ureq::Error::Timeout(phase) => TransportError::Timeout {
+            url,
+            phase: format!("{phase:?}").to_lowercase(),
+        },
+        ureq::Error::HostNotFound => TransportError::Connect {
+            url,
+            reason: "host not found".into(),
+        },
+        // rustls reports certificate and handshake failures as InvalidData I/O errors.
+        ureq::Error::Io(e) if e.kind() == std::io::ErrorKind::InvalidData && is_https(&url) => {
+            tls_error(url, e.to_string())
+        }
+        ureq::Error::Io(e) => TransportError::Connect {
+            url,
+            reason: e.to_string(),
+        },
+        ureq::Error::ConnectionFailed => TransportError::Connect {
+            url,
+            reason: "connection failed".into(),
+        },
+        ureq::Error::Tls(reason) => tls_error(url, reason.to_owned()),
+        ureq::Error::Rustls(e) => tls_error(url, e.to_string()),
+        ureq::Error::Pem(e) => tls_error(url, e.to_string()),
+        ureq::Error::BodyExceedsLimit(limit) => TransportError::TooLarge { url, limit },
+        // ureq's message repeats the URI, which may carry userinfo: not shown.
+        ureq::Error::BadUri(_) => TransportError::InvalidUrl {
+            url,
+            reason: "not a valid URL".into(),
+        },
+        // Not shown either: the offending header may be the Authorization header.
+        ureq::Error::Http(_) => TransportError::InvalidUrl {
+            url,
+            reason: "the request cannot be built: a URL part, header or credential holds \
+                     characters HTTP does not allow"
+                .into(),
+        },
+        ureq::Error::ConnectProxyFailed(reason) => TransportError::Proxy { url, reason },
+        ureq::Error::InvalidProxyUrl => TransportError::Proxy {
+            url,
+            reason: "invalid proxy URL in ALL_PROXY/HTTPS_PROXY/HTTP_PROXY".into(),
+        },
+        ureq::Error::TooManyRedirects => TransportError::Redirects { url },
+        ureq::Error::Protocol(e) => TransportError::Protocol {
+            url,
+            reason: e.to_string(),
+        },
+        other => TransportError::Protocol {
+            url,
+            reason: other.to_string(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+
+    #[test]
+    fn secrets_never_print() {
+        let auth = Auth::Basic {
+            username: "alice".into(),
+            password: Secret::new("hunter2"),
+        };
+        let shown = format!("{auth:?} {} {:?}", Secret::new("tok"), Secret::new("tok"));
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("tok"),
+            "{shown}"
+        );
+        let cert = ClientCertPem {
+            cert_pem: "CERT".into(),
+            key_pem: Secret::new("KEYDATA"),
+        };
+        assert!(!format!("{cert:?}").contains("KEYDATA"));
+    }
+
+    #[test]
+    fn basic_header_is_base64_of_user_colon_password() {
+        let auth = Auth::Basic {
+            username: "u".into(),
+            password: Secret::new("p"),
+        };
+        assert_eq!(auth.header_value(), "Basic dTpw");
+        assert_eq!(Auth::Bearer(Secret::new("t")).header_value(), "Bearer t");
+    }
+
+    #[test]
+    fn userinfo_becomes_basic_auth() {
+        assert_eq!(
+            userinfo_auth("a%40b:p%3As"),
+            Auth::Basic {
+                username: "a@b".into(),
+                password: Secret::new("p:s")
+            }
+        );
+    }
+
+    #[test]
+    fn offline_fails_naming_the_url_without_secrets() {
+        let t = Transport::new(TransportOptions {
+            offline: true,
+            ..TransportOptions::default()
+        })
+        .unwrap();
+        let err = t
+            .get("https://u:pw@h.example/index.yaml", &[], None)
+            .unwrap_err();
+        assert!(matches!(err, TransportError::Offline { .. }));
+        assert_eq!(
+            err.to_string(),
+            "offline mode: not fetching https://h.example/index.yaml"
+        );
+    }
+
+    #[test]
+    fn refused_connection_is_a_connect_error_after_retries() {
+        let port = {
+            let l = TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let t = Transport::new(TransportOptions {
+            retries: 1,
+            ..TransportOptions::default()
+        })
+        .unwrap();
+        let started = std::time::Instant::now();
+        let err = t
+            .get(&format!("http://user:secret@127.0.0.1:{port}/x"), &[], None)
+            .unwrap_err();
+        assert!(matches!(err, TransportError::Connect { .. }), "{err}");
+        let text = format!("{err} {err:?}");
+        assert!(!text.contains("secret"), "{text}");
+        assert!(
+            started.elapsed() >= Duration::from_millis(200),
+            "one backoff"
+        );
+    }
+
+    #[test]
+    fn missing_ca_file_is_reported() {
+        let err = Transport::new(TransportOptions {
+            ca_file: Some(PathBuf::from("/nonexistent/ca.pem")),
+            ..TransportOptions::default()
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/ca.pem"), "{err}");
+    }
+}

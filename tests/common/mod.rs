@@ -4,6 +4,8 @@
 #![allow(dead_code)]
 
 pub mod cmp;
+pub mod registry;
+pub mod servers;
 
 use std::ffi::OsStr;
 use std::fs;
