@@ -86,9 +86,12 @@ pub struct StackSpec {
     /// An empty render makes Argo CD prune the whole application, so it is an error by default.
     #[serde(default)]
     pub allow_empty: bool,
-    /// Seconds helm may run for one component; Argo CD gives the whole request 60 s by default.
+    /// Seconds the whole render may take; Argo CD gives the whole request 60 s by default.
     #[serde(default)]
     pub timeout_seconds: Option<u64>,
+    /// Chart version pins selected by tenant variables.
+    #[serde(default)]
+    pub pins: Vec<PinSpec>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -124,11 +127,45 @@ fn default_true() -> bool {
     true
 }
 
+/// Where a component's chart comes from: `path`, or `repository` + `name` (+ `version`).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ChartSpec {
     /// A chart directory or `.tgz`, relative to strata.yaml.
-    pub path: Spanned<String>,
+    #[serde(default)]
+    pub path: Option<Spanned<String>>,
+    /// `https://…` (a Helm repository with an index.yaml) or `oci://host/path` (a registry).
+    #[serde(default)]
+    pub repository: Option<Spanned<String>>,
+    /// The chart's name in the repository.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// A semver constraint as Helm takes it (`1.2.3`, `~1.2`, `^1`, `>=1.2 <1.4`, `1.2.x`, `||`).
+    #[serde(default)]
+    pub version: Option<Spanned<String>>,
+    /// Talk plain HTTP to an OCI registry (Helm's `--plain-http`); for local test registries.
+    #[serde(default)]
+    pub plain_http: bool,
+}
+
+/// A version pin selected by variables: `when: {env: prod}` matches tenants whose variables
+/// all equal the given values. The pin with the most `when` keys wins.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PinSpec {
+    #[serde(default)]
+    pub when: BTreeMap<String, VarValue>,
+    /// Only this component; every component with a versioned chart when absent.
+    #[serde(default)]
+    pub component: Option<String>,
+    pub version: Spanned<String>,
+}
+
+/// A tenant's own chart pin, in the tenant file: `chart: {web: {version: "1.4.3"}}`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TenantChartPin {
+    pub version: Spanned<String>,
 }
 
 /// The optional per-tenant file (`tenants.file`).
@@ -137,6 +174,9 @@ pub struct ChartSpec {
 pub struct TenantFileSpec {
     #[serde(default)]
     pub vars: BTreeMap<String, VarValue>,
+    /// Per-component chart pins for this tenant alone; the most specific pin there is.
+    #[serde(default)]
+    pub chart: BTreeMap<String, TenantChartPin>,
 }
 
 /// A loaded and checked stack.
@@ -227,8 +267,82 @@ impl Stack {
                 ));
             }
         }
+        for c in &spec.components.value {
+            let line = c.name.referenced.line();
+            let name = &c.name.value;
+            match (&c.chart.path, &c.chart.repository) {
+                (Some(_), None) => {
+                    if c.chart.name.is_some() || c.chart.version.is_some() {
+                        return Err(invalid(
+                            line,
+                            format!(
+                                "component {name:?}: chart.name and chart.version go with chart.repository, not chart.path"
+                            ),
+                        ));
+                    }
+                }
+                (None, Some(repo)) => {
+                    let url = &repo.value;
+                    if !(url.starts_with("https://")
+                        || url.starts_with("http://")
+                        || url.starts_with("oci://"))
+                    {
+                        return Err(invalid(
+                            repo.referenced.line(),
+                            format!(
+                                "component {name:?}: chart.repository {url:?} must start with https://, http:// or oci://"
+                            ),
+                        ));
+                    }
+                    if c.chart.name.as_deref().is_none_or(str::is_empty) {
+                        return Err(invalid(
+                            line,
+                            format!("component {name:?}: chart.repository needs chart.name"),
+                        ));
+                    }
+                    if let Some(v) = &c.chart.version
+                        && let Err(e) = crate::chart::semver::Constraint::parse(&v.value)
+                    {
+                        return Err(invalid(
+                            v.referenced.line(),
+                            format!("component {name:?}: chart.version: {e}"),
+                        ));
+                    }
+                }
+                _ => {
+                    return Err(invalid(
+                        line,
+                        format!(
+                            "component {name:?}: chart needs exactly one of `path` or `repository`"
+                        ),
+                    ));
+                }
+            }
+        }
+        for pin in &spec.pins {
+            let line = pin.version.referenced.line();
+            if let Err(e) = crate::chart::semver::Constraint::parse(&pin.version.value) {
+                return Err(invalid(line, format!("pin version: {e}")));
+            }
+            if let Some(component) = &pin.component
+                && !spec
+                    .components
+                    .value
+                    .iter()
+                    .any(|c| &c.name.value == component)
+            {
+                return Err(invalid(
+                    line,
+                    format!("pin names component {component:?}, which the stack does not have"),
+                ));
+            }
+        }
         if spec.timeout_seconds == Some(0) {
-            return Err(invalid(0, "timeoutSeconds must be at least 1".into()));
+            let line = text
+                .lines()
+                .position(|l| l.trim_start().starts_with("timeoutSeconds"))
+                .map_or(1, |i| i as u64 + 1);
+            return Err(invalid(line, "timeoutSeconds must be at least 1".into()));
         }
         Ok(Stack {
             dir: file.parent().unwrap_or(Path::new(".")).to_path_buf(),

@@ -67,6 +67,10 @@ pub struct Context {
     pub timeout: Option<Duration>,
     /// `STRATA_HELM`: an explicit helm binary.
     pub helm: Option<PathBuf>,
+    /// Resolve chart versions live instead of from strata.lock.
+    pub refresh: bool,
+    /// Use only the chart cache; any network request is an error.
+    pub offline: bool,
 }
 
 /// Parses `k=v` as given to `--var`.
@@ -89,4 +93,37 @@ pub fn split_api_versions(list: &str) -> Vec<String> {
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
         .collect()
+}
+
+/// A tenant selector, `env=prod,region=yul1`: every named variable must have that value.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Selector(pub std::collections::BTreeMap<String, String>);
+
+impl Selector {
+    pub fn parse(text: &str) -> Result<Selector, String> {
+        let mut map = std::collections::BTreeMap::new();
+        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (k, v) = parse_var_arg(part)?;
+            map.insert(k, v);
+        }
+        if map.is_empty() {
+            return Err(format!(
+                "selector {text:?} names no variable; use NAME=VALUE[,NAME=VALUE]"
+            ));
+        }
+        Ok(Selector(map))
+    }
+
+    pub fn matches(&self, vars: &BTreeMap<String, Var>) -> bool {
+        self.0
+            .iter()
+            .all(|(k, v)| vars.get(k).is_some_and(|var| &var.value == v))
+    }
+}
+
+impl fmt::Display for Selector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts: Vec<String> = self.0.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        f.write_str(&parts.join(","))
+    }
 }

@@ -1,5 +1,7 @@
 //! The library's error type: every variant already names the file, line or variable at fault.
 
+use crate::chart::lock::LockError;
+use crate::chart::resolve::ChartError;
 use crate::config::ConfigError;
 use crate::helm::HelmError;
 use crate::paths::PathError;
@@ -16,6 +18,11 @@ pub enum Error {
     Values(#[from] ValuesError),
     #[error(transparent)]
     Helm(#[from] HelmError),
+    /// Boxed: chart errors carry several strings and would make every `Result` large.
+    #[error(transparent)]
+    Chart(Box<ChartError>),
+    #[error(transparent)]
+    Lock(#[from] LockError),
     #[error("{0}")]
     Tenant(String),
     #[error("{context}: {source}")]
@@ -33,4 +40,10 @@ pub enum Error {
         components: String,
         stack_file: String,
     },
+}
+
+impl From<ChartError> for Error {
+    fn from(e: ChartError) -> Error {
+        Error::Chart(Box::new(e))
+    }
 }

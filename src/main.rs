@@ -7,10 +7,12 @@ use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use strata::context::{Context, Var, VarSource, parse_var_arg, split_api_versions};
+use strata::chart::cache::Cache;
+use strata::chart::lock::{LOCK_FILE, Lock};
+use strata::context::{Context, Selector, Var, VarSource, parse_var_arg, split_api_versions};
 use strata::values::explain::{self, join_key_path};
 use strata::values::split_key_path;
-use strata::{argocd, parameters, pipeline, yaml};
+use strata::{argocd, lockfile, parameters, pipeline, promote, yaml};
 
 /// Layered, provenance-tracked Helm values for one Argo CD Application per tenant.
 ///
@@ -50,6 +52,20 @@ enum Command {
     Discover,
     /// Render a tenant from a terminal, exactly as `generate` does in Argo CD.
     Render(RenderArgs),
+    /// Resolve every versioned chart the tenants use and write strata.lock.
+    ///
+    /// Entries that still satisfy their constraint are kept without asking the repository;
+    /// unused entries are dropped. Commit strata.lock: generate and render use only it.
+    Lock(LockArgs),
+    /// Make one set of tenants run exactly the chart versions another set runs.
+    ///
+    /// Example: `strata promote --from env=preprod --to env=prod` pins prod to the version
+    /// (and archive digest) preprod resolves to, updates strata.lock and prints a summary for
+    /// the commit message.
+    Promote(PromoteArgs),
+    /// Inspect or clean the shared chart cache (STRATA_CACHE_DIR).
+    #[command(subcommand)]
+    Cache(CacheCommand),
     /// Print a tenant's merged values, as helm receives them.
     Values(ValuesArgs),
     /// Show which file and line set each value, and which lower layers it overrode.
@@ -71,7 +87,63 @@ struct TenantArgs {
 }
 
 #[derive(Args)]
+struct StackArgs {
+    /// A directory inside the stack (default: the current directory).
+    dir: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct LockArgs {
+    #[command(flatten)]
+    stack: StackArgs,
+    /// Re-resolve every entry, also those that still satisfy their constraint.
+    #[arg(long)]
+    update: bool,
+}
+
+#[derive(Args)]
+struct PromoteArgs {
+    #[command(flatten)]
+    stack: StackArgs,
+    /// The tenants whose versions to copy: NAME=VALUE[,NAME=VALUE].
+    #[arg(long, value_name = "SELECTOR", value_parser = Selector::parse)]
+    from: Selector,
+    /// The tenants to move: NAME=VALUE[,NAME=VALUE]; the pin is written with exactly these.
+    #[arg(long, value_name = "SELECTOR", value_parser = Selector::parse)]
+    to: Selector,
+    /// Only this component.
+    #[arg(long)]
+    component: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum CacheCommand {
+    /// List the cached charts.
+    Ls,
+    /// Remove cached charts that the stack's strata.lock does not reference.
+    Prune {
+        #[command(flatten)]
+        stack: StackArgs,
+        /// Remove every cached chart and index.
+        #[arg(long)]
+        all: bool,
+    },
+}
+
+#[derive(Args)]
+struct ChartArgs {
+    /// Resolve chart versions live from the repositories instead of strata.lock.
+    #[arg(long)]
+    refresh: bool,
+    /// Use only the chart cache; fail instead of making any network request.
+    #[arg(long)]
+    offline: bool,
+}
+
+#[derive(Args)]
 struct RenderArgs {
+    #[command(flatten)]
+    charts: ChartArgs,
     #[command(flatten)]
     tenant: TenantArgs,
     /// Write the manifests to FILE (only when the whole render succeeds) instead of stdout.
@@ -83,7 +155,7 @@ struct RenderArgs {
     /// Comma-separated API versions for .Capabilities.APIVersions (g/v and g/v/Kind).
     #[arg(long, value_name = "LIST")]
     api_versions: Option<String>,
-    /// Seconds helm may run per component (default: strata.yaml timeoutSeconds, else 45).
+    /// Seconds the whole render may take (default: strata.yaml timeoutSeconds, else 45).
     #[arg(long, env = "STRATA_TIMEOUT", value_name = "SECONDS")]
     timeout: Option<u64>,
 }
@@ -132,10 +204,26 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("strata: error: {e:#}");
+            eprintln!("strata: error: {}", error_text(&e));
             ExitCode::from(1)
         }
     }
+}
+
+/// One line of text for an error chain. Library errors already quote their cause, so a cause is
+/// appended only when the message does not contain it yet.
+fn error_text(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let part = cause.to_string();
+        if !text.contains(&part) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&part);
+        }
+    }
+    text
 }
 
 fn init_logging() {
@@ -162,6 +250,8 @@ fn run(cli: Cli) -> Result<()> {
             for component in &resolved.components {
                 pipeline::component_values(component, &ctx)?;
             }
+            // Warm the chart cache now, so generate finds every chart locally.
+            pipeline::fetch_charts(&resolved, &ctx)?;
             eprintln!(
                 "strata: {} is valid: tenant {}, {} component(s)",
                 resolved.stack.file_name,
@@ -171,7 +261,9 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Discover => {
-            let found = pipeline::load_stack(&argocd_context()?)
+            let found = argocd_context()
+                .ok()
+                .and_then(|ctx| pipeline::load_stack(&ctx).ok())
                 .map(|(_, stack)| stack.file_name + "\n")
                 .unwrap_or_default();
             write_stdout(found.as_bytes())
@@ -184,6 +276,8 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Render(args) => {
             let mut ctx = terminal_context(&args.tenant)?;
+            ctx.refresh = args.charts.refresh;
+            ctx.offline = args.charts.offline;
             ctx.kube_version = args.kube_version.filter(|v| !v.trim().is_empty());
             ctx.api_versions = args
                 .api_versions
@@ -199,6 +293,57 @@ fn run(cli: Cli) -> Result<()> {
                 Some(path) => write_file_atomically(&path, &out),
                 None => write_stdout(&out),
             }
+        }
+        Command::Lock(args) => {
+            let report = lockfile::update_lock(&stack_context(&args.stack)?, args.update)?;
+            eprint!("{}", report.summary());
+            Ok(())
+        }
+        Command::Promote(args) => {
+            let ctx = stack_context(&args.stack)?;
+            let done = promote::promote(&ctx, &args.from, &args.to, args.component.as_deref())?;
+            write_stdout(promote::summary(&done, &args.from, &args.to).as_bytes())
+        }
+        Command::Cache(CacheCommand::Ls) => {
+            let cache = Cache::from_env();
+            let mut out = format!("# {}\n", cache.root().display());
+            for (info, dir) in cache.entries()? {
+                out.push_str(&format!(
+                    "{} {} {} {}\n",
+                    info.chart,
+                    info.version,
+                    info.digest,
+                    dir.display()
+                ));
+            }
+            write_stdout(out.as_bytes())
+        }
+        Command::Cache(CacheCommand::Prune { stack, all }) => {
+            let cache = Cache::from_env();
+            let keep: Vec<String> = if all {
+                Vec::new()
+            } else {
+                let ctx = stack_context(&stack)?;
+                let (root, loaded) = pipeline::load_stack(&ctx)?;
+                let path = loaded.dir.join(LOCK_FILE);
+                Lock::load(&path, &root.display(&path))?
+                    .map(|l| l.entries().iter().map(|e| e.digest.clone()).collect())
+                    .unwrap_or_default()
+            };
+            let removed = cache.prune(&keep)?;
+            if all {
+                let index = cache.index_dir();
+                if index.exists() {
+                    std::fs::remove_dir_all(&index)
+                        .with_context(|| format!("cannot remove {}", index.display()))?;
+                }
+            }
+            eprintln!(
+                "strata: removed {} cached chart(s), kept {}",
+                removed.len(),
+                keep.len()
+            );
+            Ok(())
         }
         Command::Values(args) => {
             let ctx = terminal_context(&args.tenant)?;
@@ -237,6 +382,15 @@ fn argocd_context() -> Result<Context> {
         .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
         .collect();
     Ok(argocd::context_from_env(cwd, &env)?)
+}
+
+/// The context of a stack-wide command.
+fn stack_context(args: &StackArgs) -> Result<Context> {
+    terminal_context(&TenantArgs {
+        tenant_dir: args.dir.clone(),
+        vars: Vec::new(),
+        set: Vec::new(),
+    })
 }
 
 /// The context of a terminal command: arguments instead of Argo CD's environment.
@@ -307,6 +461,7 @@ fn explain_command(
     let resolved = pipeline::resolve(ctx)?;
     let path = key.map(split_key_path).unwrap_or_default();
     let components = select(&resolved, only)?;
+    let choices = pipeline::chart_choices(&resolved, ctx)?;
     let mut found = BTreeMap::new();
     for component in &components {
         let values = pipeline::component_values(component, ctx)?;
@@ -330,6 +485,17 @@ fn explain_command(
             for (name, list) in &found {
                 if several {
                     out.push_str(&format!("# component {name}\n"));
+                }
+                let index = resolved.components.iter().position(|c| &c.name == name);
+                if let Some(Some(choice)) = index.map(|i| &choices[i]) {
+                    let version = match &choice.version {
+                        Ok(v) => v.clone(),
+                        Err(e) => format!("not locked: {e}"),
+                    };
+                    out.push_str(&format!(
+                        "# chart {} {:?} → {version}, chosen by {}\n",
+                        choice.chart, choice.constraint, choice.chosen_by
+                    ));
                 }
                 out.push_str(&explain::to_text(list));
             }

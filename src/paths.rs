@@ -66,7 +66,16 @@ impl RepoRoot {
 
     /// `path` relative to the root, for messages and provenance.
     pub fn display(&self, path: &Path) -> String {
-        let canon = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+        // A file that does not exist yet (a lock about to be written) is shown by its parent.
+        let canon = path.canonicalize().unwrap_or_else(|_| {
+            match (
+                path.parent().and_then(|p| p.canonicalize().ok()),
+                path.file_name(),
+            ) {
+                (Some(parent), Some(name)) => parent.join(name),
+                _ => path.to_path_buf(),
+            }
+        });
         canon
             .strip_prefix(&self.canonical)
             .map(|p| p.display().to_string())

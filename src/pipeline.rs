@@ -1,12 +1,15 @@
 //! The whole path from a context to manifests, shared by `generate`, `render`, `values`,
 //! `explain` and `parameters`.
 
+use crate::chart::cache::Cache;
+use crate::chart::lock::{LOCK_FILE, Lock};
+use crate::chart::resolve::{Charts, Mode};
 use crate::config::{self, Stack};
 use crate::context::Context;
 use crate::helm::{self, Helm, TemplateRequest};
 use crate::manifests;
 use crate::paths::RepoRoot;
-use crate::plan::{ComponentPlan, plan_components};
+use crate::plan::{ChartPlan, ComponentPlan, plan_components};
 use crate::template::Templater;
 use crate::tenant::{self, Tenant};
 use crate::values::layer::Layer;
@@ -14,6 +17,7 @@ use crate::values::merge::merge_layers;
 use crate::values::parameters::layer_from_map;
 use crate::values::{Node, Origin};
 use crate::{Error, argocd};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 /// A stack and tenant, resolved and planned.
@@ -119,6 +123,7 @@ pub fn component_values(
 /// component rendered, so a caller never prints part of an application.
 pub fn render(ctx: &Context) -> Result<Vec<u8>, Error> {
     let resolved = resolve(ctx)?;
+    let chart_dirs = fetch_charts(&resolved, ctx)?;
     // One budget for the whole render: Argo CD's deadline covers the request, not each chart.
     let budget = ctx
         .timeout
@@ -150,12 +155,13 @@ pub fn render(ctx: &Context) -> Result<Vec<u8>, Error> {
             .components
             .iter()
             .zip(&values)
-            .map(|(component, json)| {
+            .zip(&chart_dirs)
+            .map(|((component, json), chart)| {
                 let helm = &helm;
                 scope.spawn(move || {
                     helm.template(&TemplateRequest {
                         component: &component.name,
-                        chart: &component.chart,
+                        chart,
                         chart_shown: &component.chart_shown,
                         release: &component.release,
                         namespace: &component.namespace,
@@ -189,4 +195,80 @@ pub fn render(ctx: &Context) -> Result<Vec<u8>, Error> {
         });
     }
     Ok(stream)
+}
+
+/// The chart directory of every component, in order: local paths as they are, versioned
+/// charts from the lock through the cache.
+pub fn fetch_charts(resolved: &Resolved, ctx: &Context) -> Result<Vec<PathBuf>, Error> {
+    let charts = open_charts(resolved, ctx)?;
+    resolved
+        .components
+        .iter()
+        .map(|c| match &c.chart {
+            ChartPlan::Local(path) => Ok(path.clone()),
+            ChartPlan::Remote(remote) => Ok(charts.resolve(remote)?.dir),
+        })
+        .collect()
+}
+
+/// The chart resolver for a stack: its lock, the shared cache, the context's mode.
+pub fn open_charts(resolved: &Resolved, ctx: &Context) -> Result<Charts, Error> {
+    let lock_path = resolved.stack.dir.join(LOCK_FILE);
+    let lock_shown = resolved.root.display(&resolved.stack.dir.join(LOCK_FILE));
+    // Only stacks with versioned charts need the lock read at all.
+    let needs_lock = resolved
+        .components
+        .iter()
+        .any(|c| matches!(c.chart, ChartPlan::Remote(_)));
+    let lock = if needs_lock && !ctx.refresh {
+        Lock::load(&lock_path, &lock_shown)?
+    } else {
+        None
+    };
+    let mode = if ctx.refresh {
+        Mode::Live
+    } else {
+        Mode::Locked
+    };
+    Ok(Charts::new(
+        Cache::from_env(),
+        lock,
+        lock_shown,
+        mode,
+        ctx.offline,
+    ))
+}
+
+/// How a component's chart version was chosen, for `strata explain`. Reads only the lock.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChartChoice {
+    pub chart: String,
+    pub constraint: String,
+    pub chosen_by: String,
+    /// The locked version, or why there is none.
+    pub version: Result<String, String>,
+}
+
+pub fn chart_choices(
+    resolved: &Resolved,
+    ctx: &Context,
+) -> Result<Vec<Option<ChartChoice>>, Error> {
+    let charts = open_charts(resolved, ctx)?;
+    Ok(resolved
+        .components
+        .iter()
+        .map(|c| match &c.chart {
+            ChartPlan::Local(_) => None,
+            ChartPlan::Remote(r) => Some(ChartChoice {
+                chart: format!("{}/{}", r.source.url, r.name),
+                constraint: r.constraint.clone(),
+                chosen_by: r.chosen_by.clone(),
+                version: charts
+                    .locked_entry(r)
+                    .map(|e| e.version)
+                    .map_err(|e| e.to_string()),
+            }),
+        })
+        .collect())
 }

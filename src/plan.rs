@@ -20,11 +20,127 @@ pub struct LayerFile {
     pub declared_at: String,
 }
 
+/// Where a component's chart comes from, after templating and pin selection.
+#[derive(Debug, Clone)]
+pub enum ChartPlan {
+    /// A directory or archive in the repository.
+    Local(PathBuf),
+    /// A versioned chart, resolved through the lock and the cache before rendering.
+    Remote(RemoteChart),
+}
+
+/// A chart in a Helm repository or OCI registry, with the constraint that applies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteChart {
+    pub source: ChartSource,
+    pub name: String,
+    pub constraint: String,
+    /// Which setting chose the constraint, for `explain` (e.g. `strata.yaml:31 pin when env=prod`).
+    pub chosen_by: String,
+}
+
+/// A chart repository: a Helm HTTP(S) repository or an OCI registry path.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ChartSource {
+    /// Without a trailing slash.
+    pub url: String,
+    pub kind: SourceKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SourceKind {
+    Http,
+    Oci { plain_http: bool },
+}
+
+impl ChartSource {
+    pub fn parse(url: &str, plain_http: bool) -> Result<ChartSource, String> {
+        let url = url.trim().trim_end_matches('/').to_owned();
+        let kind = if url.starts_with("oci://") {
+            SourceKind::Oci { plain_http }
+        } else if url.starts_with("https://") || url.starts_with("http://") {
+            SourceKind::Http
+        } else {
+            return Err(format!(
+                "chart repository {url:?} must start with https://, http:// or oci://"
+            ));
+        };
+        if url.contains('@') {
+            return Err(format!(
+                "chart repository {url:?} holds credentials; configure them outside the repository (see docs/charts.md)"
+            ));
+        }
+        Ok(ChartSource { url, kind })
+    }
+}
+
+/// The most specific pin for a component: the tenant file, then `pins` by the number of
+/// matching `when` keys (a component-specific pin beats a general one), then the component's
+/// own `chart.version`. At equal specificity the later pin in strata.yaml wins.
+fn select_constraint(stack: &Stack, tenant: &Tenant, spec: &ComponentSpec) -> (String, String) {
+    let name = &spec.name.value;
+    if let Some((version, at)) = tenant.chart_pins.get(name) {
+        return (version.clone(), format!("{at} (tenant pin)"));
+    }
+    let mut best: Option<((usize, bool), &crate::config::PinSpec)> = None;
+    for pin in &stack.spec.pins {
+        if pin.component.as_ref().is_some_and(|c| c != name) {
+            continue;
+        }
+        let matches = pin
+            .when
+            .iter()
+            .all(|(k, v)| tenant.vars.get(k).is_some_and(|var| var.value == v.0));
+        if !matches {
+            continue;
+        }
+        let rank = (pin.when.len(), pin.component.is_some());
+        if best.as_ref().is_none_or(|(r, _)| rank >= *r) {
+            best = Some((rank, pin));
+        }
+    }
+    if let Some((_, pin)) = best {
+        let when = pin
+            .when
+            .iter()
+            .map(|(k, v)| format!("{k}={}", v.0))
+            .collect::<Vec<_>>()
+            .join(",");
+        let when = if when.is_empty() {
+            "every tenant".to_owned()
+        } else {
+            format!("when {when}")
+        };
+        return (
+            pin.version.value.clone(),
+            format!(
+                "{}:{} (pin {when})",
+                stack.file_name,
+                pin.version.referenced.line()
+            ),
+        );
+    }
+    match &spec.chart.version {
+        Some(v) => (
+            v.value.clone(),
+            format!(
+                "{}:{} (component chart.version)",
+                stack.file_name,
+                v.referenced.line()
+            ),
+        ),
+        None => (
+            "*".to_owned(),
+            format!("{} (no version: newest stable)", stack.file_name),
+        ),
+    }
+}
+
 /// One chart render of a tenant.
 #[derive(Debug, Clone)]
 pub struct ComponentPlan {
     pub name: String,
-    pub chart: PathBuf,
+    pub chart: ChartPlan,
     pub chart_shown: String,
     pub release: String,
     pub namespace: String,
@@ -70,21 +186,48 @@ fn plan_component(
             })
     };
 
-    let chart_template = &spec.chart.path;
-    check_path_variables(&chart_template.value, &tenant.vars)?;
-    let chart_rel = render(
-        &chart_template.value,
-        chart_template.referenced.line(),
-        "chart.path",
-    )?;
-    let chart = root.join(&stack.dir, &chart_rel, "chart path")?;
-    let chart_shown = root.display(&chart);
-    if !chart.exists() {
-        return Err(Error::Input(format!(
-            "{}: component {name:?}: chart {chart_shown} does not exist; fix chart.path",
-            at(chart_template.referenced.line())
-        )));
-    }
+    let (chart, chart_shown) = if let Some(template) = &spec.chart.path {
+        check_path_variables(&template.value, &tenant.vars)?;
+        let rel = render(&template.value, template.referenced.line(), "chart.path")?;
+        let path = root.join(&stack.dir, &rel, "chart path")?;
+        let shown = root.display(&path);
+        if !path.exists() {
+            return Err(Error::Input(format!(
+                "{}: component {name:?}: chart {shown} does not exist; fix chart.path",
+                at(template.referenced.line())
+            )));
+        }
+        (ChartPlan::Local(path), shown)
+    } else {
+        let repo = spec
+            .chart
+            .repository
+            .as_ref()
+            .expect("validated: path or repository");
+        let url = render(&repo.value, repo.referenced.line(), "chart.repository")?;
+        let chart_name = spec
+            .chart
+            .name
+            .clone()
+            .expect("validated: repository has a name");
+        let source = ChartSource::parse(&url, spec.chart.plain_http).map_err(|m| {
+            Error::Input(format!(
+                "{}: component {name:?}: {m}",
+                at(repo.referenced.line())
+            ))
+        })?;
+        let (constraint, chosen_by) = select_constraint(stack, tenant, spec);
+        let shown = format!("{}/{chart_name} {constraint}", source.url);
+        (
+            ChartPlan::Remote(RemoteChart {
+                source,
+                name: chart_name,
+                constraint,
+                chosen_by,
+            }),
+            shown,
+        )
+    };
 
     let line = spec.name.referenced.line();
     let release = match &spec.release_name {

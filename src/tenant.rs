@@ -21,6 +21,8 @@ pub struct Tenant {
     /// The tenant directory relative to the repository root.
     pub shown_dir: String,
     pub vars: BTreeMap<String, Var>,
+    /// Chart pins from the tenant file: component → (constraint, file:line).
+    pub chart_pins: BTreeMap<String, (String, String)>,
 }
 
 impl Tenant {
@@ -235,11 +237,35 @@ pub fn resolve(
         .collect();
 
     let mut higher: Vec<(String, Var)> = Vec::new();
+    let mut chart_pins = BTreeMap::new();
     if let Some(file) = &stack.spec.tenants.file {
         let path = root.join(&dir, file, "tenants.file")?;
         if path.is_file() {
             let shown = root.display(&path);
             let spec = TenantFileSpec::load(&path, &shown)?;
+            for (component, pin) in spec.chart {
+                if !stack
+                    .spec
+                    .components
+                    .value
+                    .iter()
+                    .any(|c| c.name.value == component)
+                {
+                    return Err(Error::Tenant(format!(
+                        "{shown}:{}: chart pin for component {component:?}, which {} does not have",
+                        pin.version.referenced.line(),
+                        stack.file_name
+                    )));
+                }
+                if let Err(e) = crate::chart::semver::Constraint::parse(&pin.version.value) {
+                    return Err(Error::Tenant(format!(
+                        "{shown}:{}: chart pin for {component:?}: {e}",
+                        pin.version.referenced.line()
+                    )));
+                }
+                let at = format!("{shown}:{}", pin.version.referenced.line());
+                chart_pins.insert(component, (pin.version.value, at));
+            }
             for (name, value) in spec.vars {
                 higher.push((
                     name,
@@ -268,6 +294,7 @@ pub fn resolve(
         dir,
         shown_dir,
         vars,
+        chart_pins,
     })
 }
 
@@ -284,6 +311,53 @@ pub fn check_path_variables(template: &str, vars: &BTreeMap<String, Var>) -> Res
         }
     }
     Ok(())
+}
+
+/// Every tenant directory of the stack: the directories that match `tenants.path`, sorted.
+pub fn list_tenant_dirs(stack: &Stack) -> Result<Vec<PathBuf>, Error> {
+    let pattern = &stack.spec.tenants.path;
+    let segments = parse_pattern(&pattern.value).map_err(|m| {
+        Error::Tenant(format!(
+            "{}:{}: tenants.path {:?} {m}",
+            stack.file_name,
+            pattern.referenced.line(),
+            pattern.value
+        ))
+    })?;
+    let mut level = vec![stack.dir.clone()];
+    for segment in &segments {
+        let mut next = Vec::new();
+        for dir in &level {
+            match segment {
+                Segment::Literal(name) => {
+                    let candidate = dir.join(name);
+                    if candidate.is_dir() {
+                        next.push(candidate);
+                    }
+                }
+                Segment::Var { prefix, suffix, .. } => {
+                    let Ok(entries) = std::fs::read_dir(dir) else {
+                        continue;
+                    };
+                    for entry in entries.flatten() {
+                        let name = entry.file_name().to_string_lossy().into_owned();
+                        let matches = name.len() > prefix.len() + suffix.len()
+                            && name.starts_with(prefix.as_str())
+                            && name.ends_with(suffix.as_str())
+                            && !name.starts_with('.');
+                        // Symlinked directories are skipped: they could point anywhere.
+                        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+                        if matches && is_dir {
+                            next.push(entry.path());
+                        }
+                    }
+                }
+            }
+        }
+        level = next;
+    }
+    level.sort();
+    Ok(level)
 }
 
 #[cfg(test)]

@@ -2,8 +2,11 @@
 //! constraint selects, the lock that pins it, and the shared cache that holds it unpacked.
 
 pub mod archive;
+pub mod cache;
 pub mod credentials;
+pub mod lock;
 pub mod oci;
 pub mod repo;
+pub mod resolve;
 pub mod semver;
 pub mod transport;

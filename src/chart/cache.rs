@@ -1,0 +1,247 @@
+//! The shared chart cache: unpacked charts addressed by the sha256 of their archive.
+//!
+//! Many `strata generate` processes run at once in one Argo CD sidecar. An entry is built in a
+//! temporary directory and renamed into place, so a reader sees a whole entry or none; a per-
+//! digest file lock makes concurrent cold starts fetch each archive once. An entry without its
+//! completion record, or without Chart.yaml, is treated as corrupt and rebuilt.
+
+use super::archive::{self, ArchiveError, Limits};
+use serde::{Deserialize, Serialize};
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+
+const ENTRY_FILE: &str = "entry.json";
+const CHART_DIR: &str = "chart";
+
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    #[error("chart cache {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "a published chart version changed: {chart} {version} was locked with digest {expected} but the archive now has {found}. Charts must be immutable once published; find out who republished it, or run `strata lock --update` to accept the new archive"
+    )]
+    DigestMismatch {
+        chart: String,
+        version: String,
+        expected: String,
+        found: String,
+    },
+    #[error("chart archive {chart} {version} is unsafe or broken: {source}")]
+    Archive {
+        chart: String,
+        version: String,
+        #[source]
+        source: ArchiveError,
+    },
+    #[error("{0}")]
+    Fetch(String),
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CacheError + '_ {
+    move |source| CacheError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// What a cache entry holds besides the chart, written last as the completion record.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct EntryInfo {
+    pub digest: String,
+    pub chart: String,
+    pub version: String,
+    pub source: String,
+}
+
+/// A cache rooted at one directory.
+#[derive(Debug, Clone)]
+pub struct Cache {
+    root: PathBuf,
+}
+
+impl Cache {
+    pub fn new(root: PathBuf) -> Cache {
+        Cache { root }
+    }
+
+    /// `STRATA_CACHE_DIR`, else `$XDG_CACHE_HOME/strata`, else `$HOME/.cache/strata`, else a
+    /// directory under the system temp dir (the sidecar's uid often has no home).
+    pub fn from_env() -> Cache {
+        let var = |name: &str| {
+            std::env::var_os(name)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
+        let root = var("STRATA_CACHE_DIR")
+            .or_else(|| var("XDG_CACHE_HOME").map(|p| p.join("strata")))
+            .or_else(|| {
+                var("HOME")
+                    .filter(|h| h != Path::new("/"))
+                    .map(|p| p.join(".cache/strata"))
+            })
+            .unwrap_or_else(|| std::env::temp_dir().join("strata-cache"));
+        Cache { root }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Where per-repository index.yaml copies live.
+    pub fn index_dir(&self) -> PathBuf {
+        self.root.join("index")
+    }
+
+    fn entry_dir(&self, digest: &str) -> PathBuf {
+        self.root.join("charts").join(hex_part(digest))
+    }
+
+    /// The unpacked chart for `digest`, when a complete entry exists. No network, no lock.
+    pub fn chart_dir(&self, digest: &str) -> Option<PathBuf> {
+        if !is_sha256(digest) {
+            return None;
+        }
+        let dir = self.entry_dir(digest);
+        is_complete(&dir).then(|| dir.join(CHART_DIR))
+    }
+
+    /// The unpacked chart for `digest`, fetching and unpacking it once if needed. `fetch`
+    /// returns the archive bytes; they must hash to `digest` or nothing is stored.
+    pub fn get_or_insert(
+        &self,
+        digest: &str,
+        info: &EntryInfo,
+        fetch: impl FnOnce() -> Result<Vec<u8>, CacheError>,
+    ) -> Result<PathBuf, CacheError> {
+        if !is_sha256(digest) {
+            return Err(CacheError::Fetch(format!(
+                "{digest:?} is not a sha256 digest (sha256: and 64 hex digits)"
+            )));
+        }
+        if let Some(dir) = self.chart_dir(digest) {
+            return Ok(dir);
+        }
+        let locks = self.root.join("locks");
+        fs::create_dir_all(&locks).map_err(io(&locks))?;
+        let lock_path = locks.join(format!("{}.lock", hex_part(digest)));
+        let lock = File::create(&lock_path).map_err(io(&lock_path))?;
+        lock.lock().map_err(io(&lock_path))?;
+        // Another process may have finished while this one waited for the lock.
+        if let Some(dir) = self.chart_dir(digest) {
+            return Ok(dir);
+        }
+        let entry = self.entry_dir(digest);
+        if entry.exists() {
+            tracing::warn!(
+                "chart cache entry {} is incomplete; rebuilding it",
+                entry.display()
+            );
+            fs::remove_dir_all(&entry).map_err(io(&entry))?;
+        }
+        let bytes = fetch()?;
+        let found = format!("sha256:{}", archive::sha256_hex(&bytes));
+        if found != normalise(digest) {
+            return Err(CacheError::DigestMismatch {
+                chart: info.chart.clone(),
+                version: info.version.clone(),
+                expected: normalise(digest),
+                found,
+            });
+        }
+        let staging_root = self.root.join("tmp");
+        fs::create_dir_all(&staging_root).map_err(io(&staging_root))?;
+        let staging = tempfile::Builder::new()
+            .prefix("entry-")
+            .tempdir_in(&staging_root)
+            .map_err(io(&staging_root))?;
+        let chart_dir = staging.path().join(CHART_DIR);
+        fs::create_dir(&chart_dir).map_err(io(&chart_dir))?;
+        archive::unpack_chart(bytes.as_slice(), &chart_dir, &Limits::default()).map_err(
+            |source| CacheError::Archive {
+                chart: info.chart.clone(),
+                version: info.version.clone(),
+                source,
+            },
+        )?;
+        let record = staging.path().join(ENTRY_FILE);
+        let json = serde_json::to_vec_pretty(info).expect("entry info serializes");
+        fs::write(&record, json).map_err(io(&record))?;
+        let parent = entry.parent().expect("entry has a parent");
+        fs::create_dir_all(parent).map_err(io(parent))?;
+        let staged = staging.keep();
+        fs::rename(&staged, &entry).map_err(io(&entry))?;
+        Ok(entry.join(CHART_DIR))
+    }
+
+    /// Every complete entry, for `strata cache ls`.
+    pub fn entries(&self) -> Result<Vec<(EntryInfo, PathBuf)>, CacheError> {
+        let charts = self.root.join("charts");
+        let mut out = Vec::new();
+        let Ok(dir) = fs::read_dir(&charts) else {
+            return Ok(out);
+        };
+        for item in dir {
+            let item = item.map_err(io(&charts))?;
+            let path = item.path();
+            if let Ok(text) = fs::read(path.join(ENTRY_FILE))
+                && let Ok(info) = serde_json::from_slice::<EntryInfo>(&text)
+            {
+                out.push((info, path));
+            }
+        }
+        out.sort_by(|a, b| (&a.0.chart, &a.0.version).cmp(&(&b.0.chart, &b.0.version)));
+        Ok(out)
+    }
+
+    /// Removes entries whose digest is not in `keep`, and leftovers of interrupted writes.
+    /// Returns the removed entries' directories.
+    pub fn prune(&self, keep: &[String]) -> Result<Vec<PathBuf>, CacheError> {
+        let keep: Vec<String> = keep.iter().map(|d| hex_part(d).to_owned()).collect();
+        let mut removed = Vec::new();
+        let charts = self.root.join("charts");
+        if let Ok(dir) = fs::read_dir(&charts) {
+            for item in dir.flatten() {
+                let name = item.file_name().to_string_lossy().into_owned();
+                if !keep.contains(&name) {
+                    let lock_path = self.root.join("locks").join(format!("{name}.lock"));
+                    let lock = File::create(&lock_path).map_err(io(&lock_path))?;
+                    lock.lock().map_err(io(&lock_path))?;
+                    fs::remove_dir_all(item.path()).map_err(io(&item.path()))?;
+                    removed.push(item.path());
+                }
+            }
+        }
+        let tmp = self.root.join("tmp");
+        if tmp.exists() {
+            fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
+        }
+        Ok(removed)
+    }
+}
+
+fn is_complete(entry: &Path) -> bool {
+    entry.join(ENTRY_FILE).is_file() && entry.join(CHART_DIR).join("Chart.yaml").is_file()
+}
+
+/// Digests come from strata.lock, which is repository content: they become path names only
+/// after this check.
+pub fn is_sha256(digest: &str) -> bool {
+    let hex = hex_part(digest);
+    hex.len() == 64
+        && hex
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// `sha256:abc…` or `abc…` → `abc…`.
+fn hex_part(digest: &str) -> &str {
+    digest.strip_prefix("sha256:").unwrap_or(digest)
+}
+
+fn normalise(digest: &str) -> String {
+    format!("sha256:{}", hex_part(digest))
+}

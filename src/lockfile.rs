@@ -1,0 +1,143 @@
+//! `strata lock`: resolves every versioned chart that some tenant uses and records it.
+//!
+//! Existing entries whose version still satisfies their constraint are kept without asking the
+//! repository (like `cargo`'s lock), so running it again is cheap and changes nothing; entries
+//! no tenant uses any more are dropped. `update` re-resolves everything.
+
+use crate::Error;
+use crate::chart::cache::Cache;
+use crate::chart::lock::{LOCK_FILE, Lock, LockEntry};
+use crate::chart::resolve::{Charts, Mode};
+use crate::chart::semver::{Constraint, Version};
+use crate::context::Context;
+use crate::pipeline;
+use crate::plan::{ChartPlan, RemoteChart};
+use crate::tenant::list_tenant_dirs;
+use std::collections::BTreeMap;
+
+/// What changed in the lock.
+#[derive(Debug, Default)]
+pub struct LockReport {
+    pub added: Vec<LockEntry>,
+    pub changed: Vec<(LockEntry, LockEntry)>,
+    pub removed: Vec<LockEntry>,
+    pub kept: usize,
+    pub lock_file: String,
+}
+
+impl LockReport {
+    pub fn summary(&self) -> String {
+        let mut out = String::new();
+        for e in &self.added {
+            out.push_str(&format!(
+                "added    {} {} → {} ({})\n",
+                e.chart, e.constraint, e.version, e.repository
+            ));
+        }
+        for (old, new) in &self.changed {
+            out.push_str(&format!(
+                "updated  {} {} {} → {} ({})\n",
+                new.chart, new.constraint, old.version, new.version, new.repository
+            ));
+        }
+        for e in &self.removed {
+            out.push_str(&format!(
+                "removed  {} {} {} (no tenant uses it)\n",
+                e.chart, e.constraint, e.version
+            ));
+        }
+        out.push_str(&format!(
+            "{}: {} added, {} updated, {} removed, {} unchanged\n",
+            self.lock_file,
+            self.added.len(),
+            self.changed.len(),
+            self.removed.len(),
+            self.kept
+        ));
+        out
+    }
+}
+
+/// Every distinct remote chart reference across all tenants of the stack at `ctx.start_dir`.
+pub fn remote_charts_in_use(ctx: &Context) -> Result<Vec<RemoteChart>, Error> {
+    let (_, stack) = pipeline::load_stack(ctx)?;
+    let mut found: BTreeMap<(String, String, String), RemoteChart> = BTreeMap::new();
+    for dir in list_tenant_dirs(&stack)? {
+        let tenant_ctx = Context {
+            start_dir: dir,
+            ..ctx.clone()
+        };
+        let resolved = pipeline::resolve(&tenant_ctx)?;
+        for c in resolved.components {
+            if let ChartPlan::Remote(r) = c.chart {
+                found
+                    .entry((r.source.url.clone(), r.name.clone(), r.constraint.clone()))
+                    .or_insert(r);
+            }
+        }
+    }
+    Ok(found.into_values().collect())
+}
+
+/// Brings strata.lock in line with the stack; `update` re-resolves entries that still satisfy.
+pub fn update_lock(ctx: &Context, update: bool) -> Result<LockReport, Error> {
+    let (root, stack) = pipeline::load_stack(ctx)?;
+    let path = stack.dir.join(LOCK_FILE);
+    let shown = root.display(&path);
+    let old = Lock::load(&path, &shown)?.unwrap_or_default();
+    let mut lock = old.clone();
+    let in_use = remote_charts_in_use(ctx)?;
+    let charts = Charts::new(
+        Cache::from_env(),
+        None,
+        shown.clone(),
+        Mode::Live,
+        ctx.offline,
+    );
+    let mut report = LockReport {
+        lock_file: shown.clone(),
+        ..LockReport::default()
+    };
+    for remote in &in_use {
+        let existing = old.get(&remote.source, &remote.name, &remote.constraint);
+        let still_good = existing.is_some_and(|e| satisfies(&remote.constraint, &e.version));
+        if still_good && !update {
+            report.kept += 1;
+            continue;
+        }
+        let resolved = charts.resolve_live(remote)?;
+        match existing {
+            Some(e) if *e == resolved.entry => report.kept += 1,
+            Some(e) => report.changed.push((e.clone(), resolved.entry.clone())),
+            None => report.added.push(resolved.entry.clone()),
+        }
+        lock.upsert(resolved.entry);
+    }
+    let used = |e: &LockEntry| {
+        in_use.iter().any(|r| {
+            (
+                r.source.url.as_str(),
+                r.name.as_str(),
+                r.constraint.as_str(),
+            ) == e.key()
+        })
+    };
+    report.removed = lock
+        .entries()
+        .iter()
+        .filter(|e| !used(e))
+        .cloned()
+        .collect();
+    lock.retain(used);
+    if lock != old || (!path.exists() && !in_use.is_empty()) {
+        lock.save(&path, &shown)?;
+    }
+    Ok(report)
+}
+
+pub fn satisfies(constraint: &str, version: &str) -> bool {
+    Constraint::parse(constraint)
+        .ok()
+        .zip(Version::parse(version).ok())
+        .is_some_and(|(c, v)| c.matches(&v))
+}
