@@ -39,6 +39,7 @@ pub fn context_from_env(
             .unwrap_or_default(),
         timeout: timeout_from_env(env)?,
         helm: get("STRATA_HELM").map(PathBuf::from),
+        no_cache: no_cache_requested(env.get("STRATA_NO_CACHE").map(String::as_str)),
         ..Context::default()
     };
     // BTreeMap order makes the result independent of the process environment's order.
@@ -59,6 +60,18 @@ pub fn context_from_env(
         apply_parameters(&mut ctx, json)?;
     }
     Ok(ctx)
+}
+
+/// Whether a `STRATA_NO_CACHE` value turns the render cache off: any value but a blank or a
+/// false word (`0`, `false`, `no`, `off`, `n`, `f`, any case). Shared by `generate` and
+/// `render`, so both read the variable alike.
+pub fn no_cache_requested(value: Option<&str>) -> bool {
+    value.map(str::trim).is_some_and(|v| {
+        !v.is_empty()
+            && !["0", "false", "no", "off", "n", "f"]
+                .iter()
+                .any(|f| v.eq_ignore_ascii_case(f))
+    })
 }
 
 /// `STRATA_TIMEOUT` in seconds, shared by the plugin and the terminal commands.
@@ -160,6 +173,18 @@ mod tests {
             release_name_from_app(ctx.app_name.as_deref().unwrap()),
             "acme"
         );
+    }
+
+    #[test]
+    fn no_cache_takes_true_and_false_words() {
+        for (value, on) in [("1", true), ("true", true), ("yes", true), ("0", false)] {
+            assert_eq!(no_cache_requested(Some(value)), on, "{value}");
+        }
+        assert!(!no_cache_requested(Some(" False ")));
+        assert!(!no_cache_requested(Some("")));
+        assert!(!no_cache_requested(None));
+        let ctx = context_from_env(PathBuf::new(), &env(&[("STRATA_NO_CACHE", "1")])).unwrap();
+        assert!(ctx.no_cache);
     }
 
     #[test]

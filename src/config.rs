@@ -92,6 +92,27 @@ pub struct StackSpec {
     /// Chart version pins selected by tenant variables.
     #[serde(default)]
     pub pins: Vec<PinSpec>,
+    /// Which Argo CD destination cluster each tenant goes to, for `strata appset`.
+    #[serde(default)]
+    pub clusters: Option<ClustersSpec>,
+}
+
+/// The destination cluster of each tenant, chosen by one variable's value:
+/// `clusters: {by: region, servers: {den1: https://…}, default: https://kubernetes.default.svc}`.
+///
+/// It lives in strata.yaml rather than in the ApplicationSet because the variable that picks
+/// the cluster (often `region`) may come from a tenant file, which only strata reads.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ClustersSpec {
+    /// The variable whose value selects the server.
+    pub by: Spanned<String>,
+    /// Variable value → Argo CD cluster server URL.
+    #[serde(default)]
+    pub servers: BTreeMap<String, Spanned<String>>,
+    /// The server for a value that `servers` does not list; without it such a tenant is an error.
+    #[serde(default)]
+    pub default: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -337,6 +358,9 @@ impl Stack {
                 ));
             }
         }
+        if let Some(clusters) = &spec.clusters {
+            check_clusters(clusters).map_err(|(line, message)| invalid(line, message))?;
+        }
         if spec.timeout_seconds == Some(0) {
             let line = text
                 .lines()
@@ -350,6 +374,41 @@ impl Stack {
             spec,
         })
     }
+}
+
+/// Checks `clusters` as far as the stack alone allows; whether every tenant has the `by`
+/// variable is only known per tenant, so `strata appset` checks that.
+fn check_clusters(clusters: &ClustersSpec) -> Result<(), (u64, String)> {
+    let by = &clusters.by;
+    if by.value.trim().is_empty() {
+        return Err((by.referenced.line(), "clusters.by names no variable".into()));
+    }
+    if clusters.servers.is_empty() && clusters.default.is_none() {
+        return Err((
+            by.referenced.line(),
+            "clusters has neither servers nor default: give at least one server".into(),
+        ));
+    }
+    let named = clusters
+        .servers
+        .iter()
+        .map(|(value, url)| (format!("clusters.servers.{value}"), url));
+    let default = clusters
+        .default
+        .iter()
+        .map(|url| ("clusters.default".to_owned(), url));
+    for (field, url) in named.chain(default) {
+        if !(url.value.starts_with("https://") || url.value.starts_with("http://")) {
+            return Err((
+                url.referenced.line(),
+                format!(
+                    "{field} {:?} must be a cluster API server URL starting with https:// or http://",
+                    url.value
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 impl TenantFileSpec {
@@ -396,5 +455,30 @@ mod tests {
         );
         let err = load(&MINIMAL.replace("tenants:", "tenantz:")).unwrap_err();
         assert!(err.to_string().starts_with("strata.yaml:3:"), "{err}");
+    }
+
+    #[test]
+    fn clusters_are_optional_and_checked() {
+        assert!(load(MINIMAL).unwrap().spec.clusters.is_none());
+        let with = |clusters: &str| load(&format!("{MINIMAL}clusters:\n{clusters}"));
+        let stack = with("  by: region\n  servers:\n    den1: https://den1.example.com\n").unwrap();
+        let clusters = stack.spec.clusters.unwrap();
+        assert_eq!(clusters.by.value, "region");
+        assert_eq!(clusters.servers["den1"].value, "https://den1.example.com");
+        assert!(clusters.default.is_none());
+
+        let err = with("  by: region\n  servers:\n    den1: den1.example.com\n").unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("strata.yaml:11: clusters.servers.den1"),
+            "{err}"
+        );
+        let err = with("  by: region\n").unwrap_err();
+        assert!(
+            err.to_string().contains("neither servers nor default"),
+            "{err}"
+        );
+        let err = with("  by: region\n  default: https://x\n  extra: 1\n").unwrap_err();
+        assert!(err.to_string().contains("extra"), "{err}");
     }
 }

@@ -71,6 +71,9 @@ pub struct Context {
     pub refresh: bool,
     /// Use only the chart cache; any network request is an error.
     pub offline: bool,
+    /// Render with helm even when the render cache holds this render, and store nothing
+    /// (`--no-cache`, `STRATA_NO_CACHE`): for suspecting the cache, or timing helm.
+    pub no_cache: bool,
 }
 
 /// Parses `k=v` as given to `--var`.
@@ -118,6 +121,15 @@ impl Selector {
         self.0
             .iter()
             .all(|(k, v)| vars.get(k).is_some_and(|var| &var.value == v))
+    }
+
+    /// Whether a tenant of which only some variables are `known` (those its directory binds,
+    /// when its tenant file is broken) could still match: none of them contradicts the
+    /// selector. Fleet commands keep such a tenant, as a failure, rather than hide it.
+    pub fn could_match(&self, known: &BTreeMap<String, String>) -> bool {
+        self.0
+            .iter()
+            .all(|(k, v)| known.get(k).is_none_or(|value| value == v))
     }
 }
 

@@ -40,6 +40,8 @@ pub enum HelmError {
         chart: String,
         seconds: u64,
     },
+    #[error("cannot identify helm ({binary}): `helm version` {detail}")]
+    Version { binary: String, detail: String },
     #[error(
         "helm template failed for component {component:?} (chart {chart}), {status}:\n{stderr}"
     )]
@@ -107,7 +109,7 @@ impl Helm {
         let values_path = dir.path().join("values.json");
         std::fs::write(&values_path, req.values_json).map_err(HelmError::ValuesFile)?;
 
-        let mut cmd = Command::new(&self.binary);
+        let mut cmd = self.command();
         cmd.arg("template")
             .arg(req.release)
             .arg(req.chart)
@@ -125,14 +127,6 @@ impl Helm {
         if req.skip_tests {
             cmd.arg("--skip-tests");
         }
-        // Large Argo CD variables are not helm's business and would eat into the exec limit.
-        for name in ["KUBE_API_VERSIONS", "ARGOCD_APP_PARAMETERS"] {
-            cmd.env_remove(name);
-        }
-        cmd.stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0);
         tracing::debug!(?cmd, "running helm");
         let remaining = self.deadline.saturating_duration_since(Instant::now());
         let output = run_with_timeout(cmd, remaining).map_err(|e| match e {
@@ -164,6 +158,54 @@ impl Helm {
             tracing::warn!("helm ({}): {line}", req.component);
         }
         Ok(output.stdout)
+    }
+}
+
+impl Helm {
+    /// A helm command with strata's process setup: its own process group (so a timeout kills
+    /// everything it started), piped output, no stdin.
+    fn command(&self) -> Command {
+        let mut cmd = Command::new(&self.binary);
+        // Large Argo CD variables are not helm's business and would eat into the exec limit.
+        for name in ["KUBE_API_VERSIONS", "ARGOCD_APP_PARAMETERS"] {
+            cmd.env_remove(name);
+        }
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0);
+        cmd
+    }
+
+    /// helm's own version (`v3.17.3`): part of the render cache key, because a different helm
+    /// may render the same chart differently. Costs a process, so callers memoise it.
+    pub fn version(&self) -> Result<String, HelmError> {
+        let mut cmd = self.command();
+        cmd.args(["version", "--template", "{{.Version}}"]);
+        tracing::debug!(?cmd, "asking helm for its version");
+        let failed = |detail: String| HelmError::Version {
+            binary: self.binary.display().to_string(),
+            detail,
+        };
+        let remaining = self.deadline.saturating_duration_since(Instant::now());
+        let output = run_with_timeout(cmd, remaining).map_err(|e| match e {
+            RunError::Spawn(source) => failed(format!("could not start: {source}")),
+            RunError::Timeout => failed("timed out".into()),
+        })?;
+        let version = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+        if !output.status.success() {
+            return Err(failed(format!(
+                "failed: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            )));
+        }
+        if version.is_empty()
+            || version.len() > 64
+            || !version.chars().all(|c| c.is_ascii_graphic())
+        {
+            return Err(failed(format!("printed {version:?}, not a version")));
+        }
+        Ok(version)
     }
 }
 

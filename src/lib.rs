@@ -4,11 +4,14 @@
 //! stack) → [`tenant`] (variables) → [`plan`] (layers and charts per component) → [`values`]
 //! (merged with provenance) → [`helm`] (render) → [`manifests`] (checked output).
 
+pub mod appset;
 pub mod argocd;
 pub mod chart;
 pub mod config;
 pub mod context;
+pub mod diff;
 pub mod error;
+pub mod fleet;
 pub mod helm;
 pub mod lockfile;
 pub mod manifests;
@@ -17,6 +20,7 @@ pub mod paths;
 pub mod pipeline;
 pub mod plan;
 pub mod promote;
+pub mod render_cache;
 pub mod template;
 pub mod tenant;
 pub mod values;

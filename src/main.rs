@@ -12,7 +12,7 @@ use strata::chart::lock::{LOCK_FILE, Lock};
 use strata::context::{Context, Selector, Var, VarSource, parse_var_arg, split_api_versions};
 use strata::values::explain::{self, join_key_path};
 use strata::values::split_key_path;
-use strata::{argocd, lockfile, parameters, pipeline, promote, yaml};
+use strata::{appset, argocd, fleet, lockfile, parameters, pipeline, promote, yaml};
 
 /// Layered, provenance-tracked Helm values for one Argo CD Application per tenant.
 ///
@@ -51,7 +51,16 @@ enum Command {
     /// repository). Never fails: Argo CD treats a failing discovery command as an error.
     Discover,
     /// Render a tenant from a terminal, exactly as `generate` does in Argo CD.
+    ///
+    /// With --all, render every tenant of the stack (or those --selector picks) into --out-dir,
+    /// one file per tenant, to check or publish the whole fleet in one run.
     Render(RenderArgs),
+    /// List every tenant of the stack with its variables and charts.
+    ///
+    /// Shows which tenants a selector reaches and which chart versions they run, before a
+    /// change to a shared layer or a pin lands. Reads only the repository and strata.lock: no
+    /// helm, no network.
+    Tenants(TenantsArgs),
     /// Resolve every versioned chart the tenants use and write strata.lock.
     ///
     /// Entries that still satisfy their constraint are kept without asking the repository;
@@ -70,6 +79,23 @@ enum Command {
     Values(ValuesArgs),
     /// Show which file and line set each value, and which lower layers it overrode.
     Explain(ExplainArgs),
+    /// Compare every tenant's manifests between two git revisions, for pull-request previews.
+    ///
+    /// Reads the stack at --base (and at --head, default: the working tree) through git
+    /// without touching the checkout, renders only the tenants whose inputs (merged values,
+    /// chart, release, namespace, flags) differ, and compares their objects by API group,
+    /// kind, namespace and name. Value changes are summarised with the layer file that set
+    /// them. Secret values are never printed, only which keys changed.
+    ///
+    /// Exit status, like diff(1) and unlike the other commands: 0 no changes, 1 changes,
+    /// 2 error.
+    Diff(DiffArgs),
+    /// Print an Argo CD ApplicationSet with one Application per tenant of the stack.
+    ///
+    /// A `list` generator holds one element per tenant: its directory (the Application's
+    /// path), name, variables, destination namespace (the first component's) and cluster
+    /// (strata.yaml `clusters`). Commit the output and regenerate it when tenants change.
+    Appset(AppsetArgs),
 }
 
 #[derive(Args)]
@@ -124,7 +150,7 @@ enum CacheCommand {
     Prune {
         #[command(flatten)]
         stack: StackArgs,
-        /// Remove every cached chart and index.
+        /// Remove every cached chart, index and render.
         #[arg(long)]
         all: bool,
     },
@@ -149,6 +175,8 @@ struct RenderArgs {
     /// Write the manifests to FILE (only when the whole render succeeds) instead of stdout.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     output: Option<PathBuf>,
+    #[command(flatten)]
+    fleet: FleetArgs,
     /// Kubernetes version for .Capabilities, as Argo CD passes it (e.g. 1.30.11).
     #[arg(long, env = "KUBE_VERSION", hide_env_values = true)]
     kube_version: Option<String>,
@@ -158,6 +186,53 @@ struct RenderArgs {
     /// Seconds the whole render may take (default: strata.yaml timeoutSeconds, else 45).
     #[arg(long, env = "STRATA_TIMEOUT", value_name = "SECONDS")]
     timeout: Option<u64>,
+    /// Run helm even when the render cache holds this render, and store nothing (also
+    /// STRATA_NO_CACHE=1).
+    #[arg(long)]
+    no_cache: bool,
+}
+
+/// `render --all`: the whole fleet into a directory.
+#[derive(Args)]
+struct FleetArgs {
+    /// Render every tenant of the stack into --out-dir, one file per tenant, each exactly what
+    /// `strata render <tenant>` prints. TENANT_DIR is then any directory inside the stack. A
+    /// failing tenant does not stop the others; the exit code is 1 if any failed. Versioned
+    /// charts come from strata.lock only (no --refresh), so every tenant gets the locked
+    /// version; --timeout applies to each tenant.
+    #[arg(long, requires = "out_dir", conflicts_with_all = ["output", "refresh"])]
+    all: bool,
+    /// With --all, only the tenants whose variables have these values: env=prod,region=yul1.
+    #[arg(long, value_name = "SELECTOR", value_parser = Selector::parse, requires = "all")]
+    selector: Option<Selector>,
+    /// With --all, where to write `<tenant dir relative to the stack, '/' as '__'>.yaml`
+    /// (created if missing). Files are replaced atomically; files of tenants that no longer
+    /// exist, or that failed, are left as they are, so use a fresh directory for an exact set.
+    #[arg(long, value_name = "DIR", requires = "all")]
+    out_dir: Option<PathBuf>,
+    /// With --all, how many tenants render at once (default: one per CPU). Each tenant also
+    /// runs one helm process per component.
+    #[arg(short = 'j', long, value_name = "N", requires = "all", value_parser = parse_jobs)]
+    jobs: Option<usize>,
+}
+
+#[derive(Args)]
+struct TenantsArgs {
+    #[command(flatten)]
+    stack: StackArgs,
+    /// Only the tenants whose variables have these values: env=prod,region=yul1.
+    #[arg(long, value_name = "SELECTOR", value_parser = Selector::parse)]
+    selector: Option<Selector>,
+    /// `table` for people (TENANT, VARS, CHARTS); `json` for scripts, with each variable's
+    /// source and each component's chart, constraint, locked version and layer files.
+    #[arg(long, value_enum, default_value = "table")]
+    format: TenantsFormat,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum TenantsFormat {
+    Table,
+    Json,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -184,6 +259,78 @@ struct ValuesArgs {
 }
 
 #[derive(Args)]
+struct AppsetArgs {
+    #[command(flatten)]
+    stack: StackArgs,
+    /// Only tenants whose variables match: NAME=VALUE[,NAME=VALUE].
+    #[arg(long, value_name = "SELECTOR", value_parser = Selector::parse)]
+    selector: Option<Selector>,
+    /// The git repository Argo CD fetches, as it knows it (spec.source.repoURL).
+    #[arg(long, value_name = "URL")]
+    repo_url: String,
+    /// The revision Argo CD follows (spec.source.targetRevision).
+    #[arg(long, value_name = "REV", default_value = "HEAD")]
+    revision: String,
+    /// The Argo CD project of every Application.
+    #[arg(long, value_name = "NAME", default_value = "default")]
+    project: String,
+    /// The ApplicationSet's name (default: the stack directory's name).
+    #[arg(long)]
+    name: Option<String>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum DiffFormat {
+    /// Unified diffs, coloured on a terminal.
+    Text,
+    /// A pull-request comment, split into parts under GitHub's 65,536-character limit.
+    Markdown,
+    /// Machine-readable: summary, grouped value changes, tenants with their objects.
+    Json,
+}
+
+#[derive(Args)]
+struct DiffArgs {
+    /// A directory inside the stack (default: the current directory); the tenants at or below
+    /// it are compared.
+    dir: Option<PathBuf>,
+    /// The revision to compare against: a branch, tag or commit (e.g. origin/main).
+    #[arg(long, value_name = "REV")]
+    base: String,
+    /// The revision with the change (default: the working tree, uncommitted edits included).
+    #[arg(long, value_name = "REV")]
+    head: Option<String>,
+    #[arg(long, value_enum, default_value = "text")]
+    format: DiffFormat,
+    /// Only tenants whose variables match on either side: NAME=VALUE[,NAME=VALUE].
+    #[arg(long, value_name = "SELECTOR", value_parser = Selector::parse)]
+    selector: Option<Selector>,
+    /// Leave a field out of every object before comparing (repeatable): a dotted path matched
+    /// against the object's keys (metadata.labels.helm.sh/chart) or a JSON pointer
+    /// (/metadata/labels/helm.sh~1chart); `*` matches any key or list item. Nothing is
+    /// ignored unless asked.
+    #[arg(long, value_name = "PATH")]
+    ignore: Vec<strata::diff::ignore::IgnorePath>,
+    /// With --format markdown: write each comment-sized part to DIR/strata-diff-N.md instead
+    /// of printing.
+    #[arg(long, value_name = "DIR")]
+    out_dir: Option<PathBuf>,
+    /// Kubernetes version for .Capabilities, as Argo CD passes it (e.g. 1.30.11).
+    #[arg(long, env = "KUBE_VERSION", hide_env_values = true)]
+    kube_version: Option<String>,
+    /// Comma-separated API versions for .Capabilities.APIVersions (g/v and g/v/Kind).
+    #[arg(long, value_name = "LIST")]
+    api_versions: Option<String>,
+    /// Seconds each tenant's render may take (default: strata.yaml timeoutSeconds, else 45).
+    #[arg(long, env = "STRATA_TIMEOUT", value_name = "SECONDS")]
+    timeout: Option<u64>,
+    /// Run helm even when the render cache holds a render, and store nothing (also
+    /// STRATA_NO_CACHE=1).
+    #[arg(long)]
+    no_cache: bool,
+}
+
+#[derive(Args)]
 struct ExplainArgs {
     /// The tenant directory (default: the current directory).
     tenant_dir: Option<PathBuf>,
@@ -201,6 +348,9 @@ struct ExplainArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
+    if let Command::Diff(args) = &cli.command {
+        return diff_main(args);
+    }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -278,6 +428,8 @@ fn run(cli: Cli) -> Result<()> {
             let mut ctx = terminal_context(&args.tenant)?;
             ctx.refresh = args.charts.refresh;
             ctx.offline = args.charts.offline;
+            ctx.no_cache = args.no_cache
+                || argocd::no_cache_requested(std::env::var("STRATA_NO_CACHE").ok().as_deref());
             ctx.kube_version = args.kube_version.filter(|v| !v.trim().is_empty());
             ctx.api_versions = args
                 .api_versions
@@ -288,11 +440,23 @@ fn run(cli: Cli) -> Result<()> {
                 Some(0) => bail!("--timeout must be at least 1 second"),
                 t => t.map(std::time::Duration::from_secs),
             };
+            if args.fleet.all {
+                return render_all_command(&ctx, &args.fleet);
+            }
             let out = pipeline::render(&ctx)?;
             match args.output {
                 Some(path) => write_file_atomically(&path, &out),
                 None => write_stdout(&out),
             }
+        }
+        Command::Tenants(args) => {
+            let ctx = stack_context(&args.stack)?;
+            let tenants = fleet::list_tenants(&ctx, args.selector.as_ref())?;
+            let text = match args.format {
+                TenantsFormat::Table => fleet::table(&tenants),
+                TenantsFormat::Json => serde_json::to_string_pretty(&tenants)? + "\n",
+            };
+            write_stdout(text.as_bytes())
         }
         Command::Lock(args) => {
             let report = lockfile::update_lock(&stack_context(&args.stack)?, args.update)?;
@@ -337,6 +501,7 @@ fn run(cli: Cli) -> Result<()> {
                     std::fs::remove_dir_all(&index)
                         .with_context(|| format!("cannot remove {}", index.display()))?;
                 }
+                strata::render_cache::RenderCache::new(&cache).clear()?;
             }
             eprintln!(
                 "strata: removed {} cached chart(s), kept {}",
@@ -359,6 +524,7 @@ fn run(cli: Cli) -> Result<()> {
             };
             write_stdout(text.as_bytes())
         }
+        Command::Diff(_) => unreachable!("diff has its own exit codes and runs from main"),
         Command::Explain(args) => {
             let ctx = terminal_context(&TenantArgs {
                 tenant_dir: args.tenant_dir,
@@ -372,6 +538,119 @@ fn run(cli: Cli) -> Result<()> {
                 args.format,
             )
         }
+        Command::Appset(args) => {
+            let set = appset::application_set(
+                &stack_context(&args.stack)?,
+                &appset::AppsetOptions {
+                    selector: args.selector,
+                    name: args.name,
+                    repo_url: args.repo_url,
+                    revision: args.revision,
+                    project: args.project,
+                },
+            )?;
+            write_stdout(yaml::to_yaml(&set).as_bytes())
+        }
+    }
+}
+
+/// `strata diff` exits like diff(1): 0 when nothing differs, 1 when something does, 2 on error.
+fn diff_main(args: &DiffArgs) -> ExitCode {
+    match diff_command(args) {
+        Ok(false) => ExitCode::SUCCESS,
+        Ok(true) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("strata: error: {}", error_text(&e));
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Runs the comparison and prints it; `Ok(true)` when something differs.
+fn diff_command(args: &DiffArgs) -> Result<bool> {
+    use strata::diff::{self, report};
+    if args.out_dir.is_some() && args.format != DiffFormat::Markdown {
+        bail!("--out-dir needs --format markdown");
+    }
+    let mut context = terminal_context(&TenantArgs {
+        tenant_dir: None,
+        vars: Vec::new(),
+        set: Vec::new(),
+    })?;
+    context.kube_version = args.kube_version.clone().filter(|v| !v.trim().is_empty());
+    context.api_versions = args
+        .api_versions
+        .as_deref()
+        .map(split_api_versions)
+        .unwrap_or_default();
+    context.timeout = match args.timeout {
+        Some(0) => bail!("--timeout must be at least 1 second"),
+        t => t.map(std::time::Duration::from_secs),
+    };
+    context.no_cache = args.no_cache
+        || argocd::no_cache_requested(std::env::var("STRATA_NO_CACHE").ok().as_deref());
+    let options = diff::DiffOptions {
+        dir: args
+            .dir
+            .clone()
+            .unwrap_or_else(|| context.start_dir.clone()),
+        base: args.base.clone(),
+        head: args.head.clone(),
+        selector: args.selector.clone(),
+        ignore: args.ignore.clone(),
+        context,
+    };
+    let result = diff::run(&options)?;
+    match (args.format, &args.out_dir) {
+        (DiffFormat::Text, _) => {
+            let color = std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+            write_stdout(report::text::render(&result, color).as_bytes())?;
+        }
+        (DiffFormat::Json, _) => write_stdout(report::json::render(&result).as_bytes())?,
+        (DiffFormat::Markdown, None) => {
+            let parts = report::markdown::render(&result);
+            write_stdout(report::markdown::join(&parts).as_bytes())?;
+        }
+        (DiffFormat::Markdown, Some(dir)) => {
+            let parts = report::markdown::render(&result);
+            let written = report::markdown::write_parts(dir, &parts)
+                .with_context(|| format!("cannot write the parts into {}", dir.display()))?;
+            for path in written {
+                eprintln!("strata: wrote {}", path.display());
+            }
+        }
+    }
+    Ok(result.has_changes())
+}
+
+/// `render --all`: progress on a terminal only (a log or CI capture would fill with it), then
+/// the summary; any failed tenant makes the exit code 1.
+fn render_all_command(ctx: &Context, args: &FleetArgs) -> Result<()> {
+    let out_dir = args.out_dir.as_deref().context("--all needs --out-dir")?;
+    let jobs = args.jobs.unwrap_or_else(fleet::default_jobs);
+    let tty = std::io::stderr().is_terminal();
+    let progress = |done, total, tenant: &str| {
+        if tty {
+            eprint!("\r[{done}/{total}] {tenant}\x1b[K");
+        }
+    };
+    let report = fleet::render_all(ctx, args.selector.as_ref(), out_dir, jobs, progress)?;
+    if tty {
+        eprint!("\r\x1b[K");
+    }
+    eprint!("strata: {}", report.summary());
+    if !report.failed.is_empty() {
+        bail!("{} tenant(s) failed to render", report.failed.len());
+    }
+    Ok(())
+}
+
+/// `-j N`: how many tenants at once; 0 would render nothing.
+fn parse_jobs(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("expected a number of tenants, 1 or more: {text:?}")),
     }
 }
 

@@ -10,6 +10,7 @@ use crate::helm::{self, Helm, TemplateRequest};
 use crate::manifests;
 use crate::paths::RepoRoot;
 use crate::plan::{ChartPlan, ComponentPlan, plan_components};
+use crate::render_cache::{ChartRef, ComponentKey, RenderCache};
 use crate::template::Templater;
 use crate::tenant::{self, Tenant};
 use crate::values::layer::Layer;
@@ -123,7 +124,9 @@ pub fn component_values(
 /// component rendered, so a caller never prints part of an application.
 pub fn render(ctx: &Context) -> Result<Vec<u8>, Error> {
     let resolved = resolve(ctx)?;
-    let chart_dirs = fetch_charts(&resolved, ctx)?;
+    // Charts are resolved even when the render cache will answer: a versioned chart's identity
+    // is its locked digest, and a lock or pin problem must fail the same way warm or cold.
+    let charts = resolve_charts(&resolved, ctx)?;
     // One budget for the whole render: Argo CD's deadline covers the request, not each chart.
     let budget = ctx
         .timeout
@@ -148,6 +151,31 @@ pub fn render(ctx: &Context) -> Result<Vec<u8>, Error> {
             Ok(serde_json::to_vec(&merged).expect("JSON values serialize"))
         })
         .collect::<Result<_, Error>>()?;
+    let tenant = resolved.tenant.shown_dir.as_str();
+    let render_cache = (!ctx.no_cache).then(RenderCache::from_env);
+    let cache_key = render_cache.as_ref().and_then(|cache| {
+        let components: Vec<ComponentKey> = resolved
+            .components
+            .iter()
+            .zip(&values)
+            .zip(&charts)
+            .map(|((plan, json), chart)| ComponentKey {
+                plan,
+                values_json: json,
+                chart: chart.cache_ref(),
+            })
+            .collect();
+        let allow_empty = resolved.stack.spec.allow_empty;
+        cache
+            .key(&helm, &components, ctx, allow_empty)
+            .map_err(|e| tracing::debug!("render cache off for tenant {tenant}: {e}"))
+            .ok()
+    });
+    if let (Some(cache), Some(key)) = (&render_cache, &cache_key)
+        && let Some(stream) = cache.get(key, tenant)
+    {
+        return Ok(stream);
+    }
     // Components render concurrently (each is its own helm process) and are joined in
     // declaration order, so the stream is the same as a sequential render.
     let outputs: Vec<Result<Vec<u8>, helm::HelmError>> = std::thread::scope(|scope| {
@@ -155,13 +183,13 @@ pub fn render(ctx: &Context) -> Result<Vec<u8>, Error> {
             .components
             .iter()
             .zip(&values)
-            .zip(&chart_dirs)
+            .zip(&charts)
             .map(|((component, json), chart)| {
                 let helm = &helm;
                 scope.spawn(move || {
                     helm.template(&TemplateRequest {
                         component: &component.name,
-                        chart,
+                        chart: &chart.dir,
                         chart_shown: &component.chart_shown,
                         release: &component.release,
                         namespace: &component.namespace,
@@ -194,19 +222,57 @@ pub fn render(ctx: &Context) -> Result<Vec<u8>, Error> {
             stack_file: resolved.stack.file_name.clone(),
         });
     }
+    if let (Some(cache), Some(key)) = (&render_cache, &cache_key) {
+        cache.put(key, tenant, &stream);
+    }
     Ok(stream)
 }
 
 /// The chart directory of every component, in order: local paths as they are, versioned
 /// charts from the lock through the cache.
 pub fn fetch_charts(resolved: &Resolved, ctx: &Context) -> Result<Vec<PathBuf>, Error> {
+    Ok(resolve_charts(resolved, ctx)?
+        .into_iter()
+        .map(|c| c.dir)
+        .collect())
+}
+
+/// A component's chart, ready for helm.
+#[derive(Debug, Clone)]
+pub struct FetchedChart {
+    pub dir: PathBuf,
+    /// The locked archive digest of a versioned chart; `None` for a chart in the repository.
+    pub digest: Option<String>,
+}
+
+impl FetchedChart {
+    /// What names this chart's content in the render cache key.
+    pub fn cache_ref(&self) -> ChartRef<'_> {
+        match &self.digest {
+            Some(digest) => ChartRef::Archive(digest),
+            None => ChartRef::Local(&self.dir),
+        }
+    }
+}
+
+/// Every component's chart, in order, with its digest when it has one.
+pub fn resolve_charts(resolved: &Resolved, ctx: &Context) -> Result<Vec<FetchedChart>, Error> {
     let charts = open_charts(resolved, ctx)?;
     resolved
         .components
         .iter()
         .map(|c| match &c.chart {
-            ChartPlan::Local(path) => Ok(path.clone()),
-            ChartPlan::Remote(remote) => Ok(charts.resolve(remote)?.dir),
+            ChartPlan::Local(path) => Ok(FetchedChart {
+                dir: path.clone(),
+                digest: None,
+            }),
+            ChartPlan::Remote(remote) => {
+                let chart = charts.resolve(remote)?;
+                Ok(FetchedChart {
+                    dir: chart.dir,
+                    digest: Some(chart.entry.digest),
+                })
+            }
         })
         .collect()
 }

@@ -122,14 +122,7 @@ pub fn resolve(
     templater: &Templater,
 ) -> Result<Tenant, Error> {
     let pattern = &stack.spec.tenants.path;
-    let segments = parse_pattern(&pattern.value).map_err(|m| {
-        Error::Tenant(format!(
-            "{}:{}: tenants.path {:?} {m}",
-            stack.file_name,
-            pattern.referenced.line(),
-            pattern.value
-        ))
-    })?;
+    let segments = stack_pattern(stack)?;
 
     let mut vars: BTreeMap<String, Var> = BTreeMap::new();
     for (name, value) in &stack.spec.vars {
@@ -313,17 +306,38 @@ pub fn check_path_variables(template: &str, vars: &BTreeMap<String, Var>) -> Res
     Ok(())
 }
 
-/// Every tenant directory of the stack: the directories that match `tenants.path`, sorted.
-pub fn list_tenant_dirs(stack: &Stack) -> Result<Vec<PathBuf>, Error> {
+/// The variables a tenant directory binds through `tenants.path`, without reading any file.
+///
+/// Fleet commands use it to tell whether a selector already rules out a tenant that cannot be
+/// resolved (say, a broken tenant file), so one broken tenant does not poison every selection.
+/// `None` when `dir` is not a tenant directory of the stack.
+pub fn path_vars(stack: &Stack, dir: &Path) -> Option<BTreeMap<String, String>> {
+    let segments = parse_pattern(&stack.spec.tenants.path.value).ok()?;
+    let rel: Vec<String> = dir
+        .strip_prefix(&stack.dir)
+        .ok()?
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    match_dir(&segments, &rel).map(|bound| bound.into_iter().collect())
+}
+
+/// The stack's `tenants.path`, parsed; an error names strata.yaml and the line.
+fn stack_pattern(stack: &Stack) -> Result<Vec<Segment>, Error> {
     let pattern = &stack.spec.tenants.path;
-    let segments = parse_pattern(&pattern.value).map_err(|m| {
+    parse_pattern(&pattern.value).map_err(|m| {
         Error::Tenant(format!(
             "{}:{}: tenants.path {:?} {m}",
             stack.file_name,
             pattern.referenced.line(),
             pattern.value
         ))
-    })?;
+    })
+}
+
+/// Every tenant directory of the stack: the directories that match `tenants.path`, sorted.
+pub fn list_tenant_dirs(stack: &Stack) -> Result<Vec<PathBuf>, Error> {
+    let segments = stack_pattern(stack)?;
     let mut level = vec![stack.dir.clone()];
     for segment in &segments {
         let mut next = Vec::new();

@@ -123,6 +123,28 @@ pub fn parse_large<T: DeserializeOwned>(text: &str) -> Result<T, YamlError> {
     serde_saphyr::from_str_with_options(text, options).map_err(YamlError::from_lib)
 }
 
+/// Parses a rendered manifest stream (helm's output) into one JSON value per non-empty
+/// document, in order, for `strata diff`. Comments such as helm's `# Source:` lines are
+/// dropped. A CRD bundle can hold thousands of documents and megabytes of schema, so the
+/// document and size caps are raised; alias expansion stays low, as rendered output uses none.
+pub fn parse_manifest_stream(text: &str) -> Result<Vec<serde_json::Value>, YamlError> {
+    let options = serde_saphyr::options! {
+        with_snippet: false,
+        legacy_octal_numbers: true,
+        duplicate_keys: DuplicateKeyPolicy::LastWins,
+        alias_limits: serde_saphyr::alias_limits! { max_total_replayed_events: 100_000 },
+        budget: serde_saphyr::budget! {
+            max_nodes: 20_000_000,
+            max_events: 80_000_000,
+            max_documents: 1_000_000,
+            max_total_scalar_bytes: 512 * 1024 * 1024,
+        },
+    };
+    let docs: Vec<serde_json::Value> =
+        serde_saphyr::from_multiple_with_options(text, options).map_err(YamlError::from_lib)?;
+    Ok(docs.into_iter().filter(|d| !d.is_null()).collect())
+}
+
 /// Emits YAML that Go's YAML 1.1 reader reads back with the same types (ambiguous strings such
 /// as `"on"` or `"0755"` are quoted).
 pub fn to_yaml<T: serde::Serialize>(value: &T) -> String {

@@ -1,0 +1,434 @@
+//! `strata appset`: an Argo CD ApplicationSet with one Application per tenant of a stack.
+//!
+//! The set uses a `list` generator whose elements strata computes, rather than a git generator
+//! over `tenants.path`: the destination namespace and cluster depend on variables that only
+//! strata resolves (stack `vars`, the tenant file, templated `namespace`), and a list can be
+//! reviewed in a pull request before Argo CD acts on it. The template itself only copies element
+//! fields, so it needs no Go template logic.
+
+use crate::config::Stack;
+use crate::context::{Context, Selector};
+use crate::pipeline;
+use crate::plan::ComponentPlan;
+use crate::tenant::{list_tenant_dirs, path_vars};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+/// The plugin as Applications must name it: plugin.yaml's `metadata.name` and `spec.version`.
+/// Naming it spares Argo CD from asking every installed plugin whether it wants the source.
+pub const PLUGIN_NAME: &str = "strata-v1";
+
+/// The in-cluster API server, Argo CD's name for "the cluster Argo CD runs in".
+pub const IN_CLUSTER_SERVER: &str = "https://kubernetes.default.svc";
+
+/// The namespace Argo CD watches for ApplicationSets in a default installation.
+const ARGOCD_NAMESPACE: &str = "argocd";
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppsetError {
+    #[error(transparent)]
+    Strata(#[from] crate::Error),
+    #[error(
+        "no tenant of {stack_file} matches the selector {selector}; an ApplicationSet without elements would delete every Application it made"
+    )]
+    NoTenants {
+        stack_file: String,
+        selector: String,
+    },
+    #[error("{stack_file} has no tenant directory (tenants.path {pattern:?})")]
+    Empty { stack_file: String, pattern: String },
+    #[error(
+        "tenant {dir}: the Application name {name:?} is not a valid Kubernetes name (lower-case letters, digits, '-' and '.', at most 253 characters); rename the tenant directories"
+    )]
+    BadName { dir: String, name: String },
+    #[error(
+        "the ApplicationSet name {name:?} is not a valid Kubernetes name (lower-case letters, digits, '-' and '.', at most 253 characters); pass --name"
+    )]
+    BadSetName { name: String },
+    #[error(
+        "tenant {dir} has no variable `{by}`, which clusters.by in {stack_file} uses to choose its cluster; set it in the tenant file or the stack's vars, or add clusters.default"
+    )]
+    NoClusterVar {
+        dir: String,
+        by: String,
+        stack_file: String,
+    },
+    #[error(
+        "tenant {dir} has {by}={value:?}, which clusters.servers in {stack_file} does not list; add a server for it or clusters.default"
+    )]
+    NoServer {
+        dir: String,
+        by: String,
+        value: String,
+        stack_file: String,
+    },
+    #[error("{what} {value:?} contains `{{{{`, which the ApplicationSet would read as a template")]
+    Templated { what: &'static str, value: String },
+}
+
+/// What the caller chooses; everything else comes from the stack.
+#[derive(Debug, Clone)]
+pub struct AppsetOptions {
+    /// Only tenants whose variables match.
+    pub selector: Option<Selector>,
+    /// The name of the ApplicationSet; the stack directory's name when absent.
+    pub name: Option<String>,
+    pub repo_url: String,
+    pub revision: String,
+    pub project: String,
+}
+
+/// One generator element: everything the template needs about one tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Element {
+    /// The Application name: the tenant directory's segments below the stack, joined by '-'.
+    pub name: String,
+    /// The tenant directory relative to the repository root, Argo CD's `source.path`.
+    pub path: String,
+    /// The first component's namespace, as strata resolves it.
+    pub namespace: String,
+    /// The destination cluster's API server.
+    pub server: String,
+    /// The tenant's variables, for `templatePatch` or a generator `selector`.
+    pub vars: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApplicationSet {
+    api_version: &'static str,
+    kind: &'static str,
+    metadata: Metadata,
+    spec: AppSetSpec,
+}
+
+#[derive(Debug, Serialize)]
+struct Metadata {
+    name: String,
+    namespace: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AppSetSpec {
+    go_template: bool,
+    go_template_options: Vec<&'static str>,
+    generators: Vec<Generator>,
+    template: Template,
+}
+
+#[derive(Debug, Serialize)]
+struct Generator {
+    list: ListGenerator,
+}
+
+#[derive(Debug, Serialize)]
+struct ListGenerator {
+    elements: Vec<Element>,
+}
+
+#[derive(Debug, Serialize)]
+struct Template {
+    metadata: TemplateMetadata,
+    spec: ApplicationSpec,
+}
+
+#[derive(Debug, Serialize)]
+struct TemplateMetadata {
+    name: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ApplicationSpec {
+    project: String,
+    source: Source,
+    destination: Destination,
+    sync_policy: SyncPolicy,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Source {
+    #[serde(rename = "repoURL")]
+    repo_url: String,
+    target_revision: String,
+    path: &'static str,
+    plugin: Plugin,
+}
+
+#[derive(Debug, Serialize)]
+struct Plugin {
+    name: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+struct Destination {
+    server: &'static str,
+    namespace: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SyncPolicy {
+    automated: Automated,
+    sync_options: Vec<&'static str>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Automated {
+    prune: bool,
+    self_heal: bool,
+}
+
+/// Builds the ApplicationSet for the stack at `ctx.start_dir`.
+pub fn application_set(
+    ctx: &Context,
+    options: &AppsetOptions,
+) -> Result<ApplicationSet, AppsetError> {
+    for (what, value) in [
+        ("--repo-url", &options.repo_url),
+        ("--revision", &options.revision),
+        ("--project", &options.project),
+    ] {
+        if value.contains("{{") {
+            return Err(AppsetError::Templated {
+                what,
+                value: value.clone(),
+            });
+        }
+    }
+    let (_, stack) = pipeline::load_stack(ctx)?;
+    let name = match &options.name {
+        Some(name) => name.clone(),
+        None => stack
+            .dir
+            .canonicalize()
+            .ok()
+            .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_default(),
+    };
+    if !is_kubernetes_name(&name) {
+        return Err(AppsetError::BadSetName { name });
+    }
+    let elements = elements(ctx, &stack, options.selector.as_ref())?;
+    Ok(ApplicationSet {
+        api_version: "argoproj.io/v1alpha1",
+        kind: "ApplicationSet",
+        metadata: Metadata {
+            name,
+            namespace: ARGOCD_NAMESPACE,
+        },
+        spec: AppSetSpec {
+            go_template: true,
+            // A misspelt key fails the generation instead of producing "<no value>".
+            go_template_options: vec!["missingkey=error"],
+            generators: vec![Generator {
+                list: ListGenerator { elements },
+            }],
+            template: Template {
+                metadata: TemplateMetadata {
+                    name: "{{ .name }}",
+                },
+                spec: ApplicationSpec {
+                    project: options.project.clone(),
+                    source: Source {
+                        repo_url: options.repo_url.clone(),
+                        target_revision: options.revision.clone(),
+                        path: "{{ .path }}",
+                        plugin: Plugin { name: PLUGIN_NAME },
+                    },
+                    destination: Destination {
+                        server: "{{ .server }}",
+                        namespace: "{{ .namespace }}",
+                    },
+                    sync_policy: SyncPolicy {
+                        automated: Automated {
+                            prune: true,
+                            self_heal: true,
+                        },
+                        // A new tenant's namespace need not exist before its first sync.
+                        sync_options: vec!["CreateNamespace=true"],
+                    },
+                },
+            },
+        },
+    })
+}
+
+/// One element per tenant of `stack` that the selector matches, in tenant-directory order,
+/// so the output only changes when the fleet does.
+pub fn elements(
+    ctx: &Context,
+    stack: &Stack,
+    selector: Option<&Selector>,
+) -> Result<Vec<Element>, AppsetError> {
+    let dirs = list_tenant_dirs(stack)?;
+    if dirs.is_empty() {
+        return Err(AppsetError::Empty {
+            stack_file: stack.file_name.clone(),
+            pattern: stack.spec.tenants.path.value.clone(),
+        });
+    }
+    let mut out = Vec::new();
+    let mut owners = ReleaseOwners::default();
+    for dir in dirs {
+        let name = application_name(stack, &dir);
+        // Resolved as Argo CD will run it: the Application name is ARGOCD_APP_NAME there, and
+        // a component without `releaseName` defaults to it.
+        let tenant_ctx = Context {
+            start_dir: dir.clone(),
+            app_name: Some(name.clone()),
+            ..ctx.clone()
+        };
+        let resolved = match (pipeline::resolve(&tenant_ctx), selector) {
+            (Ok(r), Some(s)) if !s.matches(&r.tenant.vars) => continue,
+            (Ok(r), _) => r,
+            // As for `strata tenants`: a broken tenant is skipped only when the variables its
+            // directory binds already rule it out; otherwise the caller must hear about it.
+            (Err(_), Some(s)) if !could_match(s, &path_vars(stack, &dir).unwrap_or_default()) => {
+                continue;
+            }
+            (Err(e), _) => return Err(e.into()),
+        };
+        let shown = resolved.tenant.shown_dir.clone();
+        if !is_kubernetes_name(&name) {
+            return Err(AppsetError::BadName { dir: shown, name });
+        }
+        let vars = resolved.tenant.values();
+        let server = server_for(stack, &shown, &vars)?;
+        let namespace = resolved
+            .components
+            .first()
+            .map(|c| c.namespace.clone())
+            .unwrap_or_default();
+        owners.claim(&name, &server, &resolved.components, &stack.file_name);
+        out.push(Element {
+            name,
+            path: if shown.is_empty() { ".".into() } else { shown },
+            namespace,
+            server,
+            vars,
+        });
+    }
+    if out.is_empty() {
+        return Err(AppsetError::NoTenants {
+            stack_file: stack.file_name.clone(),
+            selector: selector.map(|s| s.to_string()).unwrap_or_default(),
+        });
+    }
+    Ok(out)
+}
+
+/// Which Application deploys each release, to spot two that would deploy the same one.
+#[derive(Default)]
+struct ReleaseOwners {
+    /// (server, namespace, release) → the first Application that deploys it.
+    first: BTreeMap<(String, String, String), String>,
+}
+
+impl ReleaseOwners {
+    /// Records the Application's releases and warns once per earlier Application that already
+    /// deploys one of them. A warning, not an error: the set is still valid and the cluster map
+    /// may be about to change, but with automated sync the two would overwrite each other.
+    fn claim(&mut self, app: &str, server: &str, components: &[ComponentPlan], stack_file: &str) {
+        let mut warned = BTreeSet::new();
+        for c in components {
+            let key = (server.to_owned(), c.namespace.clone(), c.release.clone());
+            match self.first.get(&key) {
+                Some(other) if other != app && warned.insert(other.clone()) => {
+                    tracing::warn!(
+                        "Applications {other} and {app} both deploy release {:?} to namespace {:?} on {server}; with automated sync they would overwrite each other. Give them different clusters (clusters in {stack_file}) or namespaces",
+                        c.release,
+                        c.namespace,
+                    );
+                }
+                Some(_) => {}
+                None => {
+                    self.first.insert(key, app.to_owned());
+                }
+            }
+        }
+    }
+}
+
+/// Whether a tenant whose known variables are `bound` may still match the selector.
+fn could_match(selector: &Selector, bound: &BTreeMap<String, String>) -> bool {
+    selector
+        .0
+        .iter()
+        .all(|(k, v)| bound.get(k).is_none_or(|value| value == v))
+}
+
+/// The tenant directory's path below the stack, `/` replaced by `-`: unique within the stack
+/// and readable in the Argo CD UI (`customers/prod/acme` → `customers-prod-acme`).
+fn application_name(stack: &Stack, dir: &Path) -> String {
+    let base = stack
+        .dir
+        .canonicalize()
+        .unwrap_or_else(|_| stack.dir.clone());
+    let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    dir.strip_prefix(&base)
+        .unwrap_or(&dir)
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// The destination server: `clusters.servers[vars[clusters.by]]`, else `clusters.default`;
+/// the in-cluster server when the stack has no `clusters`.
+fn server_for(
+    stack: &Stack,
+    dir: &str,
+    vars: &BTreeMap<String, String>,
+) -> Result<String, AppsetError> {
+    let Some(clusters) = &stack.spec.clusters else {
+        return Ok(IN_CLUSTER_SERVER.to_owned());
+    };
+    let by = &clusters.by.value;
+    let default = clusters.default.as_ref().map(|d| d.value.clone());
+    let Some(value) = vars.get(by) else {
+        return default.ok_or_else(|| AppsetError::NoClusterVar {
+            dir: dir.to_owned(),
+            by: by.clone(),
+            stack_file: stack.file_name.clone(),
+        });
+    };
+    match clusters.servers.get(value) {
+        Some(server) => Ok(server.value.clone()),
+        None => default.ok_or_else(|| AppsetError::NoServer {
+            dir: dir.to_owned(),
+            by: by.clone(),
+            value: value.clone(),
+            stack_file: stack.file_name.clone(),
+        }),
+    }
+}
+
+/// A DNS-1123 subdomain, what Kubernetes accepts as `metadata.name`.
+fn is_kubernetes_name(name: &str) -> bool {
+    let alnum = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
+    !name.is_empty()
+        && name.len() <= 253
+        && name.starts_with(alnum)
+        && name.ends_with(alnum)
+        && name.chars().all(|c| alnum(c) || c == '-' || c == '.')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kubernetes_names() {
+        assert!(is_kubernetes_name("customers-prod-acme"));
+        assert!(is_kubernetes_name("a.b-1"));
+        for bad in ["", "-a", "a-", "Acme", "a_b", "a/b"] {
+            assert!(!is_kubernetes_name(bad), "{bad:?}");
+        }
+        assert!(!is_kubernetes_name(&"a".repeat(254)));
+    }
+}

@@ -1,0 +1,405 @@
+//! `strata diff`: what a change to the repository does to each tenant's rendered manifests,
+//! for pull-request previews.
+//!
+//! Both sides are read from git without touching the user's checkout ([`git`]); every tenant's
+//! render inputs are digested ([`inputs`]) and only tenants whose inputs differ are rendered,
+//! with the same pipeline as `generate`; their manifests are compared object by object
+//! ([`objects`]), their merged values key by key with provenance ([`values`]), and the result
+//! is printed for a terminal, a pull-request comment or a program ([`report`]).
+
+pub mod git;
+pub mod ignore;
+pub mod inputs;
+pub mod objects;
+pub mod report;
+pub mod values;
+
+use crate::context::{Context, Selector};
+use crate::pipeline;
+use crate::yaml::YamlError;
+use git::{GitError, Repo};
+use ignore::IgnorePath;
+use inputs::SideTenant;
+use objects::{Change, ObjectChange, ObjectId};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use values::{ValueChange, ValueGroup};
+
+/// What to compare.
+#[derive(Debug, Clone)]
+pub struct DiffOptions {
+    /// A directory inside the stack; tenants at or below it are compared.
+    pub dir: PathBuf,
+    pub base: String,
+    /// `None`: the working tree, as it is on disk.
+    pub head: Option<String>,
+    pub selector: Option<Selector>,
+    pub ignore: Vec<IgnorePath>,
+    /// Render settings shared by both sides: helm binary, cluster facts, time budget.
+    pub context: Context,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DiffError {
+    #[error(transparent)]
+    Git(#[from] GitError),
+    #[error("cannot use directory {dir}: {message}")]
+    Dir { dir: String, message: String },
+    #[error("at {side}: {source}")]
+    Side {
+        side: String,
+        #[source]
+        source: crate::Error,
+    },
+    #[error("at {side}: tenant {tenant}: the rendered manifests are not YAML: {source}")]
+    Manifests {
+        side: String,
+        tenant: String,
+        #[source]
+        source: YamlError,
+    },
+    #[error("{dir} does not exist at {base} nor at {head}")]
+    NoStack {
+        dir: String,
+        base: String,
+        head: String,
+    },
+}
+
+/// One side of the comparison, as the user named it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Revision {
+    /// The revision as given (`origin/main`), or `working tree`.
+    pub name: String,
+    /// The full commit id; `None` for the working tree.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+}
+
+impl fmt::Display for Revision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.commit {
+            Some(c) if !c.starts_with(&self.name) => {
+                write!(f, "{} ({})", self.name, git::short(c))
+            }
+            _ => f.write_str(&self.name),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TenantStatus {
+    Changed,
+    Added,
+    Removed,
+}
+
+/// A tenant whose manifests or values differ.
+#[derive(Debug, Clone, Serialize)]
+pub struct TenantDiff {
+    /// The tenant directory, relative to the repository root.
+    pub tenant: String,
+    pub status: TenantStatus,
+    pub values: Vec<ValueChange>,
+    pub objects: Vec<ObjectChange>,
+}
+
+impl TenantDiff {
+    pub fn count(&self, change: Change) -> usize {
+        self.objects.iter().filter(|o| o.change == change).count()
+    }
+}
+
+/// The whole comparison.
+#[derive(Debug, Clone)]
+pub struct DiffReport {
+    pub base: Revision,
+    pub head: Revision,
+    /// Tenants on either side (after the selector).
+    pub compared: usize,
+    /// Tenants whose inputs differ, which were rendered.
+    pub rendered: usize,
+    /// Tenants with a difference, by directory.
+    pub tenants: Vec<TenantDiff>,
+}
+
+/// The numbers of the summary line and table.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Counts {
+    pub tenants_compared: usize,
+    pub tenants_changed: usize,
+    pub tenants_added: usize,
+    pub tenants_removed: usize,
+    pub tenants_unchanged: usize,
+    pub tenants_rendered: usize,
+    pub objects_added: usize,
+    pub objects_removed: usize,
+    pub objects_changed: usize,
+}
+
+impl DiffReport {
+    pub fn has_changes(&self) -> bool {
+        !self.tenants.is_empty()
+    }
+
+    pub fn counts(&self) -> Counts {
+        let status = |s: TenantStatus| self.tenants.iter().filter(|t| t.status == s).count();
+        let objects = |c: Change| self.tenants.iter().map(|t| t.count(c)).sum();
+        Counts {
+            tenants_compared: self.compared,
+            tenants_changed: status(TenantStatus::Changed),
+            tenants_added: status(TenantStatus::Added),
+            tenants_removed: status(TenantStatus::Removed),
+            tenants_unchanged: self.compared - self.tenants.len(),
+            tenants_rendered: self.rendered,
+            objects_added: objects(Change::Added),
+            objects_removed: objects(Change::Removed),
+            objects_changed: objects(Change::Changed),
+        }
+    }
+
+    /// Identical value changes across tenants.
+    pub fn value_groups(&self) -> Vec<ValueGroup> {
+        values::group(
+            self.tenants
+                .iter()
+                .map(|t| (t.tenant.as_str(), t.values.as_slice())),
+        )
+    }
+}
+
+/// One side's files and what was found there.
+struct Side<'a> {
+    label: String,
+    root: &'a Path,
+    tenants: Option<Vec<SideTenant>>,
+}
+
+/// Compares the two sides of `opts`.
+pub fn run(opts: &DiffOptions) -> Result<DiffReport, DiffError> {
+    let dir = opts.dir.canonicalize().map_err(|e| DiffError::Dir {
+        dir: opts.dir.display().to_string(),
+        message: e.to_string(),
+    })?;
+    let repo = Repo::discover(&dir)?;
+    let rel_dir = dir
+        .strip_prefix(repo.top())
+        .map_err(|_| DiffError::Dir {
+            dir: dir.display().to_string(),
+            message: format!("it is outside the repository {}", repo.top().display()),
+        })?
+        .to_path_buf();
+
+    let base_commit = repo.commit(&opts.base, "base")?;
+    let base = Revision {
+        name: opts.base.clone(),
+        commit: Some(base_commit.clone()),
+    };
+    let (head, head_commit) = match &opts.head {
+        Some(rev) => {
+            let commit = repo.commit(rev, "head")?;
+            let head = Revision {
+                name: rev.clone(),
+                commit: Some(commit.clone()),
+            };
+            (head, Some(commit))
+        }
+        None => (
+            Revision {
+                name: "working tree".into(),
+                commit: None,
+            },
+            None,
+        ),
+    };
+    // The snapshots live until the end of this function, and are removed with it.
+    let base_snapshot = repo.snapshot(&base_commit)?;
+    let head_snapshot = head_commit.map(|c| repo.snapshot(&c)).transpose()?;
+    let head_root = head_snapshot
+        .as_ref()
+        .map_or(repo.top(), |snapshot| snapshot.root());
+
+    let load = |role: &str, revision: &Revision, root| -> Result<Side, DiffError> {
+        let label = format!("{role} {revision}");
+        let tenants =
+            inputs::load_side(root, &rel_dir, &opts.context).map_err(|source| DiffError::Side {
+                side: label.clone(),
+                source,
+            })?;
+        Ok(Side {
+            label,
+            root,
+            tenants,
+        })
+    };
+    let base_side = load("base", &base, base_snapshot.root())?;
+    let head_side = load("head", &head, head_root)?;
+    if base_side.tenants.is_none() && head_side.tenants.is_none() {
+        return Err(DiffError::NoStack {
+            dir: rel_dir.display().to_string(),
+            base: base.to_string(),
+            head: head.to_string(),
+        });
+    }
+
+    let pairs = pair_tenants(&base_side, &head_side, opts.selector.as_ref());
+    let compared = pairs.len();
+    let changed: Vec<(&String, &Pair)> = pairs
+        .iter()
+        .filter(|(_, (b, h))| match (b, h) {
+            (Some(b), Some(h)) => b.digest != h.digest,
+            _ => true,
+        })
+        .collect();
+
+    let mut jobs: Vec<(&Side, &str)> = Vec::new();
+    for (dir, (b, h)) in &changed {
+        if b.is_some() {
+            jobs.push((&base_side, dir.as_str()));
+        }
+        if h.is_some() {
+            jobs.push((&head_side, dir.as_str()));
+        }
+    }
+    let mut rendered = render_all(&jobs, &opts.context)?.into_iter();
+
+    let mut tenants = Vec::new();
+    for (dir, pair) in &changed {
+        let base_objects = pair.0.map(|_| rendered.next().expect("one render per job"));
+        let head_objects = pair.1.map(|_| rendered.next().expect("one render per job"));
+        let rendered_pair = (base_objects.as_ref(), head_objects.as_ref());
+        if let Some(diff) = tenant_diff(dir, pair, rendered_pair, &opts.ignore) {
+            tenants.push(diff);
+        }
+    }
+    Ok(DiffReport {
+        base,
+        head,
+        compared,
+        rendered: changed.len(),
+        tenants,
+    })
+}
+
+type Pair<'a> = (Option<&'a SideTenant>, Option<&'a SideTenant>);
+
+/// A rendered tenant's differences; `None` when a changed tenant renders the same objects
+/// and has the same values (a chart file helm ignores, say).
+fn tenant_diff(
+    dir: &str,
+    (base, head): &Pair,
+    (base_objects, head_objects): (Option<&Objects>, Option<&Objects>),
+    ignore: &[IgnorePath],
+) -> Option<TenantDiff> {
+    let empty = BTreeMap::new();
+    let objects = objects::compare(
+        base_objects.unwrap_or(&empty),
+        head_objects.unwrap_or(&empty),
+        ignore,
+    );
+    let (status, values) = match (base, head) {
+        (Some(b), Some(h)) => {
+            let mut values = values::changes(&b.components, &h.components);
+            let mut secrets = BTreeSet::new();
+            for side in [base_objects, head_objects].into_iter().flatten() {
+                secrets.extend(objects::secret_values(side));
+            }
+            values::redact(&mut values, &secrets);
+            (TenantStatus::Changed, values)
+        }
+        (None, _) => (TenantStatus::Added, Vec::new()),
+        (_, None) => (TenantStatus::Removed, Vec::new()),
+    };
+    if status == TenantStatus::Changed && objects.is_empty() && values.is_empty() {
+        return None;
+    }
+    Some(TenantDiff {
+        tenant: dir.to_owned(),
+        status,
+        values,
+        objects,
+    })
+}
+
+/// Tenants by directory, with their base and head versions; a tenant is kept when the
+/// selector matches it on either side, so one that moves out of the selection still shows.
+fn pair_tenants<'a>(
+    base: &'a Side,
+    head: &'a Side,
+    selector: Option<&Selector>,
+) -> BTreeMap<String, Pair<'a>> {
+    let mut pairs: BTreeMap<String, Pair> = BTreeMap::new();
+    for t in base.tenants.iter().flatten() {
+        pairs.entry(t.dir.clone()).or_default().0 = Some(t);
+    }
+    for t in head.tenants.iter().flatten() {
+        pairs.entry(t.dir.clone()).or_default().1 = Some(t);
+    }
+    if let Some(selector) = selector {
+        pairs.retain(|_, (b, h)| b.iter().chain(h.iter()).any(|t| selector.matches(&t.vars)));
+    }
+    pairs
+}
+
+type Objects = BTreeMap<ObjectId, serde_json::Value>;
+
+/// Renders every job with the real pipeline, several tenants at a time (each render already
+/// runs its components concurrently), and returns the objects in job order. The first error
+/// stops the remaining jobs.
+fn render_all(jobs: &[(&Side, &str)], template: &Context) -> Result<Vec<Objects>, DiffError> {
+    let workers = std::thread::available_parallelism()
+        .map_or(4, |n| n.get())
+        .clamp(1, 8)
+        .min(jobs.len().max(1));
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let results: Mutex<Vec<Option<Result<Objects, DiffError>>>> =
+        Mutex::new((0..jobs.len()).map(|_| None).collect());
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    if i >= jobs.len() || failed.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let (side, dir) = jobs[i];
+                    let result = render_one(side, dir, template);
+                    if result.is_err() {
+                        failed.store(true, Ordering::SeqCst);
+                    }
+                    results.lock().expect("no panics while locked")[i] = Some(result);
+                }
+            });
+        }
+    });
+    // Jobs are taken in order and a taken job always finishes, so every job before the first
+    // error ran: the error reported is the first in job order, whatever the thread timing.
+    results
+        .into_inner()
+        .expect("no panics while locked")
+        .into_iter()
+        .map_while(|r| r)
+        .collect()
+}
+
+fn render_one(side: &Side, dir: &str, template: &Context) -> Result<Objects, DiffError> {
+    let side_error = |source| DiffError::Side {
+        side: side.label.clone(),
+        source,
+    };
+    let ctx =
+        inputs::side_context(template, side.root, &side.root.join(dir)).map_err(side_error)?;
+    let stream = pipeline::render(&ctx).map_err(side_error)?;
+    objects::parse(&stream).map_err(|source| DiffError::Manifests {
+        side: side.label.clone(),
+        tenant: dir.to_owned(),
+        source,
+    })
+}

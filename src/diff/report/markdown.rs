@@ -1,0 +1,519 @@
+//! The pull-request comment format, built for review at scale.
+//!
+//! The summary table comes first, then the value changes grouped across tenants, then object
+//! changes that are identical in several tenants (shown once, with the tenants listed), then
+//! one collapsed `<details>` per tenant. GitHub refuses a comment over 65,536 characters, so
+//! the text is cut into parts at block boundaries; every part starts with a marker line
+//! (`<!-- strata-diff part N/M -->`) that a workflow can split on and find its comments by.
+
+use super::super::git::short;
+use super::super::objects::{Change, ObjectChange};
+use super::super::values::{ValueGroup, show};
+use super::super::{DiffReport, Revision, TenantDiff, TenantStatus};
+use super::{plural, secret_keys};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// GitHub's limit for one comment, in characters.
+pub const COMMENT_LIMIT: usize = 65_536;
+
+/// Room kept in every part for its marker line and the "continued" note.
+const PART_OVERHEAD: usize = 200;
+
+/// One object's diff is cut after this many characters; the rest is for `strata diff` locally.
+const MAX_DIFF_CHARS: usize = 20_000;
+
+/// Rows of the value table and tenants listed under a shared change, at most.
+const MAX_ROWS: usize = 100;
+const MAX_LISTED_TENANTS: usize = 50;
+
+/// The marker line that starts part `n` of `m`.
+pub fn part_marker(n: usize, m: usize) -> String {
+    format!("<!-- strata-diff part {n}/{m} -->")
+}
+
+/// The report as comment-sized parts, each starting with its marker line.
+pub fn render(report: &DiffReport) -> Vec<String> {
+    render_with_limit(report, COMMENT_LIMIT)
+}
+
+/// The parts joined for stdout: the marker lines separate them.
+pub fn join(parts: &[String]) -> String {
+    parts.concat()
+}
+
+/// Writes `strata-diff-N.md` for every part into `dir` (created if missing) and removes part
+/// files of an earlier, longer run, so a workflow can post exactly the files it finds.
+pub fn write_parts(dir: &Path, parts: &[String]) -> std::io::Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir)?;
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let stale = name
+            .strip_prefix("strata-diff-")
+            .and_then(|n| n.strip_suffix(".md"))
+            .and_then(|n| n.parse::<usize>().ok())
+            .is_some_and(|n| n > parts.len());
+        if stale {
+            std::fs::remove_file(entry.path())?;
+        }
+    }
+    let mut written = Vec::new();
+    for (i, part) in parts.iter().enumerate() {
+        let path = dir.join(format!("strata-diff-{}.md", i + 1));
+        std::fs::write(&path, part)?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+fn render_with_limit(report: &DiffReport, limit: usize) -> Vec<String> {
+    let budget = limit.saturating_sub(PART_OVERHEAD).max(1000);
+    let shared = shared_changes(report);
+    let mut blocks = vec![header(report)];
+    blocks.extend(shared_blocks(&shared, budget));
+    for tenant in &report.tenants {
+        blocks.extend(tenant_blocks(tenant, &shared, budget));
+    }
+    let bodies = pack(blocks, budget);
+    let total = bodies.len();
+    bodies
+        .into_iter()
+        .enumerate()
+        .map(|(i, body)| {
+            let more = if i + 1 < total {
+                "\n_Continued in the next comment._\n"
+            } else {
+                ""
+            };
+            format!("{}\n{body}{more}", part_marker(i + 1, total))
+        })
+        .collect()
+}
+
+fn chars(text: &str) -> usize {
+    text.chars().count()
+}
+
+/// Packs blocks greedily into parts of at most `budget` characters.
+fn pack(blocks: Vec<String>, budget: usize) -> Vec<String> {
+    let mut parts: Vec<String> = Vec::new();
+    let mut current = String::new();
+    let mut size = 0;
+    for block in blocks {
+        let n = chars(&block);
+        if size > 0 && size + n > budget {
+            parts.push(std::mem::take(&mut current));
+            size = 0;
+        }
+        current.push_str(&block);
+        size += n;
+    }
+    parts.push(current);
+    parts
+}
+
+fn header(report: &DiffReport) -> String {
+    let c = report.counts();
+    let side = |r: &Revision| match &r.commit {
+        Some(commit) => format!("{} ({})", code(&r.name), code(short(commit))),
+        None => r.name.clone(),
+    };
+    let mut out = format!(
+        "### strata diff\n\nBase {} → head {}.\n\n",
+        side(&report.base),
+        side(&report.head)
+    );
+    out.push_str(
+        "| Tenants changed | Tenants added | Tenants removed | Tenants unchanged | Objects added | Objects removed | Objects changed |\n\
+         |---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    out.push_str(&format!(
+        "| {} | {} | {} | {} | {} | {} | {} |\n\n",
+        c.tenants_changed,
+        c.tenants_added,
+        c.tenants_removed,
+        c.tenants_unchanged,
+        c.objects_added,
+        c.objects_removed,
+        c.objects_changed
+    ));
+    if !report.has_changes() {
+        out.push_str(&format!(
+            "No changes: the manifests of all {} are the same.\n",
+            plural(c.tenants_compared, "tenant")
+        ));
+        return out;
+    }
+    out.push_str(&format!(
+        "{} compared; {} with changed inputs rendered.\n\n",
+        plural(c.tenants_compared, "tenant"),
+        plural(c.tenants_rendered, "tenant")
+    ));
+    let groups = report.value_groups();
+    if !groups.is_empty() {
+        out.push_str(&value_table(&groups));
+    }
+    out
+}
+
+fn value_table(groups: &[ValueGroup]) -> String {
+    let mut out = String::from(
+        "#### Value changes\n\n| Component | Key | Old | New | Set by | Tenants |\n|---|---|---|---|---|---:|\n",
+    );
+    for group in groups.iter().take(MAX_ROWS) {
+        let c = &group.change;
+        let via = if c.new.is_none() {
+            format!("{} (removed)", cell_code(&c.via))
+        } else {
+            cell_code(&c.via)
+        };
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {via} | {} |\n",
+            cell_code(&c.component),
+            cell_code(&c.key),
+            cell_code(&show(c.old.as_ref())),
+            cell_code(&show(c.new.as_ref())),
+            group.tenants.len()
+        ));
+    }
+    if groups.len() > MAX_ROWS {
+        out.push_str(&format!(
+            "\n…and {} more value changes; `strata diff --format json` lists them all.\n",
+            groups.len() - MAX_ROWS
+        ));
+    }
+    out.push('\n');
+    out
+}
+
+/// An object change as it appears in several tenants: the same change of the same kind with
+/// the same added and removed lines. Context lines and line numbers are left out, since they
+/// differ between tenants (names, other values) while the change itself is the same; the
+/// shared diff is shown with the first tenant's context.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct ShareKey {
+    change: Change,
+    kind: String,
+    lines: String,
+    secret_keys: String,
+}
+
+impl ShareKey {
+    fn of(object: &ObjectChange) -> ShareKey {
+        ShareKey {
+            change: object.change,
+            kind: kind_of(object),
+            lines: object
+                .diff
+                .lines()
+                .filter(|l| l.starts_with(['+', '-']))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            secret_keys: secret_keys(&object.secret_keys),
+        }
+    }
+}
+
+/// Changes found in at least two tenants, numbered from 1, with (tenant, object) pairs.
+struct Shared<'a> {
+    numbers: BTreeMap<ShareKey, usize>,
+    groups: Vec<(&'a ObjectChange, Vec<(&'a str, &'a ObjectChange)>)>,
+}
+
+fn shared_changes(report: &DiffReport) -> Shared<'_> {
+    let mut seen: BTreeMap<ShareKey, Vec<(&str, &ObjectChange)>> = BTreeMap::new();
+    for tenant in &report.tenants {
+        for object in &tenant.objects {
+            seen.entry(ShareKey::of(object))
+                .or_default()
+                .push((tenant.tenant.as_str(), object));
+        }
+    }
+    let mut groups: Vec<(ShareKey, Vec<(&str, &ObjectChange)>)> = seen
+        .into_iter()
+        .filter(|(_, uses)| {
+            let mut tenants: Vec<&str> = uses.iter().map(|(t, _)| *t).collect();
+            tenants.dedup();
+            tenants.len() > 1
+        })
+        .collect();
+    groups.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then_with(|| a.0.cmp(&b.0)));
+    let mut numbers = BTreeMap::new();
+    let mut out = Vec::new();
+    for (i, (key, uses)) in groups.into_iter().enumerate() {
+        numbers.insert(key, i + 1);
+        out.push((uses[0].1, uses));
+    }
+    Shared {
+        numbers,
+        groups: out,
+    }
+}
+
+fn shared_blocks(shared: &Shared, budget: usize) -> Vec<String> {
+    let mut blocks = Vec::new();
+    for (i, (object, uses)) in shared.groups.iter().enumerate() {
+        let mut out = String::new();
+        if i == 0 {
+            out.push_str("#### Changes shared by several tenants\n\n");
+        }
+        let mut tenants: Vec<&str> = uses.iter().map(|(t, _)| *t).collect();
+        tenants.dedup();
+        out.push_str(&format!(
+            "<details><summary>Shared change {}: {} <code>{}</code> in {}</summary>\n\n",
+            i + 1,
+            object.change.verb(),
+            html(&kind_of(object)),
+            plural(tenants.len(), "tenant")
+        ));
+        for (tenant, o) in uses.iter().take(MAX_LISTED_TENANTS) {
+            out.push_str(&format!(
+                "- {}: {}\n",
+                code(tenant),
+                code(&o.id.to_string())
+            ));
+        }
+        if uses.len() > MAX_LISTED_TENANTS {
+            out.push_str(&format!(
+                "- …and {} more\n",
+                uses.len() - MAX_LISTED_TENANTS
+            ));
+        }
+        out.push('\n');
+        out.push_str(&object_body(object, budget / 2));
+        out.push_str("</details>\n\n");
+        blocks.push(out);
+    }
+    blocks
+}
+
+/// A tenant's `<details>`, cut into several (marked "continued") when it would not fit a part.
+fn tenant_blocks(tenant: &TenantDiff, shared: &Shared, budget: usize) -> Vec<String> {
+    let status = match tenant.status {
+        TenantStatus::Changed => "changed",
+        TenantStatus::Added => "added",
+        TenantStatus::Removed => "removed",
+    };
+    let counts = [Change::Changed, Change::Added, Change::Removed]
+        .iter()
+        .map(|c| (tenant.count(*c), c.verb()))
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, verb)| format!("{n} {verb}"))
+        .collect::<Vec<_>>();
+    let counts = if counts.is_empty() {
+        "no object differs".to_owned()
+    } else {
+        format!("objects: {}", counts.join(", "))
+    };
+    let summary = format!("<b>{}</b>: tenant {status}, {counts}", html(&tenant.tenant));
+
+    let mut sections = Vec::new();
+    if !tenant.values.is_empty() {
+        let mut values = String::from("Values:\n\n");
+        for change in tenant.values.iter().take(MAX_ROWS) {
+            let via = if change.new.is_none() {
+                format!("was set by {}", code(&change.via))
+            } else {
+                format!("via {}", code(&change.via))
+            };
+            values.push_str(&format!(
+                "- {} {} → {} {via}\n",
+                code(&format!("{}: {}", change.component, change.key)),
+                code(&show(change.old.as_ref())),
+                code(&show(change.new.as_ref()))
+            ));
+        }
+        if tenant.values.len() > MAX_ROWS {
+            values.push_str(&format!("- …and {} more\n", tenant.values.len() - MAX_ROWS));
+        }
+        values.push('\n');
+        sections.push(values);
+    }
+    for object in &tenant.objects {
+        let title = format!(
+            "**{}** {}",
+            object.change.verb(),
+            code(&object.id.to_string())
+        );
+        match shared.numbers.get(&ShareKey::of(object)) {
+            Some(n) => sections.push(format!("{title}: shared change {n}\n\n")),
+            None => sections.push(format!("{title}\n\n{}", object_body(object, budget / 2))),
+        }
+    }
+
+    let open = |continued: bool| {
+        let more = if continued { " (continued)" } else { "" };
+        format!("<details><summary>{summary}{more}</summary>\n\n")
+    };
+    let close = "</details>\n\n";
+    let room = budget.saturating_sub(chars(&open(true)) + chars(close));
+    let mut blocks = Vec::new();
+    for chunk in pack(sections, room) {
+        blocks.push(format!("{}{chunk}{close}", open(!blocks.is_empty())));
+    }
+    blocks
+}
+
+/// The Secret key list and the fenced diff of one object, cut at `max` characters.
+fn object_body(object: &ObjectChange, max: usize) -> String {
+    let mut out = String::new();
+    if !object.secret_keys.is_empty() {
+        out.push_str(&format!(
+            "Secret keys: {} (values hidden)\n\n",
+            secret_keys(&object.secret_keys)
+        ));
+    }
+    let limit = max.min(MAX_DIFF_CHARS);
+    let mut diff = String::new();
+    let mut omitted = 0;
+    for line in object.diff.lines() {
+        if omitted > 0 || chars(&diff) + chars(line) + 1 > limit {
+            omitted += 1;
+            continue;
+        }
+        diff.push_str(line);
+        diff.push('\n');
+    }
+    let fence = fence_for(&diff);
+    out.push_str(&format!("{fence}diff\n{diff}{fence}\n"));
+    if omitted > 0 {
+        out.push_str(&format!(
+            "\n…{} not shown; run `strata diff` locally for the whole diff.\n",
+            plural(omitted, "more line")
+        ));
+    }
+    out.push('\n');
+    out
+}
+
+/// `apps/Deployment`, `v1/Secret`.
+fn kind_of(object: &ObjectChange) -> String {
+    let group = if object.id.group.is_empty() {
+        "v1"
+    } else {
+        &object.id.group
+    };
+    format!("{group}/{}", object.id.kind)
+}
+
+fn longest_backtick_run(text: &str) -> usize {
+    text.split(|c| c != '`').map(str::len).max().unwrap_or(0)
+}
+
+/// A code fence longer than any run of backticks in `text`, so a diff cannot close it.
+fn fence_for(text: &str) -> String {
+    "`".repeat((longest_backtick_run(text) + 1).max(3))
+}
+
+/// Inline code that survives backticks in the text.
+fn code(text: &str) -> String {
+    if !text.contains('`') {
+        return format!("`{text}`");
+    }
+    let ticks = "`".repeat(longest_backtick_run(text) + 1);
+    format!("{ticks} {text} {ticks}")
+}
+
+/// Inline code in a table cell, where `|` would end the cell.
+fn cell_code(text: &str) -> String {
+    code(text).replace('|', "\\|")
+}
+
+fn html(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::super::TenantDiff;
+    use super::super::super::objects::ObjectId;
+    use super::*;
+
+    fn report(tenants: usize, diff_lines: usize) -> DiffReport {
+        let diff: String = (0..diff_lines)
+            .map(|i| format!("+  line{i}: {}\n", "x".repeat(60)))
+            .collect();
+        DiffReport {
+            base: Revision {
+                name: "main".into(),
+                commit: Some("0123456789abcdef".into()),
+            },
+            head: Revision {
+                name: "working tree".into(),
+                commit: None,
+            },
+            compared: tenants,
+            rendered: tenants,
+            tenants: (0..tenants)
+                .map(|i| TenantDiff {
+                    tenant: format!("customers/prod/t{i}"),
+                    status: TenantStatus::Changed,
+                    values: Vec::new(),
+                    objects: vec![ObjectChange {
+                        id: ObjectId {
+                            group: "apps".into(),
+                            kind: "Deployment".into(),
+                            namespace: format!("ns{i}"),
+                            name: format!("t{i}"),
+                        },
+                        change: Change::Changed,
+                        diff: format!("@@ -1 +1 @@\n+tenant{i}\n{diff}"),
+                        secret_keys: Vec::new(),
+                    }],
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn large_reports_split_into_marked_parts_under_the_limit() {
+        let parts = render_with_limit(&report(40, 60), 20_000);
+        assert!(parts.len() > 1, "{}", parts.len());
+        for (i, part) in parts.iter().enumerate() {
+            assert!(chars(part) <= 20_000, "part {i} has {}", chars(part));
+            assert!(part.starts_with(&part_marker(i + 1, parts.len())));
+            assert_eq!(
+                part.matches("<details>").count(),
+                part.matches("</details>").count()
+            );
+        }
+        assert!(parts[0].contains("| Tenants changed |"));
+        let all = join(&parts);
+        for i in 0..40 {
+            assert!(
+                all.contains(&format!("customers/prod/t{i}")),
+                "t{i} missing"
+            );
+        }
+    }
+
+    #[test]
+    fn one_huge_object_is_cut_not_split() {
+        let parts = render_with_limit(&report(1, 5000), COMMENT_LIMIT);
+        assert_eq!(parts.len(), 1);
+        assert!(parts[0].contains("run `strata diff` locally"));
+    }
+
+    #[test]
+    fn the_same_change_in_several_tenants_is_shown_once() {
+        let mut r = report(3, 0);
+        for t in &mut r.tenants {
+            t.objects[0].diff = format!("@@ -1,3 +1,3 @@\n name: {}\n-cpu: 1\n+cpu: 2\n", t.tenant);
+        }
+        let all = join(&render(&r));
+        assert!(all.contains("Shared change 1: changed <code>apps/Deployment</code> in 3 tenants"));
+        assert_eq!(all.matches("+cpu: 2").count(), 1, "{all}");
+        assert_eq!(all.matches(": shared change 1").count(), 3, "{all}");
+    }
+
+    #[test]
+    fn inline_code_survives_backticks_and_pipes() {
+        assert_eq!(code("a"), "`a`");
+        assert_eq!(code("a`b"), "`` a`b ``");
+        assert_eq!(cell_code("a|b"), "`a\\|b`");
+        assert_eq!(fence_for("```x"), "````");
+    }
+}
