@@ -47,7 +47,7 @@ pub enum AppsetError {
     )]
     BadSetName { name: String },
     #[error(
-        "tenant {dir} has no variable `{by}`, which clusters.by in {stack_file} uses to choose its cluster; set it in the tenant file or the stack's vars, or add clusters.default"
+        "tenant {dir} lacks a variable that clusters.by ({by:?}) in {stack_file} uses to choose its cluster; set it in the tenant file or the stack's vars, or add clusters.default"
     )]
     NoClusterVar {
         dir: String,
@@ -378,7 +378,7 @@ fn application_name(stack: &Stack, dir: &Path) -> String {
         .join("-")
 }
 
-/// The destination server: `clusters.servers[vars[clusters.by]]`, else `clusters.default`;
+/// The destination server: `clusters.servers[<clusters.by>]`, else `clusters.default`;
 /// the in-cluster server when the stack has no `clusters`.
 fn server_for(
     stack: &Stack,
@@ -390,13 +390,20 @@ fn server_for(
     };
     let by = &clusters.by.value;
     let default = clusters.default.as_ref().map(|d| d.value.clone());
-    let Some(value) = vars.get(by) else {
+    // `by` names one variable (`region`) or is a template over several (`{{env}}-{{region}}`).
+    let value = if by.contains("{{") {
+        crate::template::Templater::default().render(by, vars).ok()
+    } else {
+        vars.get(by).cloned()
+    };
+    let Some(value) = value else {
         return default.ok_or_else(|| AppsetError::NoClusterVar {
             dir: dir.to_owned(),
             by: by.clone(),
             stack_file: stack.file_name.clone(),
         });
     };
+    let value = &value;
     match clusters.servers.get(value) {
         Some(server) => Ok(server.value.clone()),
         None => default.ok_or_else(|| AppsetError::NoServer {

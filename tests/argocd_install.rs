@@ -355,7 +355,7 @@ fn applicationset_example_is_current() {
 }
 
 #[test]
-fn appset_sends_each_example_tenant_to_its_region() {
+fn appset_sends_each_example_tenant_to_its_environment_and_region() {
     let out = appset(&["--revision", "main", "--project", "tenants"]);
     assert_success(&out, "strata appset");
     let set: Value = serde_saphyr::from_str(&text(&out.stdout)).expect("appset YAML");
@@ -370,7 +370,7 @@ fn appset_sends_each_example_tenant_to_its_region() {
         serde_saphyr::from_str(&read(&manifest_dir().join("examples/fleet/strata.yaml")))
             .expect("strata.yaml");
     let servers = &stack["clusters"]["servers"];
-    assert_eq!(stack["clusters"]["by"], "region");
+    assert_eq!(stack["clusters"]["by"], "{{env}}-{{region}}");
     let elements = list(&set["spec"]["generators"][0]["list"]["elements"]);
     let got: Vec<(String, String, String, String)> = elements
         .iter()
@@ -400,37 +400,36 @@ fn appset_sends_each_example_tenant_to_its_region() {
                 "customers-preprod-acme",
                 "customers/preprod/acme",
                 "web-acme",
-                "den1"
+                "preprod-den1"
             ),
             expect(
                 "customers-prod-acme",
                 "customers/prod/acme",
                 "web-acme",
-                "den1"
+                "prod-den1"
             ),
             expect(
                 "customers-prod-globex",
                 "customers/prod/globex",
                 "web-globex",
-                "yul1"
+                "prod-yul1"
             ),
             expect(
                 "customers-prod-initech",
                 "customers/prod/initech",
                 "web-initech",
-                "den1"
+                "prod-den1"
             ),
         ]
     );
     for e in &elements {
         assert!(manifest_dir().join(e["path"].as_str().unwrap()).is_dir());
-        assert_eq!(
-            e["vars"]["region"],
-            ["den1", "yul1"]
-                .into_iter()
-                .find(|r| servers[*r] == e["server"])
-                .unwrap()
+        let key = format!(
+            "{}-{}",
+            e["vars"]["env"].as_str().unwrap(),
+            e["vars"]["region"].as_str().unwrap()
         );
+        assert_eq!(servers[key.as_str()], e["server"], "{key}");
     }
 
     let spec = &set["spec"]["template"]["spec"];
