@@ -299,9 +299,11 @@ pub fn elements(
         }
         let vars = resolved.tenant.values();
         let server = server_for(stack, &shown, &vars)?;
+        // A manifests component has no namespace of its own; the first chart's is the one.
         let namespace = resolved
             .components
-            .first()
+            .iter()
+            .find(|c| !c.namespace.is_empty())
             .map(|c| c.namespace.clone())
             .unwrap_or_default();
         owners.claim(&name, &server, &resolved.components, &stack.file_name);
@@ -335,7 +337,8 @@ impl ReleaseOwners {
     /// may be about to change, but with automated sync the two would overwrite each other.
     fn claim(&mut self, app: &str, server: &str, components: &[ComponentPlan], stack_file: &str) {
         let mut warned = BTreeSet::new();
-        for c in components {
+        // A manifests component is no helm release, so it cannot collide as one.
+        for c in components.iter().filter(|c| !c.release.is_empty()) {
             let key = (server.to_owned(), c.namespace.clone(), c.release.clone());
             match self.first.get(&key) {
                 Some(other) if other != app && warned.insert(other.clone()) => {

@@ -95,7 +95,21 @@ pub struct StackSpec {
     /// Which Argo CD destination cluster each tenant goes to, for `strata appset`.
     #[serde(default)]
     pub clusters: Option<ClustersSpec>,
+    /// Label templates set on every rendered object of every component (off when empty, so
+    /// the output stays helm's bytes).
+    #[serde(default)]
+    pub common_labels: MetadataTemplates,
+    /// Annotation templates set on every rendered object of every component.
+    #[serde(default)]
+    pub common_annotations: MetadataTemplates,
+    /// Policy rules for `strata check`, each on for the tenants its `when` selects.
+    #[serde(default)]
+    pub checks: crate::check::spec::ChecksSpec,
 }
+
+/// `commonLabels` / `commonAnnotations`: key → template over the tenant's variables plus
+/// `chartName` and `chartVersion`. Written as any scalar, used as text.
+pub type MetadataTemplates = BTreeMap<String, Spanned<VarValue>>;
 
 /// The destination cluster of each tenant, chosen by one variable's value:
 /// `clusters: {by: region, servers: {den1: https://…}, default: https://kubernetes.default.svc}`.
@@ -105,7 +119,8 @@ pub struct StackSpec {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ClustersSpec {
-    /// The variable whose value selects the server.
+    /// The variable whose value selects the server (`region`), or a template over several
+    /// (`"{{env}}-{{region}}"`) when one variable does not identify a cluster.
     pub by: Spanned<String>,
     /// Variable value → Argo CD cluster server URL.
     #[serde(default)]
@@ -129,7 +144,12 @@ pub struct TenantsSpec {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ComponentSpec {
     pub name: Spanned<String>,
-    pub chart: ChartSpec,
+    /// Exactly one of `chart` and `manifests` is set (checked by [`Stack::load`]).
+    #[serde(default)]
+    pub chart: Option<ChartSpec>,
+    /// A directory of plain Kubernetes YAML rendered without helm.
+    #[serde(default)]
+    pub manifests: Option<ManifestsSpec>,
     #[serde(default)]
     pub release_name: Option<String>,
     #[serde(default)]
@@ -142,6 +162,27 @@ pub struct ComponentSpec {
     /// Layer path templates, lowest precedence first; a trailing `?` marks an optional layer.
     #[serde(default)]
     pub values: Vec<Spanned<String>>,
+    /// Added to the stack's `commonLabels`; a key set in both takes the component's template.
+    #[serde(default)]
+    pub common_labels: MetadataTemplates,
+    #[serde(default)]
+    pub common_annotations: MetadataTemplates,
+    /// Argo CD's `argocd.argoproj.io/sync-wave` on every object, so that, for example, a
+    /// database component is applied and healthy before the application that needs it.
+    #[serde(default)]
+    pub sync_wave: Option<i64>,
+}
+
+/// `manifests: {path: dir, template: true}`: every `*.yaml`/`*.yml` under `path`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ManifestsSpec {
+    /// A directory relative to strata.yaml. Template.
+    pub path: Spanned<String>,
+    /// Render each file as a Handlebars template over the tenant's variables first. Off by
+    /// default, because plain manifests often hold `{{` of their own (alert rules, Go templates).
+    #[serde(default)]
+    pub template: bool,
 }
 
 fn default_true() -> bool {
@@ -291,9 +332,24 @@ impl Stack {
         for c in &spec.components.value {
             let line = c.name.referenced.line();
             let name = &c.name.value;
-            match (&c.chart.path, &c.chart.repository) {
+            let chart = match (&c.chart, &c.manifests) {
+                (Some(chart), None) => chart,
+                (None, Some(_)) => {
+                    check_manifests_component(c).map_err(|m| invalid(line, m))?;
+                    continue;
+                }
+                _ => {
+                    return Err(invalid(
+                        line,
+                        format!(
+                            "component {name:?} needs exactly one of `chart` (a Helm chart) or `manifests` (a directory of plain YAML)"
+                        ),
+                    ));
+                }
+            };
+            match (&chart.path, &chart.repository) {
                 (Some(_), None) => {
-                    if c.chart.name.is_some() || c.chart.version.is_some() {
+                    if chart.name.is_some() || chart.version.is_some() {
                         return Err(invalid(
                             line,
                             format!(
@@ -315,13 +371,13 @@ impl Stack {
                             ),
                         ));
                     }
-                    if c.chart.name.as_deref().is_none_or(str::is_empty) {
+                    if chart.name.as_deref().is_none_or(str::is_empty) {
                         return Err(invalid(
                             line,
                             format!("component {name:?}: chart.repository needs chart.name"),
                         ));
                     }
-                    if let Some(v) = &c.chart.version
+                    if let Some(v) = &chart.version
                         && let Err(e) = crate::chart::semver::Constraint::parse(&v.value)
                     {
                         return Err(invalid(
@@ -373,6 +429,23 @@ impl Stack {
             file_name: shown_as,
             spec,
         })
+    }
+}
+
+/// A manifests component renders no chart, so the chart's settings would silently do nothing.
+fn check_manifests_component(c: &ComponentSpec) -> Result<(), String> {
+    let name = &c.name.value;
+    let chart_only = [
+        ("releaseName", c.release_name.is_some()),
+        ("namespace", c.namespace.is_some()),
+        ("values", !c.values.is_empty()),
+        ("skipTests", c.skip_tests),
+    ];
+    match chart_only.iter().find(|(_, set)| *set) {
+        Some((field, _)) => Err(format!(
+            "component {name:?}: `{field}` applies to a chart; a `manifests` component renders its files as they are"
+        )),
+        None => Ok(()),
     }
 }
 

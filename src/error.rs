@@ -5,6 +5,7 @@ use crate::chart::resolve::ChartError;
 use crate::config::ConfigError;
 use crate::helm::HelmError;
 use crate::paths::PathError;
+use crate::post_render::PostRenderError;
 use crate::template::TemplateError;
 use crate::values::ValuesError;
 
@@ -23,6 +24,9 @@ pub enum Error {
     Chart(Box<ChartError>),
     #[error(transparent)]
     Lock(#[from] LockError),
+    /// Boxed like `Chart`: the variants carry several strings.
+    #[error(transparent)]
+    PostRender(Box<PostRenderError>),
     #[error("{0}")]
     Tenant(String),
     #[error("{context}: {source}")]
@@ -40,6 +44,12 @@ pub enum Error {
         components: String,
         stack_file: String,
     },
+}
+
+impl From<PostRenderError> for Error {
+    fn from(e: PostRenderError) -> Error {
+        Error::PostRender(Box::new(e))
+    }
 }
 
 impl From<ChartError> for Error {

@@ -67,15 +67,15 @@ impl ComponentSummary {
 }
 
 /// A tenant directory of the stack and what resolving it gave.
-struct Candidate {
-    dir: PathBuf,
+pub(crate) struct Candidate {
+    pub(crate) dir: PathBuf,
     /// Relative to the repository root, for messages and summaries.
-    shown: String,
-    resolved: Result<Resolved, Error>,
+    pub(crate) shown: String,
+    pub(crate) resolved: Result<Resolved, Error>,
 }
 
 /// The context of one tenant: the caller's, started in the tenant directory.
-fn tenant_context(ctx: &Context, dir: &Path) -> Context {
+pub(crate) fn tenant_context(ctx: &Context, dir: &Path) -> Context {
     Context {
         start_dir: dir.to_path_buf(),
         ..ctx.clone()
@@ -88,7 +88,7 @@ fn tenant_context(ctx: &Context, dir: &Path) -> Context {
 /// A tenant that cannot be resolved is kept (as a failure) unless the variables its directory
 /// binds already contradict the selector: its other variables are unknown, so dropping it
 /// could hide a broken tenant the caller meant to reach.
-fn candidates(
+pub(crate) fn candidates(
     ctx: &Context,
     selector: Option<&Selector>,
 ) -> Result<(Stack, Vec<Candidate>), Error> {
@@ -251,7 +251,7 @@ pub fn default_jobs() -> usize {
 }
 
 /// The output file name of a tenant: its directory relative to the stack, `/` → `__`.
-fn file_name(stack: &Stack, dir: &Path) -> String {
+pub fn file_name(stack: &Stack, dir: &Path) -> String {
     let rel = dir.strip_prefix(&stack.dir).unwrap_or(dir);
     let parts: Vec<String> = rel
         .components()
@@ -363,13 +363,13 @@ fn chart_key(r: &RemoteChart) -> ChartKey {
 fn remote_charts(resolved: &Resolved) -> impl Iterator<Item = &RemoteChart> {
     resolved.components.iter().filter_map(|c| match &c.chart {
         ChartPlan::Remote(r) => Some(r),
-        ChartPlan::Local(_) => None,
+        ChartPlan::Local(_) | ChartPlan::Manifests(_) => None,
     })
 }
 
 /// Puts every distinct versioned chart of the tenants in the cache, once each, and returns
 /// the error of each chart that could not be fetched.
-fn warm_charts(ctx: &Context, found: &[Candidate]) -> BTreeMap<ChartKey, String> {
+pub(crate) fn warm_charts(ctx: &Context, found: &[Candidate]) -> BTreeMap<ChartKey, String> {
     let resolved: Vec<&Resolved> = found
         .iter()
         .filter_map(|c| c.resolved.as_ref().ok())

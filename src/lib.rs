@@ -7,6 +7,7 @@
 pub mod appset;
 pub mod argocd;
 pub mod chart;
+pub mod check;
 pub mod config;
 pub mod context;
 pub mod diff;
@@ -19,8 +20,10 @@ pub mod parameters;
 pub mod paths;
 pub mod pipeline;
 pub mod plan;
+pub mod post_render;
 pub mod promote;
 pub mod render_cache;
+pub mod snapshot;
 pub mod template;
 pub mod tenant;
 pub mod values;

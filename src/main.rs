@@ -12,7 +12,9 @@ use strata::chart::lock::{LOCK_FILE, Lock};
 use strata::context::{Context, Selector, Var, VarSource, parse_var_arg, split_api_versions};
 use strata::values::explain::{self, join_key_path};
 use strata::values::split_key_path;
-use strata::{appset, argocd, fleet, lockfile, parameters, pipeline, promote, yaml};
+use strata::{
+    appset, argocd, check, fleet, lockfile, parameters, pipeline, promote, snapshot, yaml,
+};
 
 /// Layered, provenance-tracked Helm values for one Argo CD Application per tenant.
 ///
@@ -96,6 +98,16 @@ enum Command {
     /// path), name, variables, destination namespace (the first component's) and cluster
     /// (strata.yaml `clusters`). Commit the output and regenerate it when tenants change.
     Appset(AppsetArgs),
+    /// Check every tenant before it deploys, and list every failure.
+    ///
+    /// Values are validated against each chart's values.schema.json (naming the layer file and
+    /// line of each bad value), every tenant is rendered, the policy rules that strata.yaml
+    /// `checks:` turns on are applied to the output and, with --schemas, every object is
+    /// validated against Kubernetes JSON schemas. Exit status 1 when anything fails.
+    Check(CheckArgs),
+    /// Keep every tenant's rendered manifests in the repository, and verify them in CI.
+    #[command(subcommand)]
+    Snapshot(SnapshotCommand),
 }
 
 #[derive(Args)]
@@ -277,6 +289,75 @@ struct AppsetArgs {
     /// The ApplicationSet's name (default: the stack directory's name).
     #[arg(long)]
     name: Option<String>,
+}
+
+#[derive(Args)]
+struct CheckArgs {
+    #[command(flatten)]
+    stack: StackArgs,
+    /// Only the tenants whose variables have these values: env=prod,region=yul1.
+    #[arg(long, value_name = "SELECTOR", value_parser = Selector::parse)]
+    selector: Option<Selector>,
+    /// `text` for people, `json` for scripts: {passed, tenants, objects, checks, failures,
+    /// kubeSchemas}.
+    #[arg(long, value_enum, default_value = "text")]
+    format: CheckFormat,
+    /// Also validate every rendered object against the Kubernetes JSON schemas in DIR, named as
+    /// kubeconform names them (deployment-apps-v1.json, configmap-v1.json). Read offline;
+    /// objects without a schema are counted as skipped, not failed.
+    #[arg(long, value_name = "DIR")]
+    schemas: Option<PathBuf>,
+    #[command(flatten)]
+    render: FleetRenderArgs,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum CheckFormat {
+    Text,
+    Json,
+}
+
+/// How the fleet commands that render (`check`, `snapshot`) render each tenant.
+#[derive(Args)]
+struct FleetRenderArgs {
+    /// How many tenants render at once (default: one per CPU).
+    #[arg(short = 'j', long, value_name = "N", value_parser = parse_jobs)]
+    jobs: Option<usize>,
+    /// Kubernetes version for .Capabilities, as Argo CD passes it (e.g. 1.30.11).
+    #[arg(long, env = "KUBE_VERSION", hide_env_values = true)]
+    kube_version: Option<String>,
+    /// Comma-separated API versions for .Capabilities.APIVersions (g/v and g/v/Kind).
+    #[arg(long, value_name = "LIST")]
+    api_versions: Option<String>,
+    /// Run helm even when the render cache holds a render, and store nothing (also
+    /// STRATA_NO_CACHE=1).
+    #[arg(long)]
+    no_cache: bool,
+}
+
+#[derive(Subcommand)]
+enum SnapshotCommand {
+    /// Write each selected tenant's rendered manifests into the snapshot directory, and remove
+    /// the snapshots of tenants that no longer exist.
+    Update(SnapshotArgs),
+    /// Render each selected tenant and compare it with its snapshot; list changed, missing and
+    /// extra snapshots. Exit status 1 on any difference.
+    Verify(SnapshotArgs),
+}
+
+#[derive(Args)]
+struct SnapshotArgs {
+    #[command(flatten)]
+    stack: StackArgs,
+    /// Only the tenants whose variables have these values: env=prod,region=yul1.
+    #[arg(long, value_name = "SELECTOR", value_parser = Selector::parse)]
+    selector: Option<Selector>,
+    /// The snapshot directory (default: `snapshots` next to strata.yaml). One file per tenant,
+    /// named as `render --all` names them.
+    #[arg(long = "dir", value_name = "SNAPSHOT_DIR")]
+    snapshot_dir: Option<PathBuf>,
+    #[command(flatten)]
+    render: FleetRenderArgs,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -551,7 +632,61 @@ fn run(cli: Cli) -> Result<()> {
             )?;
             write_stdout(yaml::to_yaml(&set).as_bytes())
         }
+        Command::Check(args) => check_command(&args),
+        Command::Snapshot(command) => snapshot_command(command),
     }
+}
+
+/// `strata check`: the report on stdout, whatever the format; any failure makes the exit
+/// status 1.
+fn check_command(args: &CheckArgs) -> Result<()> {
+    let ctx = fleet_render_context(&args.stack, &args.render)?;
+    let options = check::CheckOptions {
+        selector: args.selector.clone(),
+        kube_schemas: args.schemas.clone(),
+        jobs: args.render.jobs.unwrap_or_else(fleet::default_jobs),
+    };
+    let report = check::run(&ctx, &options)?;
+    let text = match args.format {
+        CheckFormat::Text => report.text(),
+        CheckFormat::Json => report.json(),
+    };
+    write_stdout(text.as_bytes())?;
+    if !report.passed {
+        bail!("{} check(s) failed", report.failures.len());
+    }
+    Ok(())
+}
+
+/// `strata snapshot update|verify`.
+fn snapshot_command(command: SnapshotCommand) -> Result<()> {
+    let (verify, args) = match command {
+        SnapshotCommand::Update(args) => (false, args),
+        SnapshotCommand::Verify(args) => (true, args),
+    };
+    let ctx = fleet_render_context(&args.stack, &args.render)?;
+    let options = snapshot::SnapshotOptions {
+        selector: args.selector,
+        dir: args.snapshot_dir,
+        jobs: args.render.jobs.unwrap_or_else(fleet::default_jobs),
+    };
+    if verify {
+        let report = snapshot::verify(&ctx, &options)?;
+        write_stdout(report.text().as_bytes())?;
+        if !report.differences.is_empty() {
+            bail!(
+                "{} difference(s) between the render and the snapshots; run `strata snapshot update` if they are intended",
+                report.differences.len()
+            );
+        }
+    } else {
+        let report = snapshot::update(&ctx, &options)?;
+        eprint!("strata: {}", report.summary());
+        if !report.failed.is_empty() {
+            bail!("{} tenant(s) failed to render", report.failed.len());
+        }
+    }
+    Ok(())
 }
 
 /// `strata diff` exits like diff(1): 0 when nothing differs, 1 when something does, 2 on error.
@@ -670,6 +805,21 @@ fn stack_context(args: &StackArgs) -> Result<Context> {
         vars: Vec::new(),
         set: Vec::new(),
     })
+}
+
+/// The context of a fleet command that renders: the stack's, with the cluster facts and the
+/// cache setting that `render` also takes.
+fn fleet_render_context(stack: &StackArgs, render: &FleetRenderArgs) -> Result<Context> {
+    let mut ctx = stack_context(stack)?;
+    ctx.kube_version = render.kube_version.clone().filter(|v| !v.trim().is_empty());
+    ctx.api_versions = render
+        .api_versions
+        .as_deref()
+        .map(split_api_versions)
+        .unwrap_or_default();
+    ctx.no_cache = render.no_cache
+        || argocd::no_cache_requested(std::env::var("STRATA_NO_CACHE").ok().as_deref());
+    Ok(ctx)
 }
 
 /// The context of a terminal command: arguments instead of Argo CD's environment.

@@ -10,6 +10,7 @@ use crate::helm::{self, Helm, TemplateRequest};
 use crate::manifests;
 use crate::paths::RepoRoot;
 use crate::plan::{ChartPlan, ComponentPlan, plan_components};
+use crate::post_render::{self, Prepared};
 use crate::render_cache::{ChartRef, ComponentKey, RenderCache};
 use crate::template::Templater;
 use crate::tenant::{self, Tenant};
@@ -151,18 +152,31 @@ pub fn render(ctx: &Context) -> Result<Vec<u8>, Error> {
             Ok(serde_json::to_vec(&merged).expect("JSON values serialize"))
         })
         .collect::<Result<_, Error>>()?;
+    // Labels, annotations and manifests components are resolved before the cache key, which
+    // covers them; both cost file reads, not a helm run.
+    let templater = Templater::default();
+    let vars = resolved.tenant.values();
+    let prepared: Vec<Prepared> = resolved
+        .components
+        .iter()
+        .zip(&charts)
+        .map(|(c, chart)| post_render::prepare(c, &chart.dir, &resolved.root, &templater, &vars))
+        .collect::<Result<_, _>>()?;
     let tenant = resolved.tenant.shown_dir.as_str();
     let render_cache = (!ctx.no_cache).then(RenderCache::from_env);
     let cache_key = render_cache.as_ref().and_then(|cache| {
+        let post_render: Vec<Vec<u8>> = prepared.iter().map(Prepared::cache_input).collect();
         let components: Vec<ComponentKey> = resolved
             .components
             .iter()
             .zip(&values)
             .zip(&charts)
-            .map(|((plan, json), chart)| ComponentKey {
+            .zip(&post_render)
+            .map(|(((plan, json), chart), post_render)| ComponentKey {
                 plan,
                 values_json: json,
                 chart: chart.cache_ref(),
+                post_render,
             })
             .collect();
         let allow_empty = resolved.stack.spec.allow_empty;
@@ -178,16 +192,20 @@ pub fn render(ctx: &Context) -> Result<Vec<u8>, Error> {
     }
     // Components render concurrently (each is its own helm process) and are joined in
     // declaration order, so the stream is the same as a sequential render.
-    let outputs: Vec<Result<Vec<u8>, helm::HelmError>> = std::thread::scope(|scope| {
+    let outputs: Vec<Result<Vec<u8>, Error>> = std::thread::scope(|scope| {
         let handles: Vec<_> = resolved
             .components
             .iter()
             .zip(&values)
             .zip(&charts)
-            .map(|((component, json), chart)| {
+            .zip(&prepared)
+            .map(|(((component, json), chart), prepared)| {
                 let helm = &helm;
-                scope.spawn(move || {
-                    helm.template(&TemplateRequest {
+                scope.spawn(move || -> Result<Vec<u8>, Error> {
+                    if let Some(out) = &prepared.manifests {
+                        return Ok(out.clone());
+                    }
+                    let out = helm.template(&TemplateRequest {
                         component: &component.name,
                         chart: &chart.dir,
                         chart_shown: &component.chart_shown,
@@ -198,7 +216,8 @@ pub fn render(ctx: &Context) -> Result<Vec<u8>, Error> {
                         api_versions: &ctx.api_versions,
                         include_crds: component.include_crds,
                         skip_tests: component.skip_tests,
-                    })
+                    })?;
+                    Ok(prepared.post.rewrite_helm_output(&component.name, out)?)
                 })
             })
             .collect();
@@ -266,6 +285,11 @@ pub fn resolve_charts(resolved: &Resolved, ctx: &Context) -> Result<Vec<FetchedC
                 dir: path.clone(),
                 digest: None,
             }),
+            // Not a chart, but its files are what the render reads, and what the cache hashes.
+            ChartPlan::Manifests(m) => Ok(FetchedChart {
+                dir: m.dir.clone(),
+                digest: None,
+            }),
             ChartPlan::Remote(remote) => {
                 let chart = charts.resolve(remote)?;
                 Ok(FetchedChart {
@@ -325,7 +349,7 @@ pub fn chart_choices(
         .components
         .iter()
         .map(|c| match &c.chart {
-            ChartPlan::Local(_) => None,
+            ChartPlan::Local(_) | ChartPlan::Manifests(_) => None,
             ChartPlan::Remote(r) => Some(ChartChoice {
                 chart: format!("{}/{}", r.source.url, r.name),
                 constraint: r.constraint.clone(),

@@ -5,6 +5,8 @@ use crate::argocd::release_name_from_app;
 use crate::config::{ComponentSpec, Stack};
 use crate::context::Context;
 use crate::paths::RepoRoot;
+use crate::post_render::PostRenderPlan;
+use crate::post_render::manifests::ManifestsPlan;
 use crate::template::Templater;
 use crate::tenant::{Tenant, check_path_variables};
 use std::path::PathBuf;
@@ -27,6 +29,8 @@ pub enum ChartPlan {
     Local(PathBuf),
     /// A versioned chart, resolved through the lock and the cache before rendering.
     Remote(RemoteChart),
+    /// No chart: a directory of plain YAML that strata renders itself, without helm.
+    Manifests(ManifestsPlan),
 }
 
 /// A chart in a Helm repository or OCI registry, with the constraint that applies.
@@ -120,7 +124,7 @@ fn select_constraint(stack: &Stack, tenant: &Tenant, spec: &ComponentSpec) -> (S
             ),
         );
     }
-    match &spec.chart.version {
+    match spec.chart.as_ref().and_then(|c| c.version.as_ref()) {
         Some(v) => (
             v.value.clone(),
             format!(
@@ -147,6 +151,8 @@ pub struct ComponentPlan {
     pub include_crds: bool,
     pub skip_tests: bool,
     pub layers: Vec<LayerFile>,
+    /// Labels, annotations and sync wave to set on the rendered objects; off when empty.
+    pub post_render: PostRenderPlan,
 }
 
 /// Plans every component of the stack for the tenant, in declaration order.
@@ -186,7 +192,42 @@ fn plan_component(
             })
     };
 
-    let (chart, chart_shown) = if let Some(template) = &spec.chart.path {
+    let post_render = PostRenderPlan::from_config(stack, spec)?;
+    if let Some(manifests) = &spec.manifests {
+        let template = &manifests.path;
+        check_path_variables(&template.value, &tenant.vars)?;
+        let rel = render(
+            &template.value,
+            template.referenced.line(),
+            "manifests.path",
+        )?;
+        let dir = root.join(&stack.dir, &rel, "manifests path")?;
+        let shown = root.display(&dir);
+        if !dir.is_dir() {
+            return Err(Error::Input(format!(
+                "{}: component {name:?}: manifests directory {shown} does not exist; fix manifests.path",
+                at(template.referenced.line())
+            )));
+        }
+        // No release and no namespace: the files are rendered as they are, and Argo CD puts
+        // namespaced objects without a namespace into the Application's destination namespace.
+        return Ok(ComponentPlan {
+            name,
+            chart: ChartPlan::Manifests(ManifestsPlan {
+                dir,
+                template: manifests.template,
+            }),
+            chart_shown: shown,
+            release: String::new(),
+            namespace: String::new(),
+            include_crds: false,
+            skip_tests: false,
+            layers: Vec::new(),
+            post_render,
+        });
+    }
+    let chart_spec = spec.chart.as_ref().expect("validated: chart or manifests");
+    let (chart, chart_shown) = if let Some(template) = &chart_spec.path {
         check_path_variables(&template.value, &tenant.vars)?;
         let rel = render(&template.value, template.referenced.line(), "chart.path")?;
         let path = root.join(&stack.dir, &rel, "chart path")?;
@@ -199,18 +240,16 @@ fn plan_component(
         }
         (ChartPlan::Local(path), shown)
     } else {
-        let repo = spec
-            .chart
+        let repo = chart_spec
             .repository
             .as_ref()
             .expect("validated: path or repository");
         let url = render(&repo.value, repo.referenced.line(), "chart.repository")?;
-        let chart_name = spec
-            .chart
+        let chart_name = chart_spec
             .name
             .clone()
             .expect("validated: repository has a name");
-        let source = ChartSource::parse(&url, spec.chart.plain_http).map_err(|m| {
+        let source = ChartSource::parse(&url, chart_spec.plain_http).map_err(|m| {
             Error::Input(format!(
                 "{}: component {name:?}: {m}",
                 at(repo.referenced.line())
@@ -273,6 +312,7 @@ fn plan_component(
         include_crds: spec.include_crds,
         skip_tests: spec.skip_tests,
         layers,
+        post_render,
     })
 }
 

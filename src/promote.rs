@@ -72,7 +72,9 @@ pub fn promote(
     let mut promotions = Vec::new();
     for spec in &stack.spec.components.value {
         let name = &spec.name.value;
-        if only.is_some_and(|o| o != name) || spec.chart.repository.is_none() {
+        if only.is_some_and(|o| o != name)
+            || spec.chart.as_ref().is_none_or(|c| c.repository.is_none())
+        {
             continue;
         }
         // What the source tenants run today, from the lock: it must be one version.
@@ -216,7 +218,7 @@ fn remote_of<'a>(t: &'a Resolved, component: &str) -> Option<&'a crate::plan::Re
         .find(|c| c.name == component)
         .and_then(|c| match &c.chart {
             ChartPlan::Remote(r) => Some(r),
-            ChartPlan::Local(_) => None,
+            ChartPlan::Local(_) | ChartPlan::Manifests(_) => None,
         })
 }
 

@@ -27,7 +27,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 /// Changes whenever the key encoding or the entry layout changes, so no older entry is read.
-const FORMAT: u64 = 1;
+const FORMAT: u64 = 2;
 const HEADER_MAGIC: &str = "strata-render";
 /// A header is one short line; anything longer is not one.
 const MAX_HEADER: usize = 200;
@@ -76,6 +76,9 @@ pub struct ComponentKey<'a> {
     /// The merged values exactly as helm receives them.
     pub values_json: &'a [u8],
     pub chart: ChartRef<'a>,
+    /// What strata changes after helm (labels, annotations, sync wave) and a manifests
+    /// component's rendered files; empty settings still encode, as their absence.
+    pub post_render: &'a [u8],
 }
 
 /// The name of a cache entry: the hex sha256 of a render's inputs.
@@ -119,9 +122,9 @@ impl RenderCache {
     }
 
     /// The key of a render: for each component in order its values, chart content, release,
-    /// namespace and flags; then the cluster facts helm sees (kube version, API versions),
-    /// helm's own version, `allowEmpty` (it decides whether an empty stream is an error) and
-    /// strata's version and cache format.
+    /// namespace, flags and post-render settings; then the cluster facts helm sees (kube
+    /// version, API versions), helm's own version, `allowEmpty` (it decides whether an empty
+    /// stream is an error) and strata's version and cache format.
     pub fn key(
         &self,
         helm: &Helm,
@@ -150,6 +153,7 @@ impl RenderCache {
             enc.str(&c.plan.namespace);
             enc.flag(c.plan.include_crds);
             enc.flag(c.plan.skip_tests);
+            enc.bytes(c.post_render);
         }
         enc.option(ctx.kube_version.as_deref());
         enc.count(ctx.api_versions.len());

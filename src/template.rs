@@ -66,6 +66,11 @@ pub fn referenced_variables(template: &str) -> Vec<String> {
     while let Some(start) = rest.find("{{") {
         let after = &rest[start + 2..];
         let Some(end) = after.find("}}") else { break };
+        // `\{{…}}` is Handlebars' escape for literal braces, not a variable.
+        if rest[..start].ends_with('\\') {
+            rest = &after[end + 2..];
+            continue;
+        }
         let inner = after[..end].trim_matches(|c| c == '{' || c == '}' || c == '~');
         for token in inner
             .split(|c: char| c.is_whitespace() || c == '(' || c == ')')
@@ -130,5 +135,10 @@ mod tests {
             ["env", "tenant"]
         );
         assert_eq!(referenced_variables("{{#if x}}a{{/if}}"), ["x"]);
+        assert_eq!(referenced_variables("\\{{ $labels.x }} {{y}}"), ["y"]);
+        let out = Templater::default()
+            .render("\\{{ $labels.x }} {{y}}", &vars(&[("y", "1")]))
+            .unwrap();
+        assert_eq!(out, "{{ $labels.x }} 1");
     }
 }

@@ -11,6 +11,9 @@ use serde_saphyr::{DuplicateKeyPolicy, Location, Spanned};
 use std::cell::RefCell;
 use std::fmt;
 
+mod go_value;
+pub use go_value::{GoMap, GoValue, parse_go_document};
+
 thread_local! {
     /// The text being parsed, so scalars can be checked against their exact spelling.
     static SOURCE: RefCell<String> = const { RefCell::new(String::new()) };

@@ -8,6 +8,7 @@ use crate::Error;
 use crate::context::{Context, Var};
 use crate::pipeline::{self, ComponentValues, Resolved};
 use crate::plan::ChartPlan;
+use crate::post_render::manifests::ManifestsPlan;
 use crate::tenant::list_tenant_dirs;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
@@ -90,7 +91,8 @@ fn side_tenant(
     let mut inputs = Vec::new();
     for plan in &resolved.components {
         let chart = match &plan.chart {
-            ChartPlan::Local(path) => {
+            // A manifests directory is hashed like a chart directory.
+            ChartPlan::Local(path) | ChartPlan::Manifests(ManifestsPlan { dir: path, .. }) => {
                 let digest = match chart_digests.get(path) {
                     Some(d) => d.clone(),
                     None => {
@@ -104,6 +106,9 @@ fn side_tenant(
             ChartPlan::Remote(remote) => format!("locked:{}", charts.locked_entry(remote)?.digest),
         };
         let values = pipeline::component_values(plan, ctx)?;
+        // Label templates and templated manifests read the tenant's variables directly.
+        let templated = plan.post_render.is_active()
+            || matches!(&plan.chart, ChartPlan::Manifests(m) if m.template);
         inputs.push(serde_json::json!({
             "name": plan.name,
             "chart": chart,
@@ -112,6 +117,8 @@ fn side_tenant(
             "includeCrds": plan.include_crds,
             "skipTests": plan.skip_tests,
             "values": values.merged.to_json(),
+            "postRender": plan.post_render,
+            "templated": templated.then(|| resolved.tenant.values()),
         }));
         components.push(ComponentInputs {
             name: plan.name.clone(),
