@@ -9,6 +9,7 @@ use crate::context::{Context, Var};
 use crate::pipeline::{self, ComponentValues, Resolved};
 use crate::plan::ChartPlan;
 use crate::post_render::manifests::ManifestsPlan;
+use crate::render_cache;
 use crate::tenant::list_tenant_dirs;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
@@ -31,9 +32,6 @@ pub struct ComponentInputs {
     pub name: String,
     pub values: ComponentValues,
 }
-
-/// Chart symlinks are followed, as helm follows them; this bounds a symlink loop.
-const MAX_CHART_DEPTH: usize = 32;
 
 /// The tenants of the stack that holds `root/rel_dir`, at or below that directory, in order.
 /// `None` when the directory does not exist on this side (the stack is new, or was removed).
@@ -96,7 +94,8 @@ fn side_tenant(
                 let digest = match chart_digests.get(path) {
                     Some(d) => d.clone(),
                     None => {
-                        let d = tree_digest(path)?;
+                        let d = render_cache::chart_fingerprint(path)
+                            .map_err(|e| Error::Input(e.to_string()))?;
                         chart_digests.insert(path.clone(), d.clone());
                         d
                     }
@@ -132,83 +131,4 @@ fn side_tenant(
         digest: hex::encode(Sha256::digest(&bytes)),
         components,
     })
-}
-
-/// sha256 over a chart directory's file names and contents (or a packaged chart's bytes).
-fn tree_digest(path: &Path) -> Result<String, Error> {
-    let mut hasher = Sha256::new();
-    let fail = |p: &Path, e: std::io::Error| {
-        Error::Input(format!("cannot read chart file {}: {e}", p.display()))
-    };
-    if path.is_file() {
-        hasher.update(b"file\0");
-        hasher.update(std::fs::read(path).map_err(|e| fail(path, e))?);
-    } else {
-        hash_dir(path, "", 0, &mut hasher).map_err(|(p, e)| fail(&p, e))?;
-    }
-    Ok(hex::encode(hasher.finalize()))
-}
-
-fn hash_dir(
-    dir: &Path,
-    rel: &str,
-    depth: usize,
-    hasher: &mut Sha256,
-) -> Result<(), (PathBuf, std::io::Error)> {
-    if depth > MAX_CHART_DEPTH {
-        return Err((
-            dir.to_path_buf(),
-            std::io::Error::other("directories nest too deep (a symlink loop?)"),
-        ));
-    }
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .map_err(|e| (dir.to_path_buf(), e))?
-        .collect::<Result<_, _>>()
-        .map_err(|e| (dir.to_path_buf(), e))?;
-    entries.sort_by_key(|e| e.file_name());
-    for entry in entries {
-        let path = entry.path();
-        let name = format!("{rel}/{}", entry.file_name().to_string_lossy());
-        match std::fs::metadata(&path) {
-            Ok(meta) if meta.is_dir() => {
-                hasher.update(format!("dir\0{name}\0").as_bytes());
-                hash_dir(&path, &name, depth + 1, hasher)?;
-            }
-            Ok(_) => {
-                let bytes = std::fs::read(&path).map_err(|e| (path.clone(), e))?;
-                hasher.update(format!("file\0{name}\0{}\0", bytes.len()).as_bytes());
-                hasher.update(&bytes);
-            }
-            // A dangling symlink: helm would fail on it either way; its target text still counts.
-            Err(_) => {
-                let target = std::fs::read_link(&path).map_err(|e| (path.clone(), e))?;
-                hasher.update(format!("link\0{name}\0{}\0", target.display()).as_bytes());
-            }
-        }
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn chart_digest_follows_names_and_contents() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir(dir.path().join("templates")).unwrap();
-        std::fs::write(dir.path().join("Chart.yaml"), "name: a\n").unwrap();
-        std::fs::write(dir.path().join("templates/x.yaml"), "kind: A\n").unwrap();
-        let first = tree_digest(dir.path()).unwrap();
-        assert_eq!(first, tree_digest(dir.path()).unwrap());
-        std::fs::write(dir.path().join("templates/x.yaml"), "kind: B\n").unwrap();
-        let second = tree_digest(dir.path()).unwrap();
-        assert_ne!(first, second);
-        std::fs::rename(
-            dir.path().join("templates/x.yaml"),
-            dir.path().join("templates/y.yaml"),
-        )
-        .unwrap();
-        assert_ne!(second, tree_digest(dir.path()).unwrap());
-    }
 }
