@@ -237,7 +237,7 @@ impl RenderAllReport {
 }
 
 /// helm's errors span several lines; a summary line per tenant keeps the list readable.
-fn one_line(text: &str) -> String {
+pub(crate) fn one_line(text: &str) -> String {
     text.lines()
         .map(str::trim)
         .filter(|l| !l.is_empty())

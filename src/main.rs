@@ -189,19 +189,44 @@ struct RenderArgs {
     output: Option<PathBuf>,
     #[command(flatten)]
     fleet: FleetArgs,
+    #[command(flatten)]
+    inputs: RenderInputArgs,
+}
+
+/// What every rendering command takes besides the tenant: cluster facts, time budget, cache.
+#[derive(Args)]
+struct RenderInputArgs {
     /// Kubernetes version for .Capabilities, as Argo CD passes it (e.g. 1.30.11).
     #[arg(long, env = "KUBE_VERSION", hide_env_values = true)]
     kube_version: Option<String>,
     /// Comma-separated API versions for .Capabilities.APIVersions (g/v and g/v/Kind).
     #[arg(long, value_name = "LIST")]
     api_versions: Option<String>,
-    /// Seconds the whole render may take (default: strata.yaml timeoutSeconds, else 45).
+    /// Seconds one tenant's render may take (default: strata.yaml timeoutSeconds, else 45).
     #[arg(long, env = "STRATA_TIMEOUT", value_name = "SECONDS")]
     timeout: Option<u64>,
-    /// Run helm even when the render cache holds this render, and store nothing (also
+    /// Run helm even when the render cache holds the render, and store nothing (also
     /// STRATA_NO_CACHE=1).
     #[arg(long)]
     no_cache: bool,
+}
+
+impl RenderInputArgs {
+    fn apply(&self, ctx: &mut Context) -> Result<()> {
+        ctx.kube_version = self.kube_version.clone().filter(|v| !v.trim().is_empty());
+        ctx.api_versions = self
+            .api_versions
+            .as_deref()
+            .map(split_api_versions)
+            .unwrap_or_default();
+        ctx.timeout = match self.timeout {
+            Some(0) => bail!("--timeout must be at least 1 second"),
+            t => t.map(std::time::Duration::from_secs),
+        };
+        ctx.no_cache = self.no_cache
+            || argocd::no_cache_requested(std::env::var("STRATA_NO_CACHE").ok().as_deref());
+        Ok(())
+    }
 }
 
 /// `render --all`: the whole fleet into a directory.
@@ -323,16 +348,8 @@ struct FleetRenderArgs {
     /// How many tenants render at once (default: one per CPU).
     #[arg(short = 'j', long, value_name = "N", value_parser = parse_jobs)]
     jobs: Option<usize>,
-    /// Kubernetes version for .Capabilities, as Argo CD passes it (e.g. 1.30.11).
-    #[arg(long, env = "KUBE_VERSION", hide_env_values = true)]
-    kube_version: Option<String>,
-    /// Comma-separated API versions for .Capabilities.APIVersions (g/v and g/v/Kind).
-    #[arg(long, value_name = "LIST")]
-    api_versions: Option<String>,
-    /// Run helm even when the render cache holds a render, and store nothing (also
-    /// STRATA_NO_CACHE=1).
-    #[arg(long)]
-    no_cache: bool,
+    #[command(flatten)]
+    inputs: RenderInputArgs,
 }
 
 #[derive(Subcommand)]
@@ -396,19 +413,8 @@ struct DiffArgs {
     /// of printing.
     #[arg(long, value_name = "DIR")]
     out_dir: Option<PathBuf>,
-    /// Kubernetes version for .Capabilities, as Argo CD passes it (e.g. 1.30.11).
-    #[arg(long, env = "KUBE_VERSION", hide_env_values = true)]
-    kube_version: Option<String>,
-    /// Comma-separated API versions for .Capabilities.APIVersions (g/v and g/v/Kind).
-    #[arg(long, value_name = "LIST")]
-    api_versions: Option<String>,
-    /// Seconds each tenant's render may take (default: strata.yaml timeoutSeconds, else 45).
-    #[arg(long, env = "STRATA_TIMEOUT", value_name = "SECONDS")]
-    timeout: Option<u64>,
-    /// Run helm even when the render cache holds a render, and store nothing (also
-    /// STRATA_NO_CACHE=1).
-    #[arg(long)]
-    no_cache: bool,
+    #[command(flatten)]
+    inputs: RenderInputArgs,
 }
 
 #[derive(Args)]
@@ -509,18 +515,7 @@ fn run(cli: Cli) -> Result<()> {
             let mut ctx = terminal_context(&args.tenant)?;
             ctx.refresh = args.charts.refresh;
             ctx.offline = args.charts.offline;
-            ctx.no_cache = args.no_cache
-                || argocd::no_cache_requested(std::env::var("STRATA_NO_CACHE").ok().as_deref());
-            ctx.kube_version = args.kube_version.filter(|v| !v.trim().is_empty());
-            ctx.api_versions = args
-                .api_versions
-                .as_deref()
-                .map(split_api_versions)
-                .unwrap_or_default();
-            ctx.timeout = match args.timeout {
-                Some(0) => bail!("--timeout must be at least 1 second"),
-                t => t.map(std::time::Duration::from_secs),
-            };
+            args.inputs.apply(&mut ctx)?;
             if args.fleet.all {
                 return render_all_command(&ctx, &args.fleet);
             }
@@ -712,18 +707,7 @@ fn diff_command(args: &DiffArgs) -> Result<bool> {
         vars: Vec::new(),
         set: Vec::new(),
     })?;
-    context.kube_version = args.kube_version.clone().filter(|v| !v.trim().is_empty());
-    context.api_versions = args
-        .api_versions
-        .as_deref()
-        .map(split_api_versions)
-        .unwrap_or_default();
-    context.timeout = match args.timeout {
-        Some(0) => bail!("--timeout must be at least 1 second"),
-        t => t.map(std::time::Duration::from_secs),
-    };
-    context.no_cache = args.no_cache
-        || argocd::no_cache_requested(std::env::var("STRATA_NO_CACHE").ok().as_deref());
+    args.inputs.apply(&mut context)?;
     let options = diff::DiffOptions {
         dir: args
             .dir
@@ -811,14 +795,7 @@ fn stack_context(args: &StackArgs) -> Result<Context> {
 /// cache setting that `render` also takes.
 fn fleet_render_context(stack: &StackArgs, render: &FleetRenderArgs) -> Result<Context> {
     let mut ctx = stack_context(stack)?;
-    ctx.kube_version = render.kube_version.clone().filter(|v| !v.trim().is_empty());
-    ctx.api_versions = render
-        .api_versions
-        .as_deref()
-        .map(split_api_versions)
-        .unwrap_or_default();
-    ctx.no_cache = render.no_cache
-        || argocd::no_cache_requested(std::env::var("STRATA_NO_CACHE").ok().as_deref());
+    render.inputs.apply(&mut ctx)?;
     Ok(ctx)
 }
 

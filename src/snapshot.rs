@@ -9,6 +9,7 @@
 //! tenant, its directory below the stack with `/` as `__`), through [`fleet::render_all`].
 
 use crate::context::{Context, Selector};
+use crate::fleet::one_line;
 use crate::fleet::{self, FailedTenant};
 use crate::tenant::list_tenant_dirs;
 use crate::{Error, pipeline};
@@ -293,15 +294,6 @@ fn short_diff(before: &[u8], now: &[u8], snapshot: &str, tenant: &str) -> String
         lines.len() - MAX_DIFF_LINES
     ));
     out
-}
-
-/// helm's errors span several lines; one line per tenant keeps a summary readable.
-fn one_line(text: &str) -> String {
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 #[cfg(test)]

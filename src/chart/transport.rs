@@ -382,7 +382,8 @@ fn userinfo_auth(userinfo: &str) -> Auth {
     }
 }
 
-fn percent_decode(s: &str) -> String {
+/// `%XX` escapes to bytes; invalid escapes stay as written.
+pub(crate) fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

@@ -5,6 +5,7 @@
 //! the schema set is pinned with the repository. References between schema files (`$ref` to
 //! `_definitions.json`) are read from the same directory and nowhere else.
 
+use crate::chart::transport::percent_decode;
 use jsonschema::{Retrieve, Uri, Validator};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -161,29 +162,6 @@ fn file_uri(path: &Path) -> String {
         }
     }
     out
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(value)) => {
-                out.push(value);
-                i += 3;
-            }
-            (byte, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]
