@@ -463,8 +463,17 @@ fn error_text(e: &anyhow::Error) -> String {
     text
 }
 
+/// `STRATA_LOG=debug` means strata's own debug lines: a bare level applies to strata while the
+/// libraries stay at `warn`; anything else is a full filter (`STRATA_LOG=ureq=debug`).
 fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("STRATA_LOG")
+    let directive = match std::env::var("STRATA_LOG") {
+        Ok(level) if ["error", "warn", "info", "debug", "trace"].contains(&level.trim()) => {
+            format!("warn,strata={}", level.trim())
+        }
+        Ok(filter) if !filter.trim().is_empty() => filter,
+        _ => "warn".to_owned(),
+    };
+    let filter = tracing_subscriber::EnvFilter::try_new(&directive)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)

@@ -83,7 +83,8 @@ fn openssl() -> Command {
 pub struct Tls {
     pub ca_pem: PathBuf,
     pub ca_key: PathBuf,
-    /// Server certificate (PEM), SAN `IP:127.0.0.1, DNS:localhost`.
+    /// Server certificate (PEM), SAN `IP:127.0.0.1, DNS:localhost` unless made by
+    /// [`Tls::for_hosts`].
     pub cert: PathBuf,
     pub key: PathBuf,
     dir: Arc<tempfile::TempDir>,
@@ -92,6 +93,17 @@ pub struct Tls {
 impl Tls {
     /// Makes a fresh CA and server certificate (P-256 keys, valid for two days).
     pub fn generate() -> Tls {
+        Tls::with_names("localhost", "IP:127.0.0.1,DNS:localhost")
+    }
+
+    /// Like [`Tls::generate`], with a server certificate for these DNS names only (for a
+    /// server reached through a proxy under a public-looking name).
+    pub fn for_hosts(hosts: &[&str]) -> Tls {
+        let san: Vec<String> = hosts.iter().map(|h| format!("DNS:{h}")).collect();
+        Tls::with_names(hosts[0], &san.join(","))
+    }
+
+    fn with_names(cn: &str, san: &str) -> Tls {
         let dir = tempfile::Builder::new()
             .prefix("strata-tls-")
             .tempdir()
@@ -126,8 +138,8 @@ impl Tls {
         };
         tls.issue(
             "server",
-            "localhost",
-            "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n",
+            cn,
+            &format!("subjectAltName={san}\nextendedKeyUsage=serverAuth\n"),
         );
         tls
     }
