@@ -493,11 +493,9 @@ fn run(cli: Cli) -> Result<()> {
         Command::Init => {
             let ctx = argocd_context()?;
             let resolved = pipeline::resolve(&ctx)?;
-            for component in &resolved.components {
-                pipeline::component_values(component, &ctx)?;
-            }
-            // Warm the chart cache now, so generate finds every chart locally.
-            pipeline::fetch_charts(&resolved, &ctx)?;
+            // Reads every layer and manifests file and warms the chart cache, so generate
+            // finds every chart locally; only helm does not run.
+            pipeline::prepare_inputs(&resolved, &ctx)?;
             eprintln!(
                 "strata: {} is valid: tenant {}, {} component(s)",
                 resolved.stack.file_name,

@@ -121,27 +121,20 @@ pub fn component_values(
     Ok(ComponentValues { layers, merged })
 }
 
-/// Renders every component in order into one stream. Nothing is returned unless every
-/// component rendered, so a caller never prints part of an application.
-pub fn render(ctx: &Context) -> Result<Vec<u8>, Error> {
-    let resolved = resolve(ctx)?;
+/// Everything a render needs besides helm, read and checked.
+pub struct RenderInputs {
+    pub charts: Vec<FetchedChart>,
+    /// Each component's merged values, as the JSON helm receives.
+    pub values: Vec<Vec<u8>>,
+    pub prepared: Vec<Prepared>,
+}
+
+/// Reads every layer, resolves every chart and prepares post-render settings and manifests
+/// components, without running helm: what `init` checks and `render` starts from.
+pub fn prepare_inputs(resolved: &Resolved, ctx: &Context) -> Result<RenderInputs, Error> {
     // Charts are resolved even when the render cache will answer: a versioned chart's identity
     // is its locked digest, and a lock or pin problem must fail the same way warm or cold.
-    let charts = resolve_charts(&resolved, ctx)?;
-    // One budget for the whole render: Argo CD's deadline covers the request, not each chart.
-    let budget = ctx
-        .timeout
-        .or(resolved
-            .stack
-            .spec
-            .timeout_seconds
-            .map(std::time::Duration::from_secs))
-        .unwrap_or(helm::DEFAULT_TIMEOUT);
-    let helm = Helm {
-        binary: helm::find_helm(ctx.helm.as_deref())?,
-        deadline: std::time::Instant::now() + budget,
-        budget,
-    };
+    let charts = resolve_charts(resolved, ctx)?;
     // Every layer of every component is read and merged before helm runs once: a broken layer
     // fails in milliseconds instead of after the first chart has rendered.
     let values: Vec<Vec<u8>> = resolved
@@ -162,6 +155,36 @@ pub fn render(ctx: &Context) -> Result<Vec<u8>, Error> {
         .zip(&charts)
         .map(|(c, chart)| post_render::prepare(c, &chart.dir, &resolved.root, &templater, &vars))
         .collect::<Result<_, _>>()?;
+    Ok(RenderInputs {
+        charts,
+        values,
+        prepared,
+    })
+}
+
+/// Renders every component in order into one stream. Nothing is returned unless every
+/// component rendered, so a caller never prints part of an application.
+pub fn render(ctx: &Context) -> Result<Vec<u8>, Error> {
+    let resolved = resolve(ctx)?;
+    let RenderInputs {
+        charts,
+        values,
+        prepared,
+    } = prepare_inputs(&resolved, ctx)?;
+    // One budget for the whole render: Argo CD's deadline covers the request, not each chart.
+    let budget = ctx
+        .timeout
+        .or(resolved
+            .stack
+            .spec
+            .timeout_seconds
+            .map(std::time::Duration::from_secs))
+        .unwrap_or(helm::DEFAULT_TIMEOUT);
+    let helm = Helm {
+        binary: helm::find_helm(ctx.helm.as_deref())?,
+        deadline: std::time::Instant::now() + budget,
+        budget,
+    };
     let tenant = resolved.tenant.shown_dir.as_str();
     let render_cache = (!ctx.no_cache).then(RenderCache::from_env);
     let cache_key = render_cache.as_ref().and_then(|cache| {
@@ -245,15 +268,6 @@ pub fn render(ctx: &Context) -> Result<Vec<u8>, Error> {
         cache.put(key, tenant, &stream);
     }
     Ok(stream)
-}
-
-/// The chart directory of every component, in order: local paths as they are, versioned
-/// charts from the lock through the cache.
-pub fn fetch_charts(resolved: &Resolved, ctx: &Context) -> Result<Vec<PathBuf>, Error> {
-    Ok(resolve_charts(resolved, ctx)?
-        .into_iter()
-        .map(|c| c.dir)
-        .collect())
 }
 
 /// A component's chart, ready for helm.

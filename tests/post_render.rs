@@ -422,6 +422,17 @@ fn a_bad_manifests_file_fails_naming_the_file() {
             &["manifests/db/bad.yaml:4", "document 2", "no `kind`"],
         );
     }
+    // The plugin's init command catches it before generate, without running helm.
+    let out = run(strata_without_helm()
+        .env("STRATA_CACHE_DIR", tree.path("cache"))
+        .env("ARGOCD_APP_SOURCE_PATH", "t/acme")
+        .current_dir(tree.path("t/acme"))
+        .arg("init"));
+    assert_error(
+        &out,
+        "init with a document without kind",
+        &["manifests/db/bad.yaml:4"],
+    );
     tree.write("manifests/db/bad.yaml", "apiVersion: v1\nkind: [Secret\n");
     let out = render(&tree, Helm::V3);
     assert_error(&out, "a YAML syntax error", &["manifests/db/bad.yaml:"]);
