@@ -10,15 +10,6 @@ mod common;
 
 use common::*;
 use serde_json::Value;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-/// A repository (it has `.git`) holding the example stack in `fleet/`.
-fn fleet_repo() -> Tree {
-    let t = Tree::new();
-    t.mkdir(".git");
-    t.copy_from(&manifest_dir().join("examples").join("fleet"), "fleet");
-    t
-}
 
 /// Adds a `checks:` section to the copied strata.yaml.
 fn add_checks(t: &Tree, checks: &str) {
@@ -45,18 +36,6 @@ const ALL_RULES: &str = "  rules:
       labels: [app.kubernetes.io/name, app.kubernetes.io/instance]
     namespaceMatches: true
 ";
-
-/// Runs strata in the repository with a cache of its own, so no run answers from another's.
-fn in_repo(t: &Tree, helm: Helm, args: &[&str]) -> std::process::Output {
-    static RUNS: AtomicUsize = AtomicUsize::new(0);
-    let n = RUNS.fetch_add(1, Ordering::Relaxed);
-    let cache = t.mkdir(format!("cache/{n}"));
-    let mut cmd = strata(helm);
-    cmd.current_dir(t.root())
-        .env("STRATA_CACHE_DIR", cache)
-        .args(args);
-    run(&mut cmd)
-}
 
 /// `strata check --format json`, expecting exit code `code`.
 fn check_json(t: &Tree, helm: Helm, extra: &[&str], code: i32) -> Value {

@@ -9,10 +9,7 @@ mod common;
 
 use common::*;
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
 use std::fs;
-use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use strata::chart::cache::{Cache, EntryInfo};
 
 const TENANTS: [&str; 4] = [
@@ -21,43 +18,6 @@ const TENANTS: [&str; 4] = [
     "customers/prod/globex",
     "customers/prod/initech",
 ];
-
-/// A repository (it has `.git`) holding the example stack in `fleet/`, so paths shown are
-/// repository-relative (`fleet/customers/...`) while output files are named relative to the
-/// stack.
-fn fleet_repo() -> Tree {
-    let t = Tree::new();
-    t.mkdir(".git");
-    t.copy_from(&manifest_dir().join("examples").join("fleet"), "fleet");
-    t
-}
-
-/// Runs strata in the repository. Every run gets its own empty cache directory, so no cache
-/// can make two runs agree: equal files come from equal renders.
-fn in_repo(t: &Tree, helm: Helm, args: &[&str]) -> std::process::Output {
-    static RUNS: AtomicUsize = AtomicUsize::new(0);
-    let n = RUNS.fetch_add(1, Ordering::Relaxed);
-    let cache = t.mkdir(format!("cache/{n}"));
-    let mut cmd = strata(helm);
-    cmd.current_dir(t.root())
-        .env("STRATA_CACHE_DIR", cache)
-        .args(args);
-    run(&mut cmd)
-}
-
-/// `name → content` of every file in `dir`.
-fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
-        .map(|e| {
-            let e = e.expect("dir entry");
-            (
-                e.file_name().to_string_lossy().into_owned(),
-                fs::read(e.path()).expect("read rendered file"),
-            )
-        })
-        .collect()
-}
 
 fn file_name(tenant: &str) -> String {
     format!("{}.yaml", tenant.replace('/', "__"))

@@ -9,10 +9,7 @@
 mod common;
 
 use common::*;
-use std::collections::BTreeMap;
 use std::fs;
-use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 const FILES: [&str; 4] = [
     "customers__preprod__acme.yaml",
@@ -20,36 +17,6 @@ const FILES: [&str; 4] = [
     "customers__prod__globex.yaml",
     "customers__prod__initech.yaml",
 ];
-
-fn fleet_repo() -> Tree {
-    let t = Tree::new();
-    t.mkdir(".git");
-    t.copy_from(&manifest_dir().join("examples").join("fleet"), "fleet");
-    t
-}
-
-/// Runs strata in the repository with a cache of its own, so every verify really renders.
-fn in_repo(t: &Tree, helm: Helm, args: &[&str]) -> std::process::Output {
-    static RUNS: AtomicUsize = AtomicUsize::new(0);
-    let n = RUNS.fetch_add(1, Ordering::Relaxed);
-    let cache = t.mkdir(format!("cache/{n}"));
-    let mut cmd = strata(helm);
-    cmd.current_dir(t.root())
-        .env("STRATA_CACHE_DIR", cache)
-        .args(args);
-    run(&mut cmd)
-}
-
-fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
-        .map(|e| {
-            let e = e.expect("dir entry");
-            let name = e.file_name().to_string_lossy().into_owned();
-            (name, fs::read(e.path()).expect("read snapshot"))
-        })
-        .collect()
-}
 
 #[test]
 fn update_writes_what_render_all_writes_and_verify_passes() {

@@ -467,3 +467,41 @@ pub fn symlink_into(dir: &Path, name: impl AsRef<OsStr>, target: &Path) -> PathB
     std::os::unix::fs::symlink(target, &link).expect("symlink");
     link
 }
+
+/// A repository (it has `.git`) holding a copy of the example stack in `fleet/`, so paths
+/// shown are repository-relative (`fleet/customers/...`) and nothing is written into the
+/// project itself.
+pub fn fleet_repo() -> Tree {
+    let t = Tree::new();
+    t.mkdir(".git");
+    t.copy_from(&manifest_dir().join("examples").join("fleet"), "fleet");
+    t
+}
+
+/// Runs strata at the root of `t`. Every run gets its own empty cache directory, so no cache
+/// can make two runs agree: equal outputs come from equal renders.
+pub fn in_repo(t: &Tree, helm: Helm, args: &[&str]) -> Output {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static RUNS: AtomicUsize = AtomicUsize::new(0);
+    let n = RUNS.fetch_add(1, Ordering::Relaxed);
+    let cache = t.mkdir(format!("cache/{n}"));
+    let mut cmd = strata(helm);
+    cmd.current_dir(t.root())
+        .env("STRATA_CACHE_DIR", cache)
+        .args(args);
+    run(&mut cmd)
+}
+
+/// `name → content` of every file in `dir`.
+pub fn files(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
+        .map(|e| {
+            let e = e.expect("dir entry");
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                fs::read(e.path()).expect("read file"),
+            )
+        })
+        .collect()
+}
