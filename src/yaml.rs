@@ -127,25 +127,15 @@ pub fn parse_large<T: DeserializeOwned>(text: &str) -> Result<T, YamlError> {
 }
 
 /// Parses a rendered manifest stream (helm's output) into one JSON value per non-empty
-/// document, in order, for `strata diff`. Comments such as helm's `# Source:` lines are
-/// dropped. A CRD bundle can hold thousands of documents and megabytes of schema, so the
-/// document and size caps are raised; alias expansion stays low, as rendered output uses none.
+/// document, in order, for `strata diff` and `strata check`. It reads with Go's YAML 1.1 rules
+/// (as `go_value` does), so these commands see exactly the objects Argo CD would apply. Comments such
+/// as helm's `# Source:` lines are dropped.
 pub fn parse_manifest_stream(text: &str) -> Result<Vec<serde_json::Value>, YamlError> {
-    let options = serde_saphyr::options! {
-        with_snippet: false,
-        legacy_octal_numbers: true,
-        duplicate_keys: DuplicateKeyPolicy::LastWins,
-        alias_limits: serde_saphyr::alias_limits! { max_total_replayed_events: 100_000 },
-        budget: serde_saphyr::budget! {
-            max_nodes: 20_000_000,
-            max_events: 80_000_000,
-            max_documents: 1_000_000,
-            max_total_scalar_bytes: 512 * 1024 * 1024,
-        },
-    };
-    let docs: Vec<serde_json::Value> =
-        serde_saphyr::from_multiple_with_options(text, options).map_err(YamlError::from_lib)?;
-    Ok(docs.into_iter().filter(|d| !d.is_null()).collect())
+    Ok(go_value::parse_go_stream(text)?
+        .into_iter()
+        .filter(|d| *d != GoValue::Null)
+        .map(|d| serde_json::to_value(d).expect("a Go value is JSON"))
+        .collect())
 }
 
 /// Emits YAML that Go's YAML 1.1 reader reads back with the same types (ambiguous strings such
@@ -382,6 +372,23 @@ mod tests {
         let keys: Vec<_> = entries.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(keys, ["1", "true", "k", "k"]);
         assert_eq!(entries[3].1.line, 4);
+    }
+
+    #[test]
+    fn manifest_streams_are_read_as_argo_cd_reads_them() {
+        let docs = parse_manifest_stream(
+            "---\n# Source: a\nkind: A\nmetadata:\n  labels: {a: tRue, b: on, c: 0755}\n---\n# only a comment\n---\nkind: B\nspec: {big: 9007199254740993}\n",
+        )
+        .unwrap();
+        assert_eq!(docs.len(), 2);
+        assert_eq!(
+            docs[0]["metadata"]["labels"],
+            serde_json::json!({"a": "tRue", "b": true, "c": 493})
+        );
+        assert_eq!(
+            docs[1]["spec"]["big"],
+            serde_json::json!(9007199254740993_u64)
+        );
     }
 
     #[test]

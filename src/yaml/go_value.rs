@@ -101,11 +101,11 @@ impl Serialize for GoValue {
     }
 }
 
-/// Parses one YAML document (a piece of a manifest stream, its `---` line included) the way
-/// Argo CD's reader does. An empty or comment-only document is [`GoValue::Null`]. Infinite and
-/// NaN numbers are refused: the conversion to JSON fails on them in Argo CD too.
-pub fn parse_go_document(text: &str) -> Result<GoValue, YamlError> {
-    let options = serde_saphyr::options! {
+/// Options for rendered output: YAML 1.1 like Go, budgets raised for CRD bundles (thousands
+/// of documents, megabytes of schema), alias expansion kept low because rendered output uses
+/// none.
+fn go_options(max_documents: usize) -> serde_saphyr::Options {
+    serde_saphyr::options! {
         with_snippet: false,
         legacy_octal_numbers: true,
         duplicate_keys: DuplicateKeyPolicy::PassThrough,
@@ -113,14 +113,39 @@ pub fn parse_go_document(text: &str) -> Result<GoValue, YamlError> {
         budget: serde_saphyr::budget! {
             max_nodes: 20_000_000,
             max_events: 80_000_000,
-            max_documents: 1,
+            max_documents: max_documents,
             max_total_scalar_bytes: 512 * 1024 * 1024,
         },
-    };
+    }
+}
+
+/// Runs `parse` with the source text visible to the scalar fixups (`as_go_reads_it`).
+fn with_source<T>(text: &str, parse: impl FnOnce() -> T) -> T {
     SOURCE.with(|s| *s.borrow_mut() = text.to_owned());
-    let parsed: Result<GoValueDe, _> = serde_saphyr::from_str_with_options(text, options);
+    let parsed = parse();
     SOURCE.with(|s| s.borrow_mut().clear());
-    parsed.map(|v| v.0).map_err(YamlError::from_lib)
+    parsed
+}
+
+/// Parses one YAML document (a piece of a manifest stream, its `---` line included) the way
+/// Argo CD's reader does. An empty or comment-only document is [`GoValue::Null`]. Infinite and
+/// NaN numbers are refused: the conversion to JSON fails on them in Argo CD too.
+pub fn parse_go_document(text: &str) -> Result<GoValue, YamlError> {
+    with_source(text, || {
+        serde_saphyr::from_str_with_options::<GoValueDe>(text, go_options(1))
+    })
+    .map(|v| v.0)
+    .map_err(YamlError::from_lib)
+}
+
+/// Parses a whole manifest stream the way Argo CD's reader does, one value per document in
+/// order (empty documents included, as [`GoValue::Null`]).
+pub fn parse_go_stream(text: &str) -> Result<Vec<GoValue>, YamlError> {
+    with_source(text, || {
+        serde_saphyr::from_multiple_with_options::<GoValueDe>(text, go_options(1_000_000))
+    })
+    .map(|docs| docs.into_iter().map(|v| v.0).collect())
+    .map_err(YamlError::from_lib)
 }
 
 /// Applies Go's stricter corners (see `as_go_reads_it`) to a scalar, by its source spelling.
