@@ -4,6 +4,7 @@
 
 mod common;
 
+use common::cmp::{App, Sidecar};
 use common::*;
 use std::path::Path;
 
@@ -242,4 +243,51 @@ fn a_manifests_file_linked_outside_the_repository_is_refused() {
         &["secret.yaml", "outside the repository"],
     );
     assert!(!text(&out.stderr).contains(OUTSIDE_SECRET));
+}
+
+/// A stack whose one component is a templated manifests directory using the variable `note`.
+fn templated_stack() -> Tree {
+    let stack = Tree::new();
+    stack.write(
+        "strata.yaml",
+        "apiVersion: strata/v1\nkind: Stack\nvars:\n  note: default\ntenants:\n  path: \"customers/{{tenant}}\"\ncomponents:\n  - name: settings\n    manifests: {path: m, template: true}\n",
+    );
+    stack.write("customers/acme/tenant.yaml", "{}\n");
+    stack.write(
+        "m/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings-{{tenant}}\n  labels: {note: {{note}}}\ndata:\n  note: {{note}}\n  quoted: \"{{note}}\"\n",
+    );
+    stack
+}
+
+#[test]
+fn a_variable_cannot_inject_objects_or_keys_into_templated_manifests() {
+    let stack = templated_stack();
+    let sc = Sidecar::new(stack.root(), "platform", Helm::V3);
+    let app = App::new("acme", "apps", "platform/customers/acme");
+    let (objects, _) = sc.generate_ok(&app.clone().env("NOTE", "plain value it's fine"));
+    assert_eq!(objects.len(), 1, "{objects:?}");
+    assert_eq!(objects[0]["data"]["note"], "plain value it's fine");
+
+    let injections = [
+        (
+            "x\n---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: injected\nstringData:\n  token: stolen",
+            "line break",
+        ),
+        ("x\r---\r{apiVersion: v1, kind: Secret}", "line break"),
+        ("x, extra", "structure"),
+        ("x, extra: injected", "plain value"),
+        ("x}, extra: {kind: Secret", "plain value"),
+        ("x # the rest is a comment", "plain value"),
+    ];
+    for (value, needle) in injections {
+        let evil = app.clone().env("NOTE", value);
+        for out in [
+            sc.init_only(&evil).expect("plugin.yaml has init"),
+            sc.generate_only(&evil),
+        ] {
+            assert_error(&out, value, &["`note`", needle, "m/cm.yaml"]);
+            assert!(!text(&out.stdout).contains("Secret"));
+        }
+    }
 }
