@@ -435,6 +435,7 @@ struct ExplainArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     strata::logging::init();
+    strata::interrupt::install();
     if let Command::Diff(args) = &cli.command {
         return diff_main(args);
     }
