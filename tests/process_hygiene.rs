@@ -105,16 +105,17 @@ exec '{helm}' "$@"
 
     /// Starts a render whose helm sleeps, and waits until helm is running.
     fn start_slow(&self) -> (Child, i32) {
-        let child = self.command(Some(60)).spawn().expect("spawn strata");
+        let mut child = self.command(Some(60)).spawn().expect("spawn strata");
         let start = Instant::now();
         loop {
             if let Some(pid) = self.mark("pid").and_then(|p| p.parse().ok()) {
                 return (child, pid);
             }
-            assert!(
-                start.elapsed() < Duration::from_secs(30),
-                "helm never started"
-            );
+            if start.elapsed() > Duration::from_secs(30) {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("helm never started");
+            }
             std::thread::sleep(Duration::from_millis(20));
         }
     }
