@@ -103,7 +103,9 @@ exec '{helm}' "$@"
         cmd
     }
 
-    /// Starts a render whose helm sleeps, and waits until helm is running.
+    /// Starts a render whose helm sleeps, and waits until helm is running. The caller waits
+    /// for the child it gets back.
+    #[allow(clippy::zombie_processes)]
     fn start_slow(&self) -> (Child, i32) {
         let mut child = self.command(Some(60)).spawn().expect("spawn strata");
         let start = Instant::now();
