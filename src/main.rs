@@ -775,9 +775,7 @@ fn parse_jobs(text: &str) -> Result<usize, String> {
 /// The context of a plugin command: Argo CD's environment and the app path as cwd.
 fn argocd_context() -> Result<Context> {
     let cwd = std::env::current_dir().context("cannot read the working directory")?;
-    let env: BTreeMap<String, String> = std::env::vars_os()
-        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-        .collect();
+    let env = argocd::env_from(std::env::vars_os())?;
     Ok(argocd::context_from_env(cwd, &env)?)
 }
 

@@ -30,6 +30,15 @@ pub enum CacheError {
         expected: String,
         found: String,
     },
+    /// The local disk failed while unpacking (ENOSPC, EROFS, EACCES): not the archive's
+    /// fault, so not reported as a broken chart.
+    #[error("cannot unpack chart {chart} {version} into the chart cache: {source}")]
+    Unpack {
+        chart: String,
+        version: String,
+        #[source]
+        source: ArchiveError,
+    },
     #[error("chart archive {chart} {version} is unsafe or broken: {source}")]
     Archive {
         chart: String,
@@ -170,10 +179,21 @@ impl Cache {
         let chart_dir = staging.path().join(CHART_DIR);
         fs::create_dir(&chart_dir).map_err(io(&chart_dir))?;
         archive::unpack_chart(bytes.as_slice(), &chart_dir, &Limits::default()).map_err(
-            |source| CacheError::Archive {
-                chart: info.chart.clone(),
-                version: info.version.clone(),
-                source,
+            |source| {
+                let (chart, version) = (info.chart.clone(), info.version.clone());
+                if source.is_local_io() {
+                    CacheError::Unpack {
+                        chart,
+                        version,
+                        source,
+                    }
+                } else {
+                    CacheError::Archive {
+                        chart,
+                        version,
+                        source,
+                    }
+                }
             },
         )?;
         let record = staging.path().join(ENTRY_FILE);

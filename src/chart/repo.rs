@@ -73,7 +73,8 @@ pub enum RepoError {
     )]
     OfflineNoCache { repo: String },
     #[error(
-        "chart {chart:?} is not in the index of {repo}{}",
+        "chart {} is not in the index of {repo}{}",
+        crate::quote::quote(chart),
         similar_hint(similar)
     )]
     ChartNotFound {

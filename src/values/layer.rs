@@ -67,7 +67,8 @@ fn convert(raw: RawNode, source: &Arc<str>) -> Node {
                 let line = value.line;
                 if let Some(previous) = map.insert(key.clone(), convert(value, source)) {
                     tracing::warn!(
-                        "{source}:{line}: duplicate key {key:?} (first at line {}); the last one wins, as in Helm",
+                        "{source}:{line}: duplicate key {} (first at line {}); the last one wins, as in Helm",
+                        crate::quote::quote(&key),
                         previous.origin.line
                     );
                 }
