@@ -457,7 +457,8 @@ struct ExplainArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    strata::logging::init();
+    strata::interrupt::install();
     if let Command::Diff(args) = &cli.command {
         return diff_main(args);
     }
@@ -486,9 +487,21 @@ fn is_usage_error(e: &anyhow::Error) -> bool {
     })
 }
 
+/// The most an error message prints: helm's own report of many failing templates fits, a
+/// runaway message does not.
+const MAX_ERROR_BYTES: usize = 64 * 1024;
+
+/// The text printed for an error: its chain joined, URL userinfo removed and the whole
+/// bounded. Every error strata prints goes through here.
+fn error_text(e: &anyhow::Error) -> String {
+    let text = chain_text(e);
+    let text = strata::chart::transport::url::redact_text(&text);
+    strata::quote::bounded(&text, MAX_ERROR_BYTES)
+}
+
 /// One line of text for an error chain. Library errors already quote their cause, so a cause is
 /// appended only when the message does not contain it yet.
-fn error_text(e: &anyhow::Error) -> String {
+fn chain_text(e: &anyhow::Error) -> String {
     let mut text = String::new();
     for cause in e.chain() {
         let part = cause.to_string();
@@ -500,27 +513,6 @@ fn error_text(e: &anyhow::Error) -> String {
         }
     }
     text
-}
-
-/// `STRATA_LOG=debug` means strata's own debug lines: a bare level applies to strata while the
-/// libraries stay at `warn`; anything else is a full filter (`STRATA_LOG=ureq=debug`).
-fn init_logging() {
-    let directive = match std::env::var("STRATA_LOG") {
-        Ok(level) if ["error", "warn", "info", "debug", "trace"].contains(&level.trim()) => {
-            format!("warn,strata={}", level.trim())
-        }
-        Ok(filter) if !filter.trim().is_empty() => filter,
-        _ => "warn".to_owned(),
-    };
-    let filter = tracing_subscriber::EnvFilter::try_new(&directive)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(filter)
-        .with_target(false)
-        .with_ansi(std::io::stderr().is_terminal())
-        .without_time()
-        .init();
 }
 
 fn run(cli: Cli) -> Result<()> {

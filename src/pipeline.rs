@@ -299,10 +299,17 @@ pub fn resolve_charts(resolved: &Resolved, ctx: &Context) -> Result<Vec<FetchedC
         .components
         .iter()
         .map(|c| match &c.chart {
-            ChartPlan::Local(path) => Ok(FetchedChart {
-                dir: path.clone(),
-                digest: None,
-            }),
+            ChartPlan::Local(path) => {
+                // helm follows links; none may lead out of the repository.
+                resolved.root.check_links(
+                    path,
+                    &format!("component {:?} chart {}", c.name, c.chart_shown),
+                )?;
+                Ok(FetchedChart {
+                    dir: path.clone(),
+                    digest: None,
+                })
+            }
             // Not a chart, but its files are what the render reads, and what the cache hashes.
             ChartPlan::Manifests(m) => Ok(FetchedChart {
                 dir: m.dir.clone(),
