@@ -142,7 +142,7 @@ pub fn prepare_inputs(resolved: &Resolved, ctx: &Context) -> Result<RenderInputs
         .iter()
         .map(|c| {
             let merged = component_values(c, ctx)?.merged.to_json();
-            Ok(serde_json::to_vec(&merged).expect("JSON values serialize"))
+            Ok(crate::values::to_helm_json(&merged))
         })
         .collect::<Result<_, Error>>()?;
     // Labels, annotations and manifests components are resolved before the cache key, which
