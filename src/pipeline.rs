@@ -111,7 +111,7 @@ pub fn component_values(
     }
     if let Some(map) = &ctx.parameter_values.map {
         let source = format!("Argo CD parameter {:?}", argocd::VALUES_PARAM);
-        layers.push(layer_from_map(map, Arc::from(source)));
+        layers.push(layer_from_map(map, Arc::from(source))?);
     }
     let base = Node::empty_map(Origin {
         source: Arc::from("(no layer)"),

@@ -138,6 +138,16 @@ pub enum ValuesError {
         message: String,
     },
     #[error(
+        "{source_name}: the key {key:?} has {segments} dotted parts; at most {max} are accepted \
+         (helm --set accepts {max} too); shorten the path or use the valuesYaml parameter"
+    )]
+    KeyTooDeep {
+        source_name: Arc<str>,
+        key: String,
+        segments: usize,
+        max: usize,
+    },
+    #[error(
         "{source_name}:{line}: the top level of a values file must be a map of keys, not {found}"
     )]
     NotAMap {
