@@ -545,16 +545,133 @@ fn key_string(key: &GoKey) -> Result<String, String> {
 }
 
 #[cfg(test)]
-mod scratch {
-    #[test]
-    fn scratch_print() {
-        let Ok(path) = std::env::var("SCRATCH_YAML") else {
-            return;
-        };
-        let text = std::fs::read_to_string(path).unwrap();
-        match crate::values::layer::Layer::from_yaml(&text, std::sync::Arc::from("f")) {
-            Ok(l) => println!("OUT:{}", serde_json::to_string(&l.tree.to_json()).unwrap()),
-            Err(e) => println!("ERR:{e}"),
+mod tests {
+    use super::*;
+
+    fn read(text: &str) -> Result<RawNode, YamlError> {
+        read_documents(text).map(|mut docs| docs.remove(0).1)
+    }
+
+    fn entries(text: &str) -> Vec<(String, RawKind)> {
+        match read(text).unwrap().kind {
+            RawKind::Map(e) => e.into_iter().map(|(k, v)| (k, v.kind)).collect(),
+            other => panic!("not a map: {other:?}"),
         }
+    }
+
+    fn value(text: &str) -> RawKind {
+        entries(&format!("x: {text}\n")).remove(0).1
+    }
+
+    #[test]
+    fn scalars_are_typed_like_go_yaml_v2() {
+        let number = |n: f64| RawKind::Number(n);
+        let string = |s: &str| RawKind::String(s.into());
+        assert_eq!(value("0X1F"), number(31.0));
+        assert_eq!(value("0O17"), number(15.0));
+        assert_eq!(value("0B11"), number(3.0));
+        assert_eq!(value("-0b11"), number(-3.0));
+        assert_eq!(value("1e400"), string("1e400"));
+        assert_eq!(value("!!timestamp 2001-12-14"), string("2001-12-14"));
+        assert_eq!(value("! 12"), string("12"));
+        assert_eq!(value("!!float 3"), number(3.0));
+        assert_eq!(
+            value("18446744073709551615"),
+            number(18446744073709551615.0)
+        );
+        assert_eq!(
+            value("\"a\\x7f\\x85\\ufffe\""),
+            string("a\u{7f}\u{85}\u{fffe}")
+        );
+        assert!(read("x: !!int abc\n").is_err());
+        assert!(read("x: !!timestamp 2001-13-01\n").is_err());
+    }
+
+    #[test]
+    fn keys_become_the_strings_helm_makes_of_them() {
+        let keys: Vec<String> = entries(
+            "0.1234567891: a\n1e+06: b\n-0.0: c\n.inf: d\n.nan: e\n9007199254740993: f\n\
+             yes: g\n0x10: h\n100000.5: i\n",
+        )
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+        assert_eq!(
+            keys,
+            [
+                "0.12345679",
+                "1e+06",
+                "-0",
+                ".inf",
+                ".nan",
+                "9007199254740993",
+                "true",
+                "16",
+                "100000.5"
+            ]
+        );
+    }
+
+    #[test]
+    fn merge_keys_apply_in_document_order() {
+        let e = entries("b: &b {x: 1, x: 2}\nm: {x: explicit, <<: *b, y: 3}\n");
+        let RawKind::Map(m) = &e[1].1 else { panic!() };
+        assert_eq!(
+            m[0],
+            (
+                "x".to_string(),
+                RawNode {
+                    line: 1,
+                    kind: RawKind::Number(2.0)
+                }
+            )
+        );
+        assert!(read("m: {<<: [1]}\n").is_err());
+    }
+
+    #[test]
+    fn what_helm_refuses_is_refused_with_its_line() {
+        let err = |text: &str| read(text).unwrap_err();
+        assert_eq!(err("a: 1\n~: x\n").line, Some(2));
+        assert!(err("a: 1\n~: x\n").message.contains("null key"));
+        assert!(err("18446744073709551615: x\n").message.contains("64-bit"));
+        let collision = err("1: a\n1.0: b\n");
+        assert_eq!(collision.line, Some(2));
+        assert!(
+            collision.message.contains("line 1"),
+            "{}",
+            collision.message
+        );
+        assert!(err("a: &a [*a]\n").message.contains("contains itself"));
+        let separator = err("a: 1\nb: x\u{2028}y\n");
+        assert_eq!(separator.line, Some(2));
+        assert!(separator.message.contains("U+2028"));
+    }
+
+    #[test]
+    fn a_raw_nel_is_a_line_break() {
+        assert_eq!(value("\"a\u{85}b\""), RawKind::String("a b".into()));
+        assert_eq!(entries("a: 1\u{85}b: 2\n").len(), 2);
+    }
+
+    #[test]
+    fn nesting_stops_at_helms_limit() {
+        // Decoding recurses once per level; give it the stack the binary's work thread has.
+        std::thread::Builder::new()
+            .stack_size(256 << 20)
+            .spawn(|| {
+                let nested = |levels: usize| {
+                    format!("a: {}1{}\n", "[".repeat(levels - 1), "]".repeat(levels - 1))
+                };
+                assert!(read(&nested(MAX_DEPTH)).is_ok());
+                let err = read(&nested(MAX_DEPTH + 1)).unwrap_err();
+                assert_eq!(err.line, Some(1));
+                assert!(err.message.contains("nested more than 10000 levels"));
+                let err = read(&nested(MAX_DEPTH + 50)).unwrap_err();
+                assert!(err.message.contains("nested more than 10000 levels"));
+            })
+            .unwrap()
+            .join()
+            .unwrap();
     }
 }
