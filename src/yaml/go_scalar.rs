@@ -244,7 +244,7 @@ fn is_timestamp(text: &str) -> bool {
         return false;
     };
     rest = r;
-    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let leap = year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400));
     let days = match month {
         2 if leap => 29,
         2 => 28,
