@@ -455,7 +455,24 @@ struct ExplainArgs {
     format: ExplainFormat,
 }
 
+/// Stack for the thread that does the work. Values files may nest as deep as Helm reads them
+/// (10000 levels), and reading, merging and writing values recurses once per level; only the
+/// pages actually used are ever touched.
+const WORK_STACK_BYTES: usize = 512 << 20;
+
 fn main() -> ExitCode {
+    let worker = std::thread::Builder::new()
+        .name("strata".into())
+        .stack_size(WORK_STACK_BYTES)
+        .spawn(work)
+        .expect("start the work thread");
+    match worker.join() {
+        Ok(code) => code,
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
+}
+
+fn work() -> ExitCode {
     let cli = Cli::parse();
     strata::logging::init();
     strata::interrupt::install();

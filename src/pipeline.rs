@@ -115,7 +115,7 @@ pub fn component_values(
     }
     if let Some(map) = &ctx.parameter_values.map {
         let source = format!("Argo CD parameter {:?}", argocd::VALUES_PARAM);
-        layers.push(layer_from_map(map, Arc::from(source)));
+        layers.push(layer_from_map(map, Arc::from(source))?);
     }
     let base = Node::empty_map(Origin {
         source: Arc::from("(no layer)"),
@@ -146,7 +146,7 @@ pub fn prepare_inputs(resolved: &Resolved, ctx: &Context) -> Result<RenderInputs
         .iter()
         .map(|c| {
             let merged = component_values(c, ctx)?.merged.to_json();
-            Ok(serde_json::to_vec(&merged).expect("JSON values serialize"))
+            Ok(crate::values::to_helm_json(&merged))
         })
         .collect::<Result<_, Error>>()?;
     // Labels, annotations and manifests components are resolved before the cache key, which
