@@ -11,6 +11,7 @@ use super::oci::{OciClient, OciRepository};
 use super::repo::{self, IndexCache};
 use super::semver::{Constraint, Version, select_highest};
 use super::transport::{Transport, TransportOptions};
+use crate::budget::Budget;
 use crate::plan::{RemoteChart, SourceKind};
 use std::cell::OnceCell;
 use std::path::PathBuf;
@@ -92,6 +93,8 @@ pub struct Charts {
     mode: Mode,
     offline: bool,
     index_ttl: Duration,
+    /// The command's time budget; every request gets what is left of it.
+    budget: Option<Budget>,
     net: OnceCell<&'static Net>,
     oci: OnceCell<OciClient<'static>>,
 }
@@ -118,9 +121,16 @@ impl Charts {
             mode,
             offline,
             index_ttl: Duration::from_secs(300),
+            budget: None,
             net: OnceCell::new(),
             oci: OnceCell::new(),
         }
+    }
+
+    /// Bounds every request, retry and cache wait by `budget`.
+    pub fn with_budget(mut self, budget: Budget) -> Charts {
+        self.budget = Some(budget);
+        self
     }
 
     pub fn cache(&self) -> &Cache {
@@ -139,6 +149,7 @@ impl Charts {
                 .filter(|v| !v.is_empty())
                 .map(PathBuf::from),
             offline: self.offline,
+            budget: self.budget,
             ..TransportOptions::default()
         })
         .map_err(|e| ChartError::Source(e.to_string()))?;
@@ -206,10 +217,12 @@ impl Charts {
             version: entry.version.clone(),
             source: entry.repository.clone(),
         };
-        let dir = self.cache.get_or_insert(&entry.digest, &info, || {
-            self.download(remote, entry)
-                .map_err(|e| CacheError::Fetch(e.to_string()))
-        })?;
+        let dir = self
+            .cache
+            .get_or_insert_within(&entry.digest, &info, self.budget, || {
+                self.download(remote, entry)
+                    .map_err(|e| CacheError::Fetch(e.to_string()))
+            })?;
         Ok(dir)
     }
 
@@ -301,9 +314,9 @@ impl Charts {
                     version: entry.version.clone(),
                     source: entry.repository.clone(),
                 };
-                let dir = self
-                    .cache
-                    .get_or_insert(&entry.digest, &info, || Ok(bytes))?;
+                let dir =
+                    self.cache
+                        .get_or_insert_within(&entry.digest, &info, self.budget, || Ok(bytes))?;
                 Ok(ResolvedChart { dir, entry })
             }
             SourceKind::Oci { plain_http } => {

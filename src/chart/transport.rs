@@ -9,13 +9,14 @@
 
 pub mod url;
 
+use crate::budget::Budget;
 use base64::Engine;
 use std::collections::HashMap;
 use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use ureq::tls::{Certificate, ClientCert, PemItem, PrivateKey, RootCerts, TlsConfig};
 
 /// A secret string (password, token, private key). Prints as `***` in Debug and Display so
@@ -97,8 +98,11 @@ pub struct TransportOptions {
     pub ca_file: Option<PathBuf>,
     /// How long connecting, waiting for the response headers, and each read of the body may
     /// take. A whole request is capped at ten times this, so a 40 MB index on a slow link
-    /// finishes while a stalled server still fails.
+    /// finishes while a stalled server still fails. Both are cut to what is left of
+    /// [`TransportOptions::budget`].
     pub timeout: Duration,
+    /// The command's time budget: no request, retry or backoff outlives it.
+    pub budget: Option<Budget>,
     /// Extra attempts after a network failure or a 5xx answer.
     pub retries: u32,
     /// No network at all: every request fails with [`TransportError::Offline`].
@@ -112,6 +116,7 @@ impl Default for TransportOptions {
         TransportOptions {
             ca_file: None,
             timeout: Duration::from_secs(30),
+            budget: None,
             retries: 3,
             offline: false,
             max_body_bytes: 200 * 1024 * 1024,
@@ -149,8 +154,17 @@ pub enum TransportError {
     Offline { url: String },
     #[error("cannot connect to {url}: {reason}")]
     Connect { url: String, reason: String },
-    #[error("timed out fetching {url} ({phase})")]
-    Timeout { url: String, phase: String },
+    /// `phase` reads "connecting to", "waiting for the response from" or "reading the
+    /// response from"; `budget` is empty or says that the command's budget ran out.
+    #[error("timed out after {:.1} s {phase} {url}{budget}", .after.as_secs_f64())]
+    Timeout {
+        url: String,
+        phase: &'static str,
+        after: Duration,
+        budget: String,
+    },
+    #[error("timed out before fetching {url}: {budget}")]
+    OutOfTime { url: String, budget: String },
     #[error("TLS error talking to {url}: {reason}")]
     Tls { url: String, reason: String },
     #[error("response from {url} is larger than the {limit}-byte limit")]
@@ -263,15 +277,26 @@ impl Transport {
         let agent = self.agent_for(tls)?;
         let mut attempt = 0;
         loop {
+            if let Some(budget) = self.opts.budget.filter(Budget::is_spent) {
+                return Err(TransportError::OutOfTime {
+                    url: shown,
+                    budget: budget.explain(),
+                });
+            }
             let result = self.attempt(&agent, &target, &shown, headers, auth);
             let retry = match &result {
                 Ok(resp) => resp.status >= 500,
                 Err(e) => e.is_transient(),
             };
-            if !retry || attempt >= self.opts.retries {
+            let delay = Duration::from_millis(200) * 2u32.pow(attempt.min(10));
+            // A retry is worth it only if the backoff and a little of the request still fit.
+            let fits = self
+                .opts
+                .budget
+                .is_none_or(|b| b.remaining() > delay + Duration::from_millis(500));
+            if !retry || attempt >= self.opts.retries || !fits {
                 return result;
             }
-            let delay = Duration::from_millis(200) * 2u32.pow(attempt.min(10));
             match &result {
                 Ok(resp) => {
                     tracing::debug!("GET {shown}: HTTP {}; retrying in {delay:?}", resp.status)
@@ -283,6 +308,8 @@ impl Transport {
         }
     }
 
+    /// One request. Its timeouts are the per-transfer limits cut to what is left of the
+    /// budget, so the budget holds even against a server that trickles a byte at a time.
     fn attempt(
         &self,
         agent: &ureq::Agent,
@@ -292,14 +319,26 @@ impl Transport {
         auth: Option<&Auth>,
     ) -> Result<Response, TransportError> {
         tracing::debug!("GET {shown}");
-        let mut req = agent.get(target);
+        let started = Instant::now();
+        let per_step = self.cap(self.opts.timeout);
+        let whole = self.cap(self.opts.timeout * 10);
+        let mut req = agent
+            .get(target)
+            .config()
+            .timeout_connect(Some(per_step))
+            .timeout_recv_response(Some(per_step))
+            .timeout_per_read(Some(per_step))
+            .timeout_global(Some(whole))
+            .build();
         for (name, value) in headers {
             req = req.header(*name, value.as_str());
         }
         if let Some(auth) = auth {
             req = req.header("authorization", auth.header_value());
         }
-        let resp = req.call().map_err(|e| map_error(e, shown))?;
+        let resp = req
+            .call()
+            .map_err(|e| self.map_error(e, shown, started, false))?;
         let status = resp.status().as_u16();
         let headers: Vec<(String, String)> = resp
             .headers()
@@ -330,10 +369,7 @@ impl Transport {
             .reader()
             .take(limit.saturating_add(1))
             .read_to_end(&mut body)
-            .map_err(|e| TransportError::Connect {
-                url: shown.to_owned(),
-                reason: format!("reading the response: {e}"),
-            })?;
+            .map_err(|e| self.map_error(ureq::Error::from(e), shown, started, true))?;
         if body.len() as u64 > limit {
             return Err(too_large());
         }
@@ -342,6 +378,55 @@ impl Transport {
             headers,
             body,
         })
+    }
+
+    /// `limit`, or what is left of the budget when that is less.
+    fn cap(&self, limit: Duration) -> Duration {
+        match self.opts.budget {
+            Some(b) => b.cap(limit),
+            None => limit,
+        }
+    }
+
+    /// A ureq failure in strata's terms. A timeout names the phase it hit and, when the
+    /// budget was the limit, the budget.
+    fn map_error(
+        &self,
+        err: ureq::Error,
+        shown: &str,
+        started: Instant,
+        reading_body: bool,
+    ) -> TransportError {
+        let ureq::Error::Timeout(which) = err else {
+            return match map_error(err, shown) {
+                TransportError::Connect { url, reason } if reading_body => {
+                    TransportError::Connect {
+                        url,
+                        reason: format!("reading the response: {reason}"),
+                    }
+                }
+                other => other,
+            };
+        };
+        use ureq::Timeout as T;
+        let phase = match which {
+            _ if reading_body => "reading the response from",
+            T::Resolve | T::Connect => "connecting to",
+            T::SendRequest | T::SendBody | T::PerWrite => "sending the request to",
+            _ => "waiting for the response from",
+        };
+        // ureq fires a timeout at its deadline, never before: a budget within a moment of
+        // its end was the limit that fired.
+        let budget = match self.opts.budget {
+            Some(b) if b.remaining() < Duration::from_millis(100) => format!("; {}", b.explain()),
+            _ => String::new(),
+        };
+        TransportError::Timeout {
+            url: shown.to_owned(),
+            phase,
+            after: started.elapsed(),
+            budget,
+        }
     }
 
     fn agent_for(&self, tls: Option<&RepoTls>) -> Result<ureq::Agent, TransportError> {
@@ -519,9 +604,11 @@ fn tls_error(url: String, mut reason: String) -> TransportError {
 fn map_error(err: ureq::Error, url: &str) -> TransportError {
     let url = url.to_owned();
     match err {
-        ureq::Error::Timeout(phase) => TransportError::Timeout {
+        ureq::Error::Timeout(_) => TransportError::Timeout {
             url,
-            phase: format!("{phase:?}").to_lowercase(),
+            phase: "fetching",
+            after: Duration::ZERO,
+            budget: String::new(),
         },
         ureq::Error::HostNotFound => TransportError::Connect {
             url,
