@@ -577,7 +577,8 @@ fn is_https(url: &str) -> bool {
 }
 
 fn tls_error(url: String, mut reason: String) -> TransportError {
-    if reason.contains("UnknownIssuer") {
+    // BadSignature: an issuer of the right name (a regenerated CA, say) did not sign it.
+    if reason.contains("UnknownIssuer") || reason.contains("BadSignature") {
         reason.push_str(
             " (the server's certificate is not signed by a trusted CA: add its CA to the \
              system's (SSL_CERT_FILE, SSL_CERT_DIR), set STRATA_CA_FILE or the repository's \

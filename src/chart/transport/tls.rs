@@ -190,21 +190,24 @@ impl ServerCertVerifier for TrustedLeafVerifier {
             ocsp_response,
             now,
         );
-        match result {
-            // webpki checks a certificate's validity period before its basic constraints, so
-            // this error also says the certificate is valid now. The name is checked here.
-            Err(rustls::Error::InvalidCertificate(CertificateError::Other(other)))
-                if matches!(
-                    other.0.downcast_ref::<webpki::Error>(),
-                    Some(webpki::Error::CaUsedAsEndEntity)
-                ) && self.trusted.contains(end_entity.as_ref()) =>
-            {
-                let parsed = ParsedCertificate::try_from(end_entity)?;
-                rustls::client::verify_server_name(&parsed, server_name)?;
-                Ok(ServerCertVerified::assertion())
-            }
-            other => other,
+        let Err(rustls::Error::InvalidCertificate(CertificateError::Other(other))) = &result else {
+            return result;
+        };
+        if !matches!(
+            other.0.downcast_ref::<webpki::Error>(),
+            Some(webpki::Error::CaUsedAsEndEntity)
+        ) {
+            return result;
         }
+        if !self.trusted.contains(end_entity.as_ref()) {
+            // A self-signed certificate nobody here trusts: say so as for any other.
+            return Err(CertificateError::UnknownIssuer.into());
+        }
+        // webpki checks a certificate's validity period before its basic constraints, so
+        // this error also says the certificate is valid now. The name is checked here.
+        let parsed = ParsedCertificate::try_from(end_entity)?;
+        rustls::client::verify_server_name(&parsed, server_name)?;
+        Ok(ServerCertVerified::assertion())
     }
 
     fn verify_tls12_signature(
