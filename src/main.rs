@@ -138,6 +138,9 @@ struct LockArgs {
     /// Re-resolve every entry, also those that still satisfy their constraint.
     #[arg(long)]
     update: bool,
+    /// Seconds the whole run may take, downloads included (default: 600).
+    #[arg(long, env = "STRATA_TIMEOUT", value_name = "SECONDS")]
+    timeout: Option<u64>,
 }
 
 #[derive(Args)]
@@ -590,7 +593,12 @@ fn run(cli: Cli) -> Result<()> {
             write_stdout(text.as_bytes())
         }
         Command::Lock(args) => {
-            let report = lockfile::update_lock(&stack_context(&args.stack)?, args.update)?;
+            let mut ctx = stack_context(&args.stack)?;
+            ctx.timeout = match args.timeout {
+                Some(0) => bail!("--timeout must be at least 1 second"),
+                t => t.map(std::time::Duration::from_secs),
+            };
+            let report = lockfile::update_lock(&ctx, args.update)?;
             eprint!("{}", report.summary());
             Ok(())
         }
