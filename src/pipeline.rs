@@ -103,7 +103,11 @@ pub fn component_values(
                 )));
             }
         };
-        layers.push(Layer::from_yaml(&text, Arc::from(file.shown.as_str()))?);
+        let source = Arc::from(file.shown.as_str());
+        layers.push(match &file.template_vars {
+            Some(vars) => Layer::from_template(&text, source, vars)?,
+            None => Layer::from_yaml(&text, source)?,
+        });
     }
     if let Some(yaml) = &ctx.parameter_values.yaml {
         let source = format!("Argo CD parameter {:?}", argocd::VALUES_YAML_PARAM);

@@ -20,6 +20,9 @@ pub struct LayerFile {
     pub optional: bool,
     /// Where strata.yaml declares it, for "missing layer" messages.
     pub declared_at: String,
+    /// The tenant's variables when the layer is a template (`*.tmpl`), see
+    /// [`crate::values::template`].
+    pub template_vars: Option<std::sync::Arc<std::collections::BTreeMap<String, String>>>,
 }
 
 /// Where a component's chart comes from, after templating and pin selection.
@@ -278,6 +281,7 @@ fn plan_component(
     check_dns_name(&namespace, 63, false, &at(line), &name, "namespace")?;
 
     let mut layers = Vec::new();
+    let shared_vars = std::sync::Arc::new(vars.clone());
     for entry in &spec.values {
         let (template, optional) = match entry.value.strip_suffix('?') {
             Some(t) => (t, true),
@@ -286,11 +290,14 @@ fn plan_component(
         check_path_variables(template, &tenant.vars)?;
         let rel = render(template, entry.referenced.line(), "values layer")?;
         let path = root.join(&stack.dir, &rel, "values layer")?;
+        let template_vars =
+            crate::values::template::is_template_path(&rel).then(|| shared_vars.clone());
         layers.push(LayerFile {
             shown: root.display(&path),
             path,
             optional,
             declared_at: at(entry.referenced.line()),
+            template_vars,
         });
     }
 

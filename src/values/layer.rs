@@ -21,6 +21,25 @@ impl Layer {
             line: e.line,
             message: e.message,
         })?;
+        Layer::from_raw(raw, source)
+    }
+
+    /// Renders a `*.tmpl` layer over the tenant's variables, then reads it like
+    /// [`Layer::from_yaml`]; lines point into the template.
+    pub fn from_template(
+        text: &str,
+        source: Arc<str>,
+        vars: &std::collections::BTreeMap<String, String>,
+    ) -> Result<Layer, ValuesError> {
+        let raw =
+            super::template::render_layer(text, vars).map_err(|error| ValuesError::Template {
+                source_name: source.clone(),
+                error,
+            })?;
+        Layer::from_raw(raw, source)
+    }
+
+    fn from_raw(raw: Option<RawNode>, source: Arc<str>) -> Result<Layer, ValuesError> {
         let tree = match raw {
             None => Node::empty_map(Origin {
                 source: source.clone(),

@@ -7,6 +7,7 @@ pub mod explain;
 pub mod layer;
 pub mod merge;
 pub mod parameters;
+pub mod template;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -110,5 +111,11 @@ pub enum ValuesError {
         source_name: Arc<str>,
         line: u32,
         found: &'static str,
+    },
+    /// A templated layer (`*.tmpl`) that cannot be rendered.
+    #[error("{source_name}: {error}")]
+    Template {
+        source_name: Arc<str>,
+        error: template::TemplateLayerError,
     },
 }
