@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use strata::chart::cache::Cache;
 use strata::chart::lock::{LOCK_FILE, Lock};
-use strata::context::{Context, Selector, Var, VarSource, parse_var_arg, split_api_versions};
+use strata::context::{Context, Var, VarSource, parse_var_arg, split_api_versions};
+use strata::selector::{Selection, Selector, SelectorError};
 use strata::values::explain::{self, join_key_path};
 use strata::values::split_key_path;
 use strata::{
@@ -239,9 +240,12 @@ struct FleetArgs {
     /// version; --timeout applies to each tenant.
     #[arg(long, requires = "out_dir", conflicts_with_all = ["output", "refresh"])]
     all: bool,
-    /// With --all, only the tenants whose variables have these values: env=prod,region=yul1.
+    /// With --all, only the tenants the selector picks (repeatable; see `strata tenants --help`).
     #[arg(long, value_name = "SELECTOR", value_parser = Selector::parse, requires = "all")]
-    selector: Option<Selector>,
+    selector: Vec<Selector>,
+    /// With --all, succeed when the selector picks no tenant.
+    #[arg(long, requires = "all")]
+    allow_empty: bool,
     /// With --all, where to write `<tenant dir relative to the stack, '/' as '__'>.yaml`
     /// (created if missing). Files are replaced atomically; files of tenants that no longer
     /// exist, or that failed, are left as they are, so use a fresh directory for an exact set.
@@ -253,13 +257,35 @@ struct FleetArgs {
     jobs: Option<usize>,
 }
 
+/// Which tenants a fleet command works on.
+#[derive(Args)]
+struct SelectionArgs {
+    /// Only the tenants whose variables match: `env=prod`, `env!=prod`, `region in (den1,yul1)`,
+    /// `region notin (yul1)`, joined by commas. Repeatable: conditions on different variables
+    /// must all hold, conditions on the same variable are alternatives. A variable no tenant
+    /// has, or any other syntax, is an error (exit status 2).
+    #[arg(long, value_name = "SELECTOR", value_parser = Selector::parse)]
+    selector: Vec<Selector>,
+    /// Succeed when no tenant is selected; by default an empty selection is an error.
+    #[arg(long)]
+    allow_empty: bool,
+}
+
+impl SelectionArgs {
+    fn selection(&self) -> Selection {
+        Selection {
+            selector: Selector::all(self.selector.iter().cloned()),
+            allow_empty: self.allow_empty,
+        }
+    }
+}
+
 #[derive(Args)]
 struct TenantsArgs {
     #[command(flatten)]
     stack: StackArgs,
-    /// Only the tenants whose variables have these values: env=prod,region=yul1.
-    #[arg(long, value_name = "SELECTOR", value_parser = Selector::parse)]
-    selector: Option<Selector>,
+    #[command(flatten)]
+    selection: SelectionArgs,
     /// `table` for people (TENANT, VARS, CHARTS); `json` for scripts, with each variable's
     /// source and each component's chart, constraint, locked version and layer files.
     #[arg(long, value_enum, default_value = "table")]
@@ -299,9 +325,9 @@ struct ValuesArgs {
 struct AppsetArgs {
     #[command(flatten)]
     stack: StackArgs,
-    /// Only tenants whose variables match: NAME=VALUE[,NAME=VALUE].
+    /// Only tenants whose variables match (repeatable; see `strata tenants --help`).
     #[arg(long, value_name = "SELECTOR", value_parser = Selector::parse)]
-    selector: Option<Selector>,
+    selector: Vec<Selector>,
     /// The git repository Argo CD fetches, as it knows it (spec.source.repoURL).
     #[arg(long, value_name = "URL")]
     repo_url: String,
@@ -320,9 +346,8 @@ struct AppsetArgs {
 struct CheckArgs {
     #[command(flatten)]
     stack: StackArgs,
-    /// Only the tenants whose variables have these values: env=prod,region=yul1.
-    #[arg(long, value_name = "SELECTOR", value_parser = Selector::parse)]
-    selector: Option<Selector>,
+    #[command(flatten)]
+    selection: SelectionArgs,
     /// `text` for people, `json` for scripts: {passed, tenants, objects, checks, failures,
     /// kubeSchemas}.
     #[arg(long, value_enum, default_value = "text")]
@@ -366,9 +391,8 @@ enum SnapshotCommand {
 struct SnapshotArgs {
     #[command(flatten)]
     stack: StackArgs,
-    /// Only the tenants whose variables have these values: env=prod,region=yul1.
-    #[arg(long, value_name = "SELECTOR", value_parser = Selector::parse)]
-    selector: Option<Selector>,
+    #[command(flatten)]
+    selection: SelectionArgs,
     /// The snapshot directory (default: `snapshots` next to strata.yaml). One file per tenant,
     /// named as `render --all` names them.
     #[arg(long = "dir", value_name = "SNAPSHOT_DIR")]
@@ -400,9 +424,8 @@ struct DiffArgs {
     head: Option<String>,
     #[arg(long, value_enum, default_value = "text")]
     format: DiffFormat,
-    /// Only tenants whose variables match on either side: NAME=VALUE[,NAME=VALUE].
-    #[arg(long, value_name = "SELECTOR", value_parser = Selector::parse)]
-    selector: Option<Selector>,
+    #[command(flatten)]
+    selection: SelectionArgs,
     /// Leave a field out of every object before comparing (repeatable): a dotted path matched
     /// against the object's keys (metadata.labels.helm.sh/chart) or a JSON pointer
     /// (/metadata/labels/helm.sh~1chart); `*` matches any key or list item. Nothing is
@@ -442,9 +465,25 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("strata: error: {}", error_text(&e));
-            ExitCode::from(1)
+            ExitCode::from(if is_usage_error(&e) { 2 } else { 1 })
         }
     }
+}
+
+/// A selector that cannot be read, names an unknown variable or selects nothing is a usage
+/// error: exit status 2, as for a bad flag, so scripts tell it from a failing check.
+fn is_usage_error(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause.downcast_ref::<SelectorError>().is_some()
+            || matches!(
+                cause.downcast_ref::<strata::Error>(),
+                Some(strata::Error::Selector(_))
+            )
+            || matches!(
+                cause.downcast_ref::<appset::AppsetError>(),
+                Some(appset::AppsetError::Strata(strata::Error::Selector(_)))
+            )
+    })
 }
 
 /// One line of text for an error chain. Library errors already quote their cause, so a cause is
@@ -534,7 +573,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Tenants(args) => {
             let ctx = stack_context(&args.stack)?;
-            let tenants = fleet::list_tenants(&ctx, args.selector.as_ref())?;
+            let tenants = fleet::list_tenants(&ctx, &args.selection.selection())?;
             let text = match args.format {
                 TenantsFormat::Table => fleet::table(&tenants),
                 TenantsFormat::Json => serde_json::to_string_pretty(&tenants)? + "\n",
@@ -625,7 +664,7 @@ fn run(cli: Cli) -> Result<()> {
             let set = appset::application_set(
                 &stack_context(&args.stack)?,
                 &appset::AppsetOptions {
-                    selector: args.selector,
+                    selector: Selector::all(args.selector),
                     name: args.name,
                     repo_url: args.repo_url,
                     revision: args.revision,
@@ -644,7 +683,7 @@ fn run(cli: Cli) -> Result<()> {
 fn check_command(args: &CheckArgs) -> Result<()> {
     let ctx = fleet_render_context(&args.stack, &args.render)?;
     let options = check::CheckOptions {
-        selector: args.selector.clone(),
+        selection: args.selection.selection(),
         kube_schemas: args.schemas.clone(),
         jobs: args.render.jobs.unwrap_or_else(fleet::default_jobs),
     };
@@ -668,7 +707,7 @@ fn snapshot_command(command: SnapshotCommand) -> Result<()> {
     };
     let ctx = fleet_render_context(&args.stack, &args.render)?;
     let options = snapshot::SnapshotOptions {
-        selector: args.selector,
+        selection: args.selection.selection(),
         dir: args.snapshot_dir,
         jobs: args.render.jobs.unwrap_or_else(fleet::default_jobs),
     };
@@ -722,7 +761,7 @@ fn diff_command(args: &DiffArgs) -> Result<bool> {
             .unwrap_or_else(|| context.start_dir.clone()),
         base: args.base.clone(),
         head: args.head.clone(),
-        selector: args.selector.clone(),
+        selection: args.selection.selection(),
         ignore: args.ignore.clone(),
         context,
     };
@@ -761,7 +800,11 @@ fn render_all_command(ctx: &Context, args: &FleetArgs) -> Result<()> {
             eprint!("\r[{done}/{total}] {tenant}\x1b[K");
         }
     };
-    let report = fleet::render_all(ctx, args.selector.as_ref(), out_dir, jobs, progress)?;
+    let selection = Selection {
+        selector: Selector::all(args.selector.iter().cloned()),
+        allow_empty: args.allow_empty,
+    };
+    let report = fleet::render_all(ctx, &selection, out_dir, jobs, progress)?;
     if tty {
         eprint!("\r\x1b[K");
     }

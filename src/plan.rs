@@ -94,11 +94,7 @@ fn select_constraint(stack: &Stack, tenant: &Tenant, spec: &ComponentSpec) -> (S
         if pin.component.as_ref().is_some_and(|c| c != name) {
             continue;
         }
-        let matches = pin
-            .when
-            .iter()
-            .all(|(k, v)| tenant.vars.get(k).is_some_and(|var| var.value == v.0));
-        if !matches {
+        if !pin.when.matches(&tenant.vars) {
             continue;
         }
         let rank = (pin.when.len(), pin.component.is_some());
@@ -107,12 +103,7 @@ fn select_constraint(stack: &Stack, tenant: &Tenant, spec: &ComponentSpec) -> (S
         }
     }
     if let Some((_, pin)) = best {
-        let when = pin
-            .when
-            .iter()
-            .map(|(k, v)| format!("{k}={}", v.0))
-            .collect::<Vec<_>>()
-            .join(",");
+        let when = pin.when.to_string();
         let when = if when.is_empty() {
             "every tenant".to_owned()
         } else {

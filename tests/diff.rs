@@ -236,6 +236,64 @@ fn a_region_layer_change_renders_and_shows_only_that_regions_tenants() {
     }
 }
 
+/// `env!=prod` is an inequality, not a variable named `env!`; an unknown variable, bad syntax
+/// or a selection of no tenant is an error (exit status 2), not "no changes".
+#[test]
+fn diff_selectors_cannot_fail_silently() {
+    let repo = Repo::new(Helm::V3);
+    repo.edit(
+        "fleet/values/region/den1.yaml",
+        "https://s3.den1.example.net",
+        "https://s3-v2.den1.example.net",
+    );
+    let report = repo.diff_json(&["--base", "main", "fleet", "--selector", "env!=prod"], 1);
+    assert_eq!(tenants_of(&report), ["fleet/customers/preprod/acme"]);
+    assert_eq!(report["summary"]["tenantsCompared"], 1);
+    let report = repo.diff_json(
+        &[
+            "--base",
+            "main",
+            "fleet",
+            "--selector",
+            "tenant=acme",
+            "--selector",
+            "tenant=initech",
+        ],
+        1,
+    );
+    assert_eq!(
+        tenants_of(&report),
+        [
+            "fleet/customers/preprod/acme",
+            "fleet/customers/prod/acme",
+            "fleet/customers/prod/initech"
+        ]
+    );
+    for (selector, needle) in [
+        ("envv=prod", "variable \"envv\""),
+        ("env=staging", "--allow-empty"),
+        ("env=", "a value is empty"),
+    ] {
+        let out = repo.diff(&["--base", "main", "fleet", "--selector", selector]);
+        assert_eq!(out.status.code(), Some(2), "{selector}: {}", describe(&out));
+        assert!(out.stdout.is_empty(), "{selector}: {}", describe(&out));
+        assert!(
+            text(&out.stderr).contains(needle),
+            "{selector}: {}",
+            describe(&out)
+        );
+    }
+    let out = repo.diff(&[
+        "--base",
+        "main",
+        "fleet",
+        "--selector",
+        "env=staging",
+        "--allow-empty",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+}
+
 #[test]
 fn an_added_tenant_is_a_whole_addition() {
     let repo = Repo::new(Helm::V3);

@@ -14,8 +14,9 @@ pub mod objects;
 pub mod report;
 pub mod values;
 
-use crate::context::{Context, Selector};
+use crate::context::Context;
 use crate::pipeline;
+use crate::selector::Selection;
 use crate::yaml::YamlError;
 use git::{GitError, Repo};
 use ignore::IgnorePath;
@@ -37,7 +38,7 @@ pub struct DiffOptions {
     pub base: String,
     /// `None`: the working tree, as it is on disk.
     pub head: Option<String>,
-    pub selector: Option<Selector>,
+    pub selection: Selection,
     pub ignore: Vec<IgnorePath>,
     /// Render settings shared by both sides: helm binary, cluster facts, time budget.
     pub context: Context,
@@ -62,6 +63,8 @@ pub enum DiffError {
         #[source]
         source: YamlError,
     },
+    #[error(transparent)]
+    Selector(Box<crate::selector::SelectorError>),
     #[error("{dir} does not exist at {base} nor at {head}")]
     NoStack {
         dir: String,
@@ -248,7 +251,7 @@ pub fn run(opts: &DiffOptions) -> Result<DiffReport, DiffError> {
         });
     }
 
-    let pairs = pair_tenants(&base_side, &head_side, opts.selector.as_ref());
+    let pairs = pair_tenants(&base_side, &head_side, &opts.selection, &rel_dir)?;
     let compared = pairs.len();
     let changed: Vec<(&String, &Pair)> = pairs
         .iter()
@@ -329,22 +332,39 @@ fn tenant_diff(
 
 /// Tenants by directory, with their base and head versions; a tenant is kept when the
 /// selector matches it on either side, so one that moves out of the selection still shows.
+/// A variable no tenant has on either side, or an empty selection, is an error.
 fn pair_tenants<'a>(
     base: &'a Side,
     head: &'a Side,
-    selector: Option<&Selector>,
-) -> BTreeMap<String, Pair<'a>> {
+    selection: &Selection,
+    rel_dir: &Path,
+) -> Result<BTreeMap<String, Pair<'a>>, DiffError> {
     let mut pairs: BTreeMap<String, Pair> = BTreeMap::new();
+    let mut known = BTreeSet::new();
     for t in base.tenants.iter().flatten() {
         pairs.entry(t.dir.clone()).or_default().0 = Some(t);
+        known.extend(t.vars.keys().cloned());
     }
     for t in head.tenants.iter().flatten() {
         pairs.entry(t.dir.clone()).or_default().1 = Some(t);
+        known.extend(t.vars.keys().cloned());
     }
-    if let Some(selector) = selector {
-        pairs.retain(|_, (b, h)| b.iter().chain(h.iter()).any(|t| selector.matches(&t.vars)));
+    let shown = match rel_dir.as_os_str().is_empty() {
+        true => ".".to_owned(),
+        false => rel_dir.display().to_string(),
+    };
+    let stack_file = format!("the stack at {shown} (base or head)");
+    if !pairs.is_empty() {
+        selection
+            .check_known(&known, &stack_file)
+            .map_err(|e| DiffError::Selector(Box::new(e)))?;
     }
-    pairs
+    pairs.retain(|_, (b, h)| b.iter().chain(h.iter()).any(|t| selection.matches(&t.vars)));
+    let where_ = format!("at or below {shown}");
+    selection
+        .check_found(pairs.len(), &stack_file, &where_)
+        .map_err(|e| DiffError::Selector(Box::new(e)))?;
+    Ok(pairs)
 }
 
 type Objects = BTreeMap<ObjectId, serde_json::Value>;
