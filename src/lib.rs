@@ -14,6 +14,7 @@ pub mod diff;
 pub mod error;
 pub mod fleet;
 pub mod helm;
+pub mod inspect;
 pub mod lockfile;
 pub mod manifests;
 pub mod parameters;

@@ -22,7 +22,11 @@ pub fn layer_from_map(entries: &BTreeMap<String, String>, source: Arc<str>) -> L
         }
         insert(&mut root, &path, typed(value), &origin);
     }
-    Layer { source, tree: root }
+    Layer {
+        source,
+        tree: root,
+        chart_defaults: false,
+    }
 }
 
 fn insert(node: &mut Node, path: &[String], value: serde_json::Value, origin: &Origin) {
