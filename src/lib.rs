@@ -15,6 +15,7 @@ pub mod diff;
 pub mod error;
 pub mod fleet;
 pub mod helm;
+pub mod inspect;
 pub mod interrupt;
 pub mod lockfile;
 pub mod logging;

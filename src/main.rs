@@ -322,6 +322,10 @@ struct ValuesArgs {
     component: Option<String>,
     #[arg(long, value_enum, default_value = "yaml")]
     format: ValuesFormat,
+    /// The computed values helm's templates see (`.Values`): the chart's and subcharts'
+    /// defaults coalesced with the layers, as `helm get values --all` prints them. Runs helm.
+    #[arg(long)]
+    all: bool,
 }
 
 #[derive(Args)]
@@ -456,6 +460,10 @@ struct ExplainArgs {
     component: Option<String>,
     #[arg(long, value_enum, default_value = "text")]
     format: ExplainFormat,
+    /// Compare two tenants instead: list every value that differs and the file and line that
+    /// set it on each side. The first positional argument is then the key path.
+    #[arg(long, num_args = 2, value_names = ["TENANT_A", "TENANT_B"])]
+    compare: Option<Vec<PathBuf>>,
 }
 
 /// Stack for the thread that does the work. Values files may nest as deep as Helm reads them
@@ -651,7 +659,11 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Values(args) => {
             let ctx = terminal_context(&args.tenant)?;
-            let per_component = merged_values(&ctx, args.component.as_deref())?;
+            let per_component = if args.all {
+                computed_values(&ctx, args.component.as_deref())?
+            } else {
+                merged_values(&ctx, args.component.as_deref())?
+            };
             let value = if per_component.len() == 1 {
                 per_component.into_values().next().expect("one entry")
             } else {
@@ -664,6 +676,7 @@ fn run(cli: Cli) -> Result<()> {
             write_stdout(text.as_bytes())
         }
         Command::Diff(_) => unreachable!("diff has its own exit codes and runs from main"),
+        Command::Explain(args) if args.compare.is_some() => compare_command(args),
         Command::Explain(args) => {
             let ctx = terminal_context(&TenantArgs {
                 tenant_dir: args.tenant_dir,
@@ -904,6 +917,68 @@ fn merged_values(ctx: &Context, only: Option<&str>) -> Result<BTreeMap<String, s
     Ok(out)
 }
 
+fn computed_values(
+    ctx: &Context,
+    only: Option<&str>,
+) -> Result<BTreeMap<String, serde_json::Value>> {
+    let resolved = pipeline::resolve(ctx)?;
+    let wanted: Vec<String> = select(&resolved, only)?
+        .iter()
+        .map(|c| c.name.clone())
+        .collect();
+    Ok(strata::inspect::computed_values(&resolved, ctx)?
+        .into_iter()
+        .filter(|(name, _)| wanted.contains(name))
+        .filter_map(|(name, values)| Some((name, values?)))
+        .collect())
+}
+
+/// `strata explain --compare A B [KEY]`.
+fn compare_command(args: ExplainArgs) -> Result<()> {
+    let dirs = args.compare.expect("checked by the caller");
+    // With --compare both tenants are options, so the one positional is the key.
+    let key = args
+        .key
+        .or_else(|| args.tenant_dir.map(|p| p.to_string_lossy().into_owned()));
+    let path = key.as_deref().map(split_key_path).unwrap_or_default();
+    let mut sides = Vec::new();
+    for dir in &dirs {
+        let ctx = terminal_context(&TenantArgs {
+            tenant_dir: Some(dir.clone()),
+            vars: args.vars.clone(),
+            set: Vec::new(),
+        })?;
+        let resolved = pipeline::resolve(&ctx)?;
+        let mut explained = strata::inspect::explained(&resolved, &ctx)?;
+        if let Some(only) = args.component.as_deref() {
+            select(&resolved, Some(only))?;
+            explained.retain(|e| e.component == only);
+        }
+        sides.push((resolved.tenant.shown_dir.clone(), explained));
+    }
+    let several = sides.iter().any(|(_, e)| e.len() > 1);
+    let differences = strata::inspect::compare(&sides[0].1, &sides[1].1, &path);
+    let text = match args.format {
+        ExplainFormat::Json => {
+            serde_json::to_string_pretty(&serde_json::json!({
+                "a": sides[0].0,
+                "b": sides[1].0,
+                "differences": differences,
+            }))? + "\n"
+        }
+        ExplainFormat::Text if differences.is_empty() => format!(
+            "{} and {} have the same values{}\n",
+            sides[0].0,
+            sides[1].0,
+            key.map(|k| format!(" under {k}")).unwrap_or_default()
+        ),
+        ExplainFormat::Text => {
+            strata::inspect::compare_text(&differences, &sides[0].0, &sides[1].0, several)
+        }
+    };
+    write_stdout(text.as_bytes())
+}
+
 fn select<'a>(
     resolved: &'a pipeline::Resolved,
     only: Option<&str>,
@@ -936,15 +1011,21 @@ fn explain_command(
     let components = select(&resolved, only)?;
     let choices = pipeline::chart_choices(&resolved, ctx)?;
     let mut found = BTreeMap::new();
-    for component in &components {
-        let values = pipeline::component_values(component, ctx)?;
+    let mut chart_names = BTreeMap::new();
+    for values in strata::inspect::explained(&resolved, ctx)? {
+        if !components.iter().any(|c| c.name == values.component) {
+            continue;
+        }
         if let Some(list) = explain::explain(&values.merged, &values.layers, &path) {
-            found.insert(component.name.clone(), list);
+            if let Some(chart) = values.chart {
+                chart_names.insert(values.component.clone(), chart);
+            }
+            found.insert(values.component, list);
         }
     }
     if found.is_empty() && !path.is_empty() {
         bail!(
-            "no layer of tenant {} sets {}; `strata values {}` lists what is set",
+            "neither the chart nor any layer of tenant {} sets {}; `strata values --all {}` lists what is set",
             resolved.tenant.shown_dir,
             join_key_path(&path),
             resolved.tenant.shown_dir
@@ -969,6 +1050,8 @@ fn explain_command(
                         "# chart {} {:?} → {version}, chosen by {}\n",
                         choice.chart, choice.constraint, choice.chosen_by
                     ));
+                } else if let Some(chart) = chart_names.get(name) {
+                    out.push_str(&format!("# chart {chart}\n"));
                 }
                 out.push_str(&explain::to_text(list));
             }

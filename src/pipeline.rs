@@ -287,6 +287,9 @@ pub struct FetchedChart {
     pub dir: PathBuf,
     /// The locked archive digest of a versioned chart; `None` for a chart in the repository.
     pub digest: Option<String>,
+    /// A repository chart copied with its dependencies laid in; `dir` points into it, and it
+    /// is removed when the last clone is dropped.
+    pub prepared: Option<crate::chart::deps::PreparedChart>,
 }
 
 impl FetchedChart {
@@ -330,21 +333,28 @@ pub fn resolve_charts_within(
                     path,
                     &format!("component {:?} chart {}", c.name, c.chart_shown),
                 )?;
+                let prepared =
+                    crate::chart::deps::prepare(path, &resolved.root, c.plain_http, &charts)?;
                 Ok(FetchedChart {
-                    dir: path.clone(),
+                    dir: prepared
+                        .as_ref()
+                        .map_or_else(|| path.clone(), |p| p.dir.clone()),
                     digest: None,
+                    prepared,
                 })
             }
             // Not a chart, but its files are what the render reads, and what the cache hashes.
             ChartPlan::Manifests(m) => Ok(FetchedChart {
                 dir: m.dir.clone(),
                 digest: None,
+                prepared: None,
             }),
             ChartPlan::Remote(remote) => {
                 let chart = charts.resolve(remote)?;
                 Ok(FetchedChart {
                     dir: chart.dir,
                     digest: Some(chart.entry.digest),
+                    prepared: None,
                 })
             }
         })
@@ -355,11 +365,13 @@ pub fn resolve_charts_within(
 pub fn open_charts(resolved: &Resolved, ctx: &Context) -> Result<Charts, Error> {
     let lock_path = resolved.stack.dir.join(LOCK_FILE);
     let lock_shown = resolved.root.display(&resolved.stack.dir.join(LOCK_FILE));
-    // Only stacks with versioned charts need the lock read at all.
-    let needs_lock = resolved
-        .components
-        .iter()
-        .any(|c| matches!(c.chart, ChartPlan::Remote(_)));
+    // Only stacks with versioned charts, or repository charts that may have dependencies,
+    // need the lock read at all.
+    let needs_lock = resolved.components.iter().any(|c| match &c.chart {
+        ChartPlan::Remote(_) => true,
+        ChartPlan::Local(path) => path.is_dir(),
+        ChartPlan::Manifests(_) => false,
+    });
     let lock = if needs_lock && !ctx.refresh {
         Lock::load(&lock_path, &lock_shown)?
     } else {

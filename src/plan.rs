@@ -151,6 +151,9 @@ pub struct ComponentPlan {
     pub layers: Vec<LayerFile>,
     /// Labels, annotations and sync wave to set on the rendered objects; off when empty.
     pub post_render: PostRenderPlan,
+    /// `chart.plainHttp`: also how a chart in the repository reaches the OCI registries of
+    /// its dependencies.
+    pub plain_http: bool,
 }
 
 /// Plans every component of the stack for the tenant, in declaration order.
@@ -222,6 +225,7 @@ fn plan_component(
             skip_tests: false,
             layers: Vec::new(),
             post_render,
+            plain_http: false,
         });
     }
     let chart_spec = spec.chart.as_ref().expect("validated: chart or manifests");
@@ -315,6 +319,7 @@ fn plan_component(
         skip_tests: spec.skip_tests,
         layers,
         post_render,
+        plain_http: chart_spec.plain_http,
     })
 }
 

@@ -13,6 +13,9 @@ pub struct Explanation {
     #[serde(rename = "setBy")]
     pub set_by: Setting,
     pub overrides: Vec<Setting>,
+    /// A layer's `null` over a chart default: helm removes the key instead of keeping null.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub deleted: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -56,11 +59,18 @@ pub fn explain(merged: &Node, layers: &[Layer], prefix: &[String]) -> Option<Vec
                     .filter(|n| n.origin != node.origin)
                     .map(|n| Setting::new(&n.origin, n))
                     .collect();
+                let value = node.to_json();
+                let deleted = value.is_null()
+                    && layers.iter().any(|l| {
+                        l.chart_defaults
+                            && l.tree.get(&path).is_some_and(|d| !d.to_json().is_null())
+                    });
                 Explanation {
                     key: join_key_path(&path),
-                    value: node.to_json(),
+                    value,
                     set_by: Setting::new(&node.origin, node),
                     overrides,
+                    deleted,
                 }
             })
             .collect(),
@@ -105,8 +115,16 @@ pub fn join_key_path(path: &[String]) -> String {
 pub fn to_text(explanations: &[Explanation]) -> String {
     let mut out = String::new();
     for e in explanations {
-        out.push_str(&format!("{} = {}\n", e.key, e.value));
-        out.push_str(&format!("  set by    {}\n", e.set_by.location()));
+        if e.deleted {
+            out.push_str(&format!(
+                "{} deleted (a null over the chart default: helm removes the key)\n",
+                e.key
+            ));
+            out.push_str(&format!("  deleted by {}\n", e.set_by.location()));
+        } else {
+            out.push_str(&format!("{} = {}\n", e.key, e.value));
+            out.push_str(&format!("  set by    {}\n", e.set_by.location()));
+        }
         for (i, o) in e.overrides.iter().enumerate() {
             let label = if i == 0 { "overrides" } else { "         " };
             out.push_str(&format!("  {label} {} = {}\n", o.location(), o.value));

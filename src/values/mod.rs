@@ -3,6 +3,7 @@
 //! Layers are merged with Helm's `-f` rule ([`merge`]); the result goes to helm as one JSON file
 //! ([`Node::to_json`]), and the same tree answers `strata explain` ([`explain`]).
 
+pub mod defaults;
 pub mod explain;
 pub mod layer;
 pub mod merge;

@@ -38,7 +38,11 @@ pub fn layer_from_map(
         }
         insert(&mut root, &path, typed(value), &origin);
     }
-    Ok(Layer { source, tree: root })
+    Ok(Layer {
+        source,
+        tree: root,
+        chart_defaults: false,
+    })
 }
 
 fn insert(node: &mut Node, path: &[String], value: serde_json::Value, origin: &Origin) {
