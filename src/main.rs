@@ -335,18 +335,46 @@ struct AppsetArgs {
     /// Only tenants whose variables match (repeatable; see `strata tenants --help`).
     #[arg(long, value_name = "SELECTOR", value_parser = Selector::parse)]
     selector: Vec<Selector>,
-    /// The git repository Argo CD fetches, as it knows it (spec.source.repoURL).
+    /// The git repository Argo CD fetches, as it knows it (spec.source.repoURL). Default: the
+    /// `origin` remote of the stack's repository, without user info.
     #[arg(long, value_name = "URL")]
-    repo_url: String,
+    repo_url: Option<String>,
     /// The revision Argo CD follows (spec.source.targetRevision).
     #[arg(long, value_name = "REV", default_value = "HEAD")]
     revision: String,
     /// The Argo CD project of every Application.
     #[arg(long, value_name = "NAME", default_value = "default")]
     project: String,
-    /// The ApplicationSet's name (default: the stack directory's name).
+    /// The ApplicationSet's name, which also starts every Application's name (default: the
+    /// stack directory's name).
     #[arg(long)]
     name: Option<String>,
+    /// `automated`: Argo CD syncs every change; `manual`: only when someone syncs.
+    #[arg(long, value_enum, default_value = "automated")]
+    sync: SyncArg,
+    /// With --sync automated: delete objects that disappear from the manifests.
+    #[arg(long, value_name = "BOOL", action = clap::ArgAction::Set)]
+    prune: Option<bool>,
+    /// With --sync automated: undo changes made in the cluster.
+    #[arg(long, value_name = "BOOL", action = clap::ArgAction::Set)]
+    self_heal: Option<bool>,
+    /// A finalizer of every Application (repeatable), e.g.
+    /// resources-finalizer.argocd.argoproj.io to delete its resources with it.
+    #[arg(long = "finalizer", value_name = "NAME")]
+    finalizers: Vec<String>,
+    /// A label of the ApplicationSet and every Application (repeatable): --label team=web.
+    #[arg(long = "label", value_name = "KEY=VALUE", value_parser = parse_var_arg)]
+    labels: Vec<(String, String)>,
+    /// Compare with FILE instead of printing: exit 0 when FILE holds exactly this output, 1
+    /// when it is missing or out of date (for CI).
+    #[arg(long, value_name = "FILE")]
+    check: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SyncArg {
+    Automated,
+    Manual,
 }
 
 #[derive(Args)]
@@ -690,22 +718,66 @@ fn run(cli: Cli) -> Result<()> {
                 args.format,
             )
         }
-        Command::Appset(args) => {
-            let set = appset::application_set(
-                &stack_context(&args.stack)?,
-                &appset::AppsetOptions {
-                    selector: Selector::all(args.selector),
-                    name: args.name,
-                    repo_url: args.repo_url,
-                    revision: args.revision,
-                    project: args.project,
-                },
-            )?;
-            write_stdout(yaml::to_yaml(&set).as_bytes())
-        }
+        Command::Appset(args) => appset_command(args),
         Command::Check(args) => check_command(&args),
         Command::Snapshot(command) => snapshot_command(command),
     }
+}
+
+/// `strata appset`: the ApplicationSet on stdout, or with --check compared with a file.
+fn appset_command(args: AppsetArgs) -> Result<()> {
+    let sync = match args.sync {
+        SyncArg::Manual => {
+            for (flag, given) in [("prune", args.prune), ("self-heal", args.self_heal)] {
+                if given.is_some() {
+                    return Err(appset::AppsetError::ManualSyncFlag { flag }.into());
+                }
+            }
+            appset::SyncMode::Manual
+        }
+        SyncArg::Automated => appset::SyncMode::Automated {
+            prune: args.prune.unwrap_or(true),
+            self_heal: args.self_heal.unwrap_or(true),
+        },
+    };
+    let set = appset::application_set(
+        &stack_context(&args.stack)?,
+        &appset::AppsetOptions {
+            selector: Selector::all(args.selector),
+            name: args.name,
+            repo_url: args.repo_url,
+            revision: args.revision,
+            project: args.project,
+            sync,
+            finalizers: args.finalizers,
+            labels: args.labels.into_iter().collect(),
+        },
+    )?;
+    let yaml = yaml::to_yaml(&set);
+    let Some(file) = args.check else {
+        return write_stdout(yaml.as_bytes());
+    };
+    let shown = file.display();
+    let committed = match std::fs::read(&file) {
+        Ok(bytes) => bytes,
+        Err(e) => bail!(
+            "{shown} cannot be read ({e}); write it with the same command without --check: strata appset ... > {shown}"
+        ),
+    };
+    if committed == yaml.as_bytes() {
+        eprintln!("strata: {shown} is up to date");
+        return Ok(());
+    }
+    let committed = String::from_utf8_lossy(&committed);
+    let line = committed
+        .lines()
+        .zip(yaml.lines())
+        .position(|(a, b)| a != b)
+        .unwrap_or_else(|| committed.lines().count().min(yaml.lines().count()))
+        + 1;
+    bail!(
+        "{shown} is out of date (first difference at line {line}); regenerate it with the same command without --check: strata appset ... > {shown}"
+    )
 }
 
 /// `strata check`: the report on stdout, whatever the format; any failure makes the exit
