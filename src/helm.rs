@@ -11,9 +11,8 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-/// The whole render's budget: below Argo CD's 60 s repo-server deadline, leaving room for the
-/// git fetch, the tar transfer and init.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(45);
+/// The whole render's budget (see [`crate::budget`]).
+pub const DEFAULT_TIMEOUT: Duration = crate::budget::DEFAULT_RENDER_BUDGET;
 
 /// One argv string stays well under Linux's 128 KiB per-argument limit.
 const MAX_ARG_BYTES: usize = 100 * 1024;

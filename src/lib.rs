@@ -6,6 +6,7 @@
 
 pub mod appset;
 pub mod argocd;
+pub mod budget;
 pub mod chart;
 pub mod check;
 pub mod config;
@@ -14,6 +15,7 @@ pub mod diff;
 pub mod error;
 pub mod fleet;
 pub mod helm;
+pub mod inspect;
 pub mod interrupt;
 pub mod lockfile;
 pub mod logging;
@@ -27,6 +29,7 @@ pub mod promote;
 pub mod quote;
 pub mod render_cache;
 pub mod scratch;
+pub mod selector;
 pub mod snapshot;
 pub mod template;
 pub mod tenant;

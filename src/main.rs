@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use strata::chart::cache::Cache;
 use strata::chart::lock::{LOCK_FILE, Lock};
-use strata::context::{Context, Selector, Var, VarSource, parse_var_arg, split_api_versions};
+use strata::context::{Context, Var, VarSource, parse_var_arg, split_api_versions};
+use strata::selector::{Selection, Selector, SelectorError};
 use strata::values::explain::{self, join_key_path};
 use strata::values::split_key_path;
 use strata::{
@@ -137,6 +138,9 @@ struct LockArgs {
     /// Re-resolve every entry, also those that still satisfy their constraint.
     #[arg(long)]
     update: bool,
+    /// Seconds the whole run may take, downloads included (default: 600).
+    #[arg(long, env = "STRATA_TIMEOUT", value_name = "SECONDS")]
+    timeout: Option<u64>,
 }
 
 #[derive(Args)]
@@ -239,9 +243,12 @@ struct FleetArgs {
     /// version; --timeout applies to each tenant.
     #[arg(long, requires = "out_dir", conflicts_with_all = ["output", "refresh"])]
     all: bool,
-    /// With --all, only the tenants whose variables have these values: env=prod,region=yul1.
+    /// With --all, only the tenants the selector picks (repeatable; see `strata tenants --help`).
     #[arg(long, value_name = "SELECTOR", value_parser = Selector::parse, requires = "all")]
-    selector: Option<Selector>,
+    selector: Vec<Selector>,
+    /// With --all, succeed when the selector picks no tenant.
+    #[arg(long, requires = "all")]
+    allow_empty: bool,
     /// With --all, where to write `<tenant dir relative to the stack, '/' as '__'>.yaml`
     /// (created if missing). Files are replaced atomically; files of tenants that no longer
     /// exist, or that failed, are left as they are, so use a fresh directory for an exact set.
@@ -253,13 +260,35 @@ struct FleetArgs {
     jobs: Option<usize>,
 }
 
+/// Which tenants a fleet command works on.
+#[derive(Args)]
+struct SelectionArgs {
+    /// Only the tenants whose variables match: `env=prod`, `env!=prod`, `region in (den1,yul1)`,
+    /// `region notin (yul1)`, joined by commas. Repeatable: conditions on different variables
+    /// must all hold, conditions on the same variable are alternatives. A variable no tenant
+    /// has, or any other syntax, is an error (exit status 2).
+    #[arg(long, value_name = "SELECTOR", value_parser = Selector::parse)]
+    selector: Vec<Selector>,
+    /// Succeed when no tenant is selected; by default an empty selection is an error.
+    #[arg(long)]
+    allow_empty: bool,
+}
+
+impl SelectionArgs {
+    fn selection(&self) -> Selection {
+        Selection {
+            selector: Selector::all(self.selector.iter().cloned()),
+            allow_empty: self.allow_empty,
+        }
+    }
+}
+
 #[derive(Args)]
 struct TenantsArgs {
     #[command(flatten)]
     stack: StackArgs,
-    /// Only the tenants whose variables have these values: env=prod,region=yul1.
-    #[arg(long, value_name = "SELECTOR", value_parser = Selector::parse)]
-    selector: Option<Selector>,
+    #[command(flatten)]
+    selection: SelectionArgs,
     /// `table` for people (TENANT, VARS, CHARTS); `json` for scripts, with each variable's
     /// source and each component's chart, constraint, locked version and layer files.
     #[arg(long, value_enum, default_value = "table")]
@@ -293,36 +322,67 @@ struct ValuesArgs {
     component: Option<String>,
     #[arg(long, value_enum, default_value = "yaml")]
     format: ValuesFormat,
+    /// The computed values helm's templates see (`.Values`): the chart's and subcharts'
+    /// defaults coalesced with the layers, as `helm get values --all` prints them. Runs helm.
+    #[arg(long)]
+    all: bool,
 }
 
 #[derive(Args)]
 struct AppsetArgs {
     #[command(flatten)]
     stack: StackArgs,
-    /// Only tenants whose variables match: NAME=VALUE[,NAME=VALUE].
+    /// Only tenants whose variables match (repeatable; see `strata tenants --help`).
     #[arg(long, value_name = "SELECTOR", value_parser = Selector::parse)]
-    selector: Option<Selector>,
-    /// The git repository Argo CD fetches, as it knows it (spec.source.repoURL).
+    selector: Vec<Selector>,
+    /// The git repository Argo CD fetches, as it knows it (spec.source.repoURL). Default: the
+    /// `origin` remote of the stack's repository, without user info.
     #[arg(long, value_name = "URL")]
-    repo_url: String,
+    repo_url: Option<String>,
     /// The revision Argo CD follows (spec.source.targetRevision).
     #[arg(long, value_name = "REV", default_value = "HEAD")]
     revision: String,
     /// The Argo CD project of every Application.
     #[arg(long, value_name = "NAME", default_value = "default")]
     project: String,
-    /// The ApplicationSet's name (default: the stack directory's name).
+    /// The ApplicationSet's name, which also starts every Application's name (default: the
+    /// stack directory's name).
     #[arg(long)]
     name: Option<String>,
+    /// `automated`: Argo CD syncs every change; `manual`: only when someone syncs.
+    #[arg(long, value_enum, default_value = "automated")]
+    sync: SyncArg,
+    /// With --sync automated: delete objects that disappear from the manifests.
+    #[arg(long, value_name = "BOOL", action = clap::ArgAction::Set)]
+    prune: Option<bool>,
+    /// With --sync automated: undo changes made in the cluster.
+    #[arg(long, value_name = "BOOL", action = clap::ArgAction::Set)]
+    self_heal: Option<bool>,
+    /// A finalizer of every Application (repeatable), e.g.
+    /// resources-finalizer.argocd.argoproj.io to delete its resources with it.
+    #[arg(long = "finalizer", value_name = "NAME")]
+    finalizers: Vec<String>,
+    /// A label of the ApplicationSet and every Application (repeatable): --label team=web.
+    #[arg(long = "label", value_name = "KEY=VALUE", value_parser = parse_var_arg)]
+    labels: Vec<(String, String)>,
+    /// Compare with FILE instead of printing: exit 0 when FILE holds exactly this output, 1
+    /// when it is missing or out of date (for CI).
+    #[arg(long, value_name = "FILE")]
+    check: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SyncArg {
+    Automated,
+    Manual,
 }
 
 #[derive(Args)]
 struct CheckArgs {
     #[command(flatten)]
     stack: StackArgs,
-    /// Only the tenants whose variables have these values: env=prod,region=yul1.
-    #[arg(long, value_name = "SELECTOR", value_parser = Selector::parse)]
-    selector: Option<Selector>,
+    #[command(flatten)]
+    selection: SelectionArgs,
     /// `text` for people, `json` for scripts: {passed, tenants, objects, checks, failures,
     /// kubeSchemas}.
     #[arg(long, value_enum, default_value = "text")]
@@ -366,9 +426,8 @@ enum SnapshotCommand {
 struct SnapshotArgs {
     #[command(flatten)]
     stack: StackArgs,
-    /// Only the tenants whose variables have these values: env=prod,region=yul1.
-    #[arg(long, value_name = "SELECTOR", value_parser = Selector::parse)]
-    selector: Option<Selector>,
+    #[command(flatten)]
+    selection: SelectionArgs,
     /// The snapshot directory (default: `snapshots` next to strata.yaml). One file per tenant,
     /// named as `render --all` names them.
     #[arg(long = "dir", value_name = "SNAPSHOT_DIR")]
@@ -400,9 +459,8 @@ struct DiffArgs {
     head: Option<String>,
     #[arg(long, value_enum, default_value = "text")]
     format: DiffFormat,
-    /// Only tenants whose variables match on either side: NAME=VALUE[,NAME=VALUE].
-    #[arg(long, value_name = "SELECTOR", value_parser = Selector::parse)]
-    selector: Option<Selector>,
+    #[command(flatten)]
+    selection: SelectionArgs,
     /// Leave a field out of every object before comparing (repeatable): a dotted path matched
     /// against the object's keys (metadata.labels.helm.sh/chart) or a JSON pointer
     /// (/metadata/labels/helm.sh~1chart); `*` matches any key or list item. Nothing is
@@ -430,9 +488,30 @@ struct ExplainArgs {
     component: Option<String>,
     #[arg(long, value_enum, default_value = "text")]
     format: ExplainFormat,
+    /// Compare two tenants instead: list every value that differs and the file and line that
+    /// set it on each side. The first positional argument is then the key path.
+    #[arg(long, num_args = 2, value_names = ["TENANT_A", "TENANT_B"])]
+    compare: Option<Vec<PathBuf>>,
 }
 
+/// Stack for the thread that does the work. Values files may nest as deep as Helm reads them
+/// (10000 levels), and reading, merging and writing values recurses once per level; only the
+/// pages actually used are ever touched.
+const WORK_STACK_BYTES: usize = 512 << 20;
+
 fn main() -> ExitCode {
+    let worker = std::thread::Builder::new()
+        .name("strata".into())
+        .stack_size(WORK_STACK_BYTES)
+        .spawn(work)
+        .expect("start the work thread");
+    match worker.join() {
+        Ok(code) => code,
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
+}
+
+fn work() -> ExitCode {
     let cli = Cli::parse();
     strata::logging::init();
     strata::interrupt::install();
@@ -443,9 +522,25 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("strata: error: {}", error_text(&e));
-            ExitCode::from(1)
+            ExitCode::from(if is_usage_error(&e) { 2 } else { 1 })
         }
     }
+}
+
+/// A selector that cannot be read, names an unknown variable or selects nothing is a usage
+/// error: exit status 2, as for a bad flag, so scripts tell it from a failing check.
+fn is_usage_error(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause.downcast_ref::<SelectorError>().is_some()
+            || matches!(
+                cause.downcast_ref::<strata::Error>(),
+                Some(strata::Error::Selector(_))
+            )
+            || matches!(
+                cause.downcast_ref::<appset::AppsetError>(),
+                Some(appset::AppsetError::Strata(strata::Error::Selector(_)))
+            )
+    })
 }
 
 /// The most an error message prints: helm's own report of many failing templates fits, a
@@ -526,7 +621,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Tenants(args) => {
             let ctx = stack_context(&args.stack)?;
-            let tenants = fleet::list_tenants(&ctx, args.selector.as_ref())?;
+            let tenants = fleet::list_tenants(&ctx, &args.selection.selection())?;
             let text = match args.format {
                 TenantsFormat::Table => fleet::table(&tenants),
                 TenantsFormat::Json => serde_json::to_string_pretty(&tenants)? + "\n",
@@ -534,7 +629,12 @@ fn run(cli: Cli) -> Result<()> {
             write_stdout(text.as_bytes())
         }
         Command::Lock(args) => {
-            let report = lockfile::update_lock(&stack_context(&args.stack)?, args.update)?;
+            let mut ctx = stack_context(&args.stack)?;
+            ctx.timeout = match args.timeout {
+                Some(0) => bail!("--timeout must be at least 1 second"),
+                t => t.map(std::time::Duration::from_secs),
+            };
+            let report = lockfile::update_lock(&ctx, args.update)?;
             eprint!("{}", report.summary());
             Ok(())
         }
@@ -587,7 +687,11 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Values(args) => {
             let ctx = terminal_context(&args.tenant)?;
-            let per_component = merged_values(&ctx, args.component.as_deref())?;
+            let per_component = if args.all {
+                computed_values(&ctx, args.component.as_deref())?
+            } else {
+                merged_values(&ctx, args.component.as_deref())?
+            };
             let value = if per_component.len() == 1 {
                 per_component.into_values().next().expect("one entry")
             } else {
@@ -600,6 +704,7 @@ fn run(cli: Cli) -> Result<()> {
             write_stdout(text.as_bytes())
         }
         Command::Diff(_) => unreachable!("diff has its own exit codes and runs from main"),
+        Command::Explain(args) if args.compare.is_some() => compare_command(args),
         Command::Explain(args) => {
             let ctx = terminal_context(&TenantArgs {
                 tenant_dir: args.tenant_dir,
@@ -613,22 +718,66 @@ fn run(cli: Cli) -> Result<()> {
                 args.format,
             )
         }
-        Command::Appset(args) => {
-            let set = appset::application_set(
-                &stack_context(&args.stack)?,
-                &appset::AppsetOptions {
-                    selector: args.selector,
-                    name: args.name,
-                    repo_url: args.repo_url,
-                    revision: args.revision,
-                    project: args.project,
-                },
-            )?;
-            write_stdout(yaml::to_yaml(&set).as_bytes())
-        }
+        Command::Appset(args) => appset_command(args),
         Command::Check(args) => check_command(&args),
         Command::Snapshot(command) => snapshot_command(command),
     }
+}
+
+/// `strata appset`: the ApplicationSet on stdout, or with --check compared with a file.
+fn appset_command(args: AppsetArgs) -> Result<()> {
+    let sync = match args.sync {
+        SyncArg::Manual => {
+            for (flag, given) in [("prune", args.prune), ("self-heal", args.self_heal)] {
+                if given.is_some() {
+                    return Err(appset::AppsetError::ManualSyncFlag { flag }.into());
+                }
+            }
+            appset::SyncMode::Manual
+        }
+        SyncArg::Automated => appset::SyncMode::Automated {
+            prune: args.prune.unwrap_or(true),
+            self_heal: args.self_heal.unwrap_or(true),
+        },
+    };
+    let set = appset::application_set(
+        &stack_context(&args.stack)?,
+        &appset::AppsetOptions {
+            selector: Selector::all(args.selector),
+            name: args.name,
+            repo_url: args.repo_url,
+            revision: args.revision,
+            project: args.project,
+            sync,
+            finalizers: args.finalizers,
+            labels: args.labels.into_iter().collect(),
+        },
+    )?;
+    let yaml = yaml::to_yaml(&set);
+    let Some(file) = args.check else {
+        return write_stdout(yaml.as_bytes());
+    };
+    let shown = file.display();
+    let committed = match std::fs::read(&file) {
+        Ok(bytes) => bytes,
+        Err(e) => bail!(
+            "{shown} cannot be read ({e}); write it with the same command without --check: strata appset ... > {shown}"
+        ),
+    };
+    if committed == yaml.as_bytes() {
+        eprintln!("strata: {shown} is up to date");
+        return Ok(());
+    }
+    let committed = String::from_utf8_lossy(&committed);
+    let line = committed
+        .lines()
+        .zip(yaml.lines())
+        .position(|(a, b)| a != b)
+        .unwrap_or_else(|| committed.lines().count().min(yaml.lines().count()))
+        + 1;
+    bail!(
+        "{shown} is out of date (first difference at line {line}); regenerate it with the same command without --check: strata appset ... > {shown}"
+    )
 }
 
 /// `strata check`: the report on stdout, whatever the format; any failure makes the exit
@@ -636,7 +785,7 @@ fn run(cli: Cli) -> Result<()> {
 fn check_command(args: &CheckArgs) -> Result<()> {
     let ctx = fleet_render_context(&args.stack, &args.render)?;
     let options = check::CheckOptions {
-        selector: args.selector.clone(),
+        selection: args.selection.selection(),
         kube_schemas: args.schemas.clone(),
         jobs: args.render.jobs.unwrap_or_else(fleet::default_jobs),
     };
@@ -660,7 +809,7 @@ fn snapshot_command(command: SnapshotCommand) -> Result<()> {
     };
     let ctx = fleet_render_context(&args.stack, &args.render)?;
     let options = snapshot::SnapshotOptions {
-        selector: args.selector,
+        selection: args.selection.selection(),
         dir: args.snapshot_dir,
         jobs: args.render.jobs.unwrap_or_else(fleet::default_jobs),
     };
@@ -714,7 +863,7 @@ fn diff_command(args: &DiffArgs) -> Result<bool> {
             .unwrap_or_else(|| context.start_dir.clone()),
         base: args.base.clone(),
         head: args.head.clone(),
-        selector: args.selector.clone(),
+        selection: args.selection.selection(),
         ignore: args.ignore.clone(),
         context,
     };
@@ -753,7 +902,11 @@ fn render_all_command(ctx: &Context, args: &FleetArgs) -> Result<()> {
             eprint!("\r[{done}/{total}] {tenant}\x1b[K");
         }
     };
-    let report = fleet::render_all(ctx, args.selector.as_ref(), out_dir, jobs, progress)?;
+    let selection = Selection {
+        selector: Selector::all(args.selector.iter().cloned()),
+        allow_empty: args.allow_empty,
+    };
+    let report = fleet::render_all(ctx, &selection, out_dir, jobs, progress)?;
     if tty {
         eprint!("\r\x1b[K");
     }
@@ -834,6 +987,68 @@ fn merged_values(ctx: &Context, only: Option<&str>) -> Result<BTreeMap<String, s
     Ok(out)
 }
 
+fn computed_values(
+    ctx: &Context,
+    only: Option<&str>,
+) -> Result<BTreeMap<String, serde_json::Value>> {
+    let resolved = pipeline::resolve(ctx)?;
+    let wanted: Vec<String> = select(&resolved, only)?
+        .iter()
+        .map(|c| c.name.clone())
+        .collect();
+    Ok(strata::inspect::computed_values(&resolved, ctx)?
+        .into_iter()
+        .filter(|(name, _)| wanted.contains(name))
+        .filter_map(|(name, values)| Some((name, values?)))
+        .collect())
+}
+
+/// `strata explain --compare A B [KEY]`.
+fn compare_command(args: ExplainArgs) -> Result<()> {
+    let dirs = args.compare.expect("checked by the caller");
+    // With --compare both tenants are options, so the one positional is the key.
+    let key = args
+        .key
+        .or_else(|| args.tenant_dir.map(|p| p.to_string_lossy().into_owned()));
+    let path = key.as_deref().map(split_key_path).unwrap_or_default();
+    let mut sides = Vec::new();
+    for dir in &dirs {
+        let ctx = terminal_context(&TenantArgs {
+            tenant_dir: Some(dir.clone()),
+            vars: args.vars.clone(),
+            set: Vec::new(),
+        })?;
+        let resolved = pipeline::resolve(&ctx)?;
+        let mut explained = strata::inspect::explained(&resolved, &ctx)?;
+        if let Some(only) = args.component.as_deref() {
+            select(&resolved, Some(only))?;
+            explained.retain(|e| e.component == only);
+        }
+        sides.push((resolved.tenant.shown_dir.clone(), explained));
+    }
+    let several = sides.iter().any(|(_, e)| e.len() > 1);
+    let differences = strata::inspect::compare(&sides[0].1, &sides[1].1, &path);
+    let text = match args.format {
+        ExplainFormat::Json => {
+            serde_json::to_string_pretty(&serde_json::json!({
+                "a": sides[0].0,
+                "b": sides[1].0,
+                "differences": differences,
+            }))? + "\n"
+        }
+        ExplainFormat::Text if differences.is_empty() => format!(
+            "{} and {} have the same values{}\n",
+            sides[0].0,
+            sides[1].0,
+            key.map(|k| format!(" under {k}")).unwrap_or_default()
+        ),
+        ExplainFormat::Text => {
+            strata::inspect::compare_text(&differences, &sides[0].0, &sides[1].0, several)
+        }
+    };
+    write_stdout(text.as_bytes())
+}
+
 fn select<'a>(
     resolved: &'a pipeline::Resolved,
     only: Option<&str>,
@@ -866,15 +1081,21 @@ fn explain_command(
     let components = select(&resolved, only)?;
     let choices = pipeline::chart_choices(&resolved, ctx)?;
     let mut found = BTreeMap::new();
-    for component in &components {
-        let values = pipeline::component_values(component, ctx)?;
+    let mut chart_names = BTreeMap::new();
+    for values in strata::inspect::explained(&resolved, ctx)? {
+        if !components.iter().any(|c| c.name == values.component) {
+            continue;
+        }
         if let Some(list) = explain::explain(&values.merged, &values.layers, &path) {
-            found.insert(component.name.clone(), list);
+            if let Some(chart) = values.chart {
+                chart_names.insert(values.component.clone(), chart);
+            }
+            found.insert(values.component, list);
         }
     }
     if found.is_empty() && !path.is_empty() {
         bail!(
-            "no layer of tenant {} sets {}; `strata values {}` lists what is set",
+            "neither the chart nor any layer of tenant {} sets {}; `strata values --all {}` lists what is set",
             resolved.tenant.shown_dir,
             join_key_path(&path),
             resolved.tenant.shown_dir
@@ -899,6 +1120,8 @@ fn explain_command(
                         "# chart {} {:?} → {version}, chosen by {}\n",
                         choice.chart, choice.constraint, choice.chosen_by
                     ));
+                } else if let Some(chart) = chart_names.get(name) {
+                    out.push_str(&format!("# chart {chart}\n"));
                 }
                 out.push_str(&explain::to_text(list));
             }
