@@ -85,7 +85,7 @@ fn every_filter(
             let mut cmd = strata(Helm::V3);
             cmd.env("STRATA_LOG", filter).env(
                 "STRATA_CACHE_DIR",
-                tree.path(format!("cache-{command}-{i}")),
+                tree.path(format!("cache-{command}-{i}-{expect_ok}")),
             );
             for (k, v) in env {
                 cmd.env(k, v);
