@@ -484,3 +484,23 @@ fn non_utf8_argocd_variables_are_errors_naming_them() {
         assert_error(&out, name, &[name, "UTF-8"]);
     }
 }
+
+#[test]
+fn a_huge_helm_error_is_cut_at_64_kib() {
+    let setup = Setup::new(Helm::V3);
+    setup.tree.write(
+        "stack/chart/templates/fail.yaml",
+        "{{ fail (repeat 200000 \"x\") }}\n",
+    );
+    let out = setup.command(None).output().unwrap();
+    assert_error(
+        &out,
+        "huge helm error",
+        &["helm template failed", "more bytes"],
+    );
+    assert!(
+        out.stderr.len() < 64 * 1024 + 200,
+        "stderr holds {} bytes",
+        out.stderr.len()
+    );
+}
