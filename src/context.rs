@@ -25,7 +25,9 @@ impl fmt::Display for VarSource {
                 write!(f, "tenant directory (tenants.path {pattern:?})")
             }
             VarSource::TenantFile(file) => write!(f, "{file} vars"),
-            VarSource::ArgoEnv(name) => write!(f, "Argo CD env {name}"),
+            VarSource::ArgoEnv(name) => {
+                write!(f, "Argo CD env {}", crate::quote::bounded(name, crate::quote::QUOTE_MAX))
+            }
             VarSource::Parameter(name) => {
                 write!(f, "Argo CD parameter {}", crate::quote::quote(name))
             }
