@@ -213,6 +213,12 @@ pub fn application_set(
     if !is_kubernetes_name(&name) {
         return Err(AppsetError::BadSetName { name });
     }
+    if let Some(selector) = &options.selector {
+        let (_, all) = crate::fleet::candidates(ctx, &crate::selector::Selection::every())?;
+        selector
+            .check_known(&crate::fleet::known_vars(&stack, &all), &stack.file_name)
+            .map_err(crate::Error::from)?;
+    }
     let elements = elements(ctx, &stack, options.selector.as_ref())?;
     Ok(ApplicationSet {
         api_version: "argoproj.io/v1alpha1",
@@ -288,7 +294,7 @@ pub fn elements(
             (Ok(r), _) => r,
             // As for `strata tenants`: a broken tenant is skipped only when the variables its
             // directory binds already rule it out; otherwise the caller must hear about it.
-            (Err(_), Some(s)) if !could_match(s, &path_vars(stack, &dir).unwrap_or_default()) => {
+            (Err(_), Some(s)) if !s.could_match(&path_vars(stack, &dir).unwrap_or_default()) => {
                 continue;
             }
             (Err(e), _) => return Err(e.into()),
@@ -355,14 +361,6 @@ impl ReleaseOwners {
             }
         }
     }
-}
-
-/// Whether a tenant whose known variables are `bound` may still match the selector.
-fn could_match(selector: &Selector, bound: &BTreeMap<String, String>) -> bool {
-    selector
-        .0
-        .iter()
-        .all(|(k, v)| bound.get(k).is_none_or(|value| value == v))
 }
 
 /// The tenant directory's path below the stack, `/` replaced by `-`: unique within the stack

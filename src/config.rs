@@ -210,13 +210,13 @@ pub struct ChartSpec {
     pub plain_http: bool,
 }
 
-/// A version pin selected by variables: `when: {env: prod}` matches tenants whose variables
-/// all equal the given values. The pin with the most `when` keys wins.
+/// A version pin selected by variables: `when: {env: prod}` (or a selector string) picks the
+/// tenants. The pin whose `when` names the most variables wins.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PinSpec {
     #[serde(default)]
-    pub when: BTreeMap<String, VarValue>,
+    pub when: crate::selector::When,
     /// Only this component; every component with a versioned chart when absent.
     #[serde(default)]
     pub component: Option<String>,

@@ -98,44 +98,6 @@ pub fn split_api_versions(list: &str) -> Vec<String> {
         .collect()
 }
 
-/// A tenant selector, `env=prod,region=yul1`: every named variable must have that value.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Selector(pub std::collections::BTreeMap<String, String>);
-
-impl Selector {
-    pub fn parse(text: &str) -> Result<Selector, String> {
-        let mut map = std::collections::BTreeMap::new();
-        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let (k, v) = parse_var_arg(part)?;
-            map.insert(k, v);
-        }
-        if map.is_empty() {
-            return Err(format!(
-                "selector {text:?} names no variable; use NAME=VALUE[,NAME=VALUE]"
-            ));
-        }
-        Ok(Selector(map))
-    }
-
-    pub fn matches(&self, vars: &BTreeMap<String, Var>) -> bool {
-        self.0
-            .iter()
-            .all(|(k, v)| vars.get(k).is_some_and(|var| &var.value == v))
-    }
-
-    /// Whether a tenant of which only some variables are `known` (those its directory binds,
-    /// when its tenant file is broken) could still match: none of them contradicts the
-    /// selector. Fleet commands keep such a tenant, as a failure, rather than hide it.
-    pub fn could_match(&self, known: &BTreeMap<String, String>) -> bool {
-        self.0
-            .iter()
-            .all(|(k, v)| known.get(k).is_none_or(|value| value == v))
-    }
-}
-
-impl fmt::Display for Selector {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let parts: Vec<String> = self.0.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        f.write_str(&parts.join(","))
-    }
-}
+/// Tenant selection lives in [`crate::selector`]; re-exported for the callers that took it
+/// from here.
+pub use crate::selector::Selector;

@@ -37,6 +37,11 @@ pub enum Error {
     },
     #[error("{0}")]
     Input(String),
+    /// A selector that cannot be read, names an unknown variable or selects nothing: a usage
+    /// error, which the command line reports with exit status 2.
+    /// Boxed like `Chart`.
+    #[error(transparent)]
+    Selector(Box<crate::selector::SelectorError>),
     #[error(
         "render is empty: the components rendered no Kubernetes object ({components}). Argo CD would prune every resource of the application; fix the values or set `allowEmpty: true` in {stack_file} if an empty application is intended"
     )]
@@ -55,5 +60,11 @@ impl From<PostRenderError> for Error {
 impl From<ChartError> for Error {
     fn from(e: ChartError) -> Error {
         Error::Chart(Box::new(e))
+    }
+}
+
+impl From<crate::selector::SelectorError> for Error {
+    fn from(e: crate::selector::SelectorError) -> Error {
+        Error::Selector(Box::new(e))
     }
 }

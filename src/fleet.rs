@@ -9,9 +9,10 @@
 use crate::Error;
 use crate::chart::resolve::Charts;
 use crate::config::Stack;
-use crate::context::{Context, Selector};
+use crate::context::Context;
 use crate::pipeline::{self, Resolved};
 use crate::plan::{ChartPlan, RemoteChart};
+use crate::selector::Selection;
 use crate::tenant::{list_tenant_dirs, path_vars};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -88,28 +89,50 @@ pub(crate) fn tenant_context(ctx: &Context, dir: &Path) -> Context {
 /// A tenant that cannot be resolved is kept (as a failure) unless the variables its directory
 /// binds already contradict the selector: its other variables are unknown, so dropping it
 /// could hide a broken tenant the caller meant to reach.
+///
+/// A selector naming a variable that no tenant has is refused, and so is an empty selection
+/// unless the caller allows it.
 pub(crate) fn candidates(
     ctx: &Context,
-    selector: Option<&Selector>,
+    selection: &Selection,
 ) -> Result<(Stack, Vec<Candidate>), Error> {
     let (root, stack) = pipeline::load_stack(ctx)?;
-    let mut found = Vec::new();
+    let mut all = Vec::new();
     for dir in list_tenant_dirs(&stack)? {
         let resolved = pipeline::resolve(&tenant_context(ctx, &dir));
-        let keep = match (selector, &resolved) {
-            (None, _) => true,
-            (Some(s), Ok(r)) => s.matches(&r.tenant.vars),
-            (Some(s), Err(_)) => s.could_match(&path_vars(&stack, &dir).unwrap_or_default()),
-        };
-        if keep {
-            found.push(Candidate {
-                shown: root.display(&dir),
-                dir,
-                resolved,
-            });
+        all.push(Candidate {
+            shown: root.display(&dir),
+            dir,
+            resolved,
+        });
+    }
+    selection.check_known(&known_vars(&stack, &all), &stack.file_name)?;
+    let found: Vec<Candidate> = all
+        .into_iter()
+        .filter(|c| match &c.resolved {
+            Ok(r) => selection.matches(&r.tenant.vars),
+            Err(_) => selection.could_match(&path_vars(&stack, &c.dir).unwrap_or_default()),
+        })
+        .collect();
+    let where_ = format!(
+        "directory (tenants.path {:?})",
+        stack.spec.tenants.path.value
+    );
+    selection.check_found(found.len(), &stack.file_name, &where_)?;
+    Ok((stack, found))
+}
+
+/// Every variable name some tenant of the stack has: the stack's `vars`, what each tenant
+/// resolves to, and for a tenant that does not resolve, what its directory binds.
+pub(crate) fn known_vars(stack: &Stack, all: &[Candidate]) -> std::collections::BTreeSet<String> {
+    let mut known: std::collections::BTreeSet<String> = stack.spec.vars.keys().cloned().collect();
+    for c in all {
+        match &c.resolved {
+            Ok(r) => known.extend(r.tenant.vars.keys().cloned()),
+            Err(_) => known.extend(path_vars(stack, &c.dir).unwrap_or_default().into_keys()),
         }
     }
-    Ok((stack, found))
+    known
 }
 
 /// Lists the tenants of the stack at `ctx.start_dir` (any directory inside it), sorted by
@@ -117,11 +140,8 @@ pub(crate) fn candidates(
 ///
 /// A tenant that cannot be resolved fails the listing, unless the selector rules it out by
 /// the variables its directory binds.
-pub fn list_tenants(
-    ctx: &Context,
-    selector: Option<&Selector>,
-) -> Result<Vec<TenantSummary>, Error> {
-    let (_, found) = candidates(ctx, selector)?;
+pub fn list_tenants(ctx: &Context, selection: &Selection) -> Result<Vec<TenantSummary>, Error> {
+    let (_, found) = candidates(ctx, selection)?;
     found
         .into_iter()
         .map(|c| summarize(&c.resolved?, &tenant_context(ctx, &c.dir)))
@@ -276,21 +296,12 @@ pub fn file_name(stack: &Stack, dir: &Path) -> String {
 /// refuses `--refresh` with `--all`.
 pub fn render_all(
     ctx: &Context,
-    selector: Option<&Selector>,
+    selection: &Selection,
     out_dir: &Path,
     jobs: usize,
     progress: impl Fn(usize, usize, &str) + Sync,
 ) -> Result<RenderAllReport, Error> {
-    let (stack, found) = candidates(ctx, selector)?;
-    if found.is_empty() {
-        return Err(Error::Input(match selector {
-            Some(s) => format!("no tenant of {} matches the selector {s}", stack.file_name),
-            None => format!(
-                "{} has no tenant directory (tenants.path {:?})",
-                stack.file_name, stack.spec.tenants.path.value
-            ),
-        }));
-    }
+    let (stack, found) = candidates(ctx, selection)?;
     let files: Vec<PathBuf> = found
         .iter()
         .map(|c| out_dir.join(file_name(&stack, &c.dir)))

@@ -70,7 +70,15 @@ pub fn remote_charts_in_use(ctx: &Context) -> Result<Vec<RemoteChart>, Error> {
         };
         let resolved = pipeline::resolve(&tenant_ctx)?;
         for c in resolved.components {
-            if let ChartPlan::Remote(r) = c.chart {
+            let remotes = match c.chart {
+                ChartPlan::Remote(r) => vec![r],
+                // A repository chart's dependencies are locked like versioned charts.
+                ChartPlan::Local(path) => crate::chart::deps::remote_charts(
+                    &crate::chart::deps::plan(&path, &resolved.root, c.plain_http)?,
+                ),
+                ChartPlan::Manifests(_) => Vec::new(),
+            };
+            for r in remotes {
                 found
                     .entry((r.source.url.clone(), r.name.clone(), r.constraint.clone()))
                     .or_insert(r);

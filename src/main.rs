@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use strata::chart::cache::Cache;
 use strata::chart::lock::{LOCK_FILE, Lock};
-use strata::context::{Context, Selector, Var, VarSource, parse_var_arg, split_api_versions};
+use strata::context::{Context, Var, VarSource, parse_var_arg, split_api_versions};
+use strata::selector::{Selection, Selector, SelectorError};
 use strata::values::explain::{self, join_key_path};
 use strata::values::split_key_path;
 use strata::{
@@ -242,9 +243,12 @@ struct FleetArgs {
     /// version; --timeout applies to each tenant.
     #[arg(long, requires = "out_dir", conflicts_with_all = ["output", "refresh"])]
     all: bool,
-    /// With --all, only the tenants whose variables have these values: env=prod,region=yul1.
+    /// With --all, only the tenants the selector picks (repeatable; see `strata tenants --help`).
     #[arg(long, value_name = "SELECTOR", value_parser = Selector::parse, requires = "all")]
-    selector: Option<Selector>,
+    selector: Vec<Selector>,
+    /// With --all, succeed when the selector picks no tenant.
+    #[arg(long, requires = "all")]
+    allow_empty: bool,
     /// With --all, where to write `<tenant dir relative to the stack, '/' as '__'>.yaml`
     /// (created if missing). Files are replaced atomically; files of tenants that no longer
     /// exist, or that failed, are left as they are, so use a fresh directory for an exact set.
@@ -256,13 +260,35 @@ struct FleetArgs {
     jobs: Option<usize>,
 }
 
+/// Which tenants a fleet command works on.
+#[derive(Args)]
+struct SelectionArgs {
+    /// Only the tenants whose variables match: `env=prod`, `env!=prod`, `region in (den1,yul1)`,
+    /// `region notin (yul1)`, joined by commas. Repeatable: conditions on different variables
+    /// must all hold, conditions on the same variable are alternatives. A variable no tenant
+    /// has, or any other syntax, is an error (exit status 2).
+    #[arg(long, value_name = "SELECTOR", value_parser = Selector::parse)]
+    selector: Vec<Selector>,
+    /// Succeed when no tenant is selected; by default an empty selection is an error.
+    #[arg(long)]
+    allow_empty: bool,
+}
+
+impl SelectionArgs {
+    fn selection(&self) -> Selection {
+        Selection {
+            selector: Selector::all(self.selector.iter().cloned()),
+            allow_empty: self.allow_empty,
+        }
+    }
+}
+
 #[derive(Args)]
 struct TenantsArgs {
     #[command(flatten)]
     stack: StackArgs,
-    /// Only the tenants whose variables have these values: env=prod,region=yul1.
-    #[arg(long, value_name = "SELECTOR", value_parser = Selector::parse)]
-    selector: Option<Selector>,
+    #[command(flatten)]
+    selection: SelectionArgs,
     /// `table` for people (TENANT, VARS, CHARTS); `json` for scripts, with each variable's
     /// source and each component's chart, constraint, locked version and layer files.
     #[arg(long, value_enum, default_value = "table")]
@@ -296,15 +322,19 @@ struct ValuesArgs {
     component: Option<String>,
     #[arg(long, value_enum, default_value = "yaml")]
     format: ValuesFormat,
+    /// The computed values helm's templates see (`.Values`): the chart's and subcharts'
+    /// defaults coalesced with the layers, as `helm get values --all` prints them. Runs helm.
+    #[arg(long)]
+    all: bool,
 }
 
 #[derive(Args)]
 struct AppsetArgs {
     #[command(flatten)]
     stack: StackArgs,
-    /// Only tenants whose variables match: NAME=VALUE[,NAME=VALUE].
+    /// Only tenants whose variables match (repeatable; see `strata tenants --help`).
     #[arg(long, value_name = "SELECTOR", value_parser = Selector::parse)]
-    selector: Option<Selector>,
+    selector: Vec<Selector>,
     /// The git repository Argo CD fetches, as it knows it (spec.source.repoURL).
     #[arg(long, value_name = "URL")]
     repo_url: String,
@@ -323,9 +353,8 @@ struct AppsetArgs {
 struct CheckArgs {
     #[command(flatten)]
     stack: StackArgs,
-    /// Only the tenants whose variables have these values: env=prod,region=yul1.
-    #[arg(long, value_name = "SELECTOR", value_parser = Selector::parse)]
-    selector: Option<Selector>,
+    #[command(flatten)]
+    selection: SelectionArgs,
     /// `text` for people, `json` for scripts: {passed, tenants, objects, checks, failures,
     /// kubeSchemas}.
     #[arg(long, value_enum, default_value = "text")]
@@ -369,9 +398,8 @@ enum SnapshotCommand {
 struct SnapshotArgs {
     #[command(flatten)]
     stack: StackArgs,
-    /// Only the tenants whose variables have these values: env=prod,region=yul1.
-    #[arg(long, value_name = "SELECTOR", value_parser = Selector::parse)]
-    selector: Option<Selector>,
+    #[command(flatten)]
+    selection: SelectionArgs,
     /// The snapshot directory (default: `snapshots` next to strata.yaml). One file per tenant,
     /// named as `render --all` names them.
     #[arg(long = "dir", value_name = "SNAPSHOT_DIR")]
@@ -403,9 +431,8 @@ struct DiffArgs {
     head: Option<String>,
     #[arg(long, value_enum, default_value = "text")]
     format: DiffFormat,
-    /// Only tenants whose variables match on either side: NAME=VALUE[,NAME=VALUE].
-    #[arg(long, value_name = "SELECTOR", value_parser = Selector::parse)]
-    selector: Option<Selector>,
+    #[command(flatten)]
+    selection: SelectionArgs,
     /// Leave a field out of every object before comparing (repeatable): a dotted path matched
     /// against the object's keys (metadata.labels.helm.sh/chart) or a JSON pointer
     /// (/metadata/labels/helm.sh~1chart); `*` matches any key or list item. Nothing is
@@ -433,11 +460,33 @@ struct ExplainArgs {
     component: Option<String>,
     #[arg(long, value_enum, default_value = "text")]
     format: ExplainFormat,
+    /// Compare two tenants instead: list every value that differs and the file and line that
+    /// set it on each side. The first positional argument is then the key path.
+    #[arg(long, num_args = 2, value_names = ["TENANT_A", "TENANT_B"])]
+    compare: Option<Vec<PathBuf>>,
 }
 
+/// Stack for the thread that does the work. Values files may nest as deep as Helm reads them
+/// (10000 levels), and reading, merging and writing values recurses once per level; only the
+/// pages actually used are ever touched.
+const WORK_STACK_BYTES: usize = 512 << 20;
+
 fn main() -> ExitCode {
+    let worker = std::thread::Builder::new()
+        .name("strata".into())
+        .stack_size(WORK_STACK_BYTES)
+        .spawn(work)
+        .expect("start the work thread");
+    match worker.join() {
+        Ok(code) => code,
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
+}
+
+fn work() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    strata::logging::init();
+    strata::interrupt::install();
     if let Command::Diff(args) = &cli.command {
         return diff_main(args);
     }
@@ -445,14 +494,42 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("strata: error: {}", error_text(&e));
-            ExitCode::from(1)
+            ExitCode::from(if is_usage_error(&e) { 2 } else { 1 })
         }
     }
 }
 
+/// A selector that cannot be read, names an unknown variable or selects nothing is a usage
+/// error: exit status 2, as for a bad flag, so scripts tell it from a failing check.
+fn is_usage_error(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause.downcast_ref::<SelectorError>().is_some()
+            || matches!(
+                cause.downcast_ref::<strata::Error>(),
+                Some(strata::Error::Selector(_))
+            )
+            || matches!(
+                cause.downcast_ref::<appset::AppsetError>(),
+                Some(appset::AppsetError::Strata(strata::Error::Selector(_)))
+            )
+    })
+}
+
+/// The most an error message prints: helm's own report of many failing templates fits, a
+/// runaway message does not.
+const MAX_ERROR_BYTES: usize = 64 * 1024;
+
+/// The text printed for an error: its chain joined, URL userinfo removed and the whole
+/// bounded. Every error strata prints goes through here.
+fn error_text(e: &anyhow::Error) -> String {
+    let text = chain_text(e);
+    let text = strata::chart::transport::url::redact_text(&text);
+    strata::quote::bounded(&text, MAX_ERROR_BYTES)
+}
+
 /// One line of text for an error chain. Library errors already quote their cause, so a cause is
 /// appended only when the message does not contain it yet.
-fn error_text(e: &anyhow::Error) -> String {
+fn chain_text(e: &anyhow::Error) -> String {
     let mut text = String::new();
     for cause in e.chain() {
         let part = cause.to_string();
@@ -464,27 +541,6 @@ fn error_text(e: &anyhow::Error) -> String {
         }
     }
     text
-}
-
-/// `STRATA_LOG=debug` means strata's own debug lines: a bare level applies to strata while the
-/// libraries stay at `warn`; anything else is a full filter (`STRATA_LOG=ureq=debug`).
-fn init_logging() {
-    let directive = match std::env::var("STRATA_LOG") {
-        Ok(level) if ["error", "warn", "info", "debug", "trace"].contains(&level.trim()) => {
-            format!("warn,strata={}", level.trim())
-        }
-        Ok(filter) if !filter.trim().is_empty() => filter,
-        _ => "warn".to_owned(),
-    };
-    let filter = tracing_subscriber::EnvFilter::try_new(&directive)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(filter)
-        .with_target(false)
-        .with_ansi(std::io::stderr().is_terminal())
-        .without_time()
-        .init();
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -537,7 +593,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Tenants(args) => {
             let ctx = stack_context(&args.stack)?;
-            let tenants = fleet::list_tenants(&ctx, args.selector.as_ref())?;
+            let tenants = fleet::list_tenants(&ctx, &args.selection.selection())?;
             let text = match args.format {
                 TenantsFormat::Table => fleet::table(&tenants),
                 TenantsFormat::Json => serde_json::to_string_pretty(&tenants)? + "\n",
@@ -603,7 +659,11 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Values(args) => {
             let ctx = terminal_context(&args.tenant)?;
-            let per_component = merged_values(&ctx, args.component.as_deref())?;
+            let per_component = if args.all {
+                computed_values(&ctx, args.component.as_deref())?
+            } else {
+                merged_values(&ctx, args.component.as_deref())?
+            };
             let value = if per_component.len() == 1 {
                 per_component.into_values().next().expect("one entry")
             } else {
@@ -616,6 +676,7 @@ fn run(cli: Cli) -> Result<()> {
             write_stdout(text.as_bytes())
         }
         Command::Diff(_) => unreachable!("diff has its own exit codes and runs from main"),
+        Command::Explain(args) if args.compare.is_some() => compare_command(args),
         Command::Explain(args) => {
             let ctx = terminal_context(&TenantArgs {
                 tenant_dir: args.tenant_dir,
@@ -633,7 +694,7 @@ fn run(cli: Cli) -> Result<()> {
             let set = appset::application_set(
                 &stack_context(&args.stack)?,
                 &appset::AppsetOptions {
-                    selector: args.selector,
+                    selector: Selector::all(args.selector),
                     name: args.name,
                     repo_url: args.repo_url,
                     revision: args.revision,
@@ -652,7 +713,7 @@ fn run(cli: Cli) -> Result<()> {
 fn check_command(args: &CheckArgs) -> Result<()> {
     let ctx = fleet_render_context(&args.stack, &args.render)?;
     let options = check::CheckOptions {
-        selector: args.selector.clone(),
+        selection: args.selection.selection(),
         kube_schemas: args.schemas.clone(),
         jobs: args.render.jobs.unwrap_or_else(fleet::default_jobs),
     };
@@ -676,7 +737,7 @@ fn snapshot_command(command: SnapshotCommand) -> Result<()> {
     };
     let ctx = fleet_render_context(&args.stack, &args.render)?;
     let options = snapshot::SnapshotOptions {
-        selector: args.selector,
+        selection: args.selection.selection(),
         dir: args.snapshot_dir,
         jobs: args.render.jobs.unwrap_or_else(fleet::default_jobs),
     };
@@ -730,7 +791,7 @@ fn diff_command(args: &DiffArgs) -> Result<bool> {
             .unwrap_or_else(|| context.start_dir.clone()),
         base: args.base.clone(),
         head: args.head.clone(),
-        selector: args.selector.clone(),
+        selection: args.selection.selection(),
         ignore: args.ignore.clone(),
         context,
     };
@@ -769,7 +830,11 @@ fn render_all_command(ctx: &Context, args: &FleetArgs) -> Result<()> {
             eprint!("\r[{done}/{total}] {tenant}\x1b[K");
         }
     };
-    let report = fleet::render_all(ctx, args.selector.as_ref(), out_dir, jobs, progress)?;
+    let selection = Selection {
+        selector: Selector::all(args.selector.iter().cloned()),
+        allow_empty: args.allow_empty,
+    };
+    let report = fleet::render_all(ctx, &selection, out_dir, jobs, progress)?;
     if tty {
         eprint!("\r\x1b[K");
     }
@@ -852,6 +917,68 @@ fn merged_values(ctx: &Context, only: Option<&str>) -> Result<BTreeMap<String, s
     Ok(out)
 }
 
+fn computed_values(
+    ctx: &Context,
+    only: Option<&str>,
+) -> Result<BTreeMap<String, serde_json::Value>> {
+    let resolved = pipeline::resolve(ctx)?;
+    let wanted: Vec<String> = select(&resolved, only)?
+        .iter()
+        .map(|c| c.name.clone())
+        .collect();
+    Ok(strata::inspect::computed_values(&resolved, ctx)?
+        .into_iter()
+        .filter(|(name, _)| wanted.contains(name))
+        .filter_map(|(name, values)| Some((name, values?)))
+        .collect())
+}
+
+/// `strata explain --compare A B [KEY]`.
+fn compare_command(args: ExplainArgs) -> Result<()> {
+    let dirs = args.compare.expect("checked by the caller");
+    // With --compare both tenants are options, so the one positional is the key.
+    let key = args
+        .key
+        .or_else(|| args.tenant_dir.map(|p| p.to_string_lossy().into_owned()));
+    let path = key.as_deref().map(split_key_path).unwrap_or_default();
+    let mut sides = Vec::new();
+    for dir in &dirs {
+        let ctx = terminal_context(&TenantArgs {
+            tenant_dir: Some(dir.clone()),
+            vars: args.vars.clone(),
+            set: Vec::new(),
+        })?;
+        let resolved = pipeline::resolve(&ctx)?;
+        let mut explained = strata::inspect::explained(&resolved, &ctx)?;
+        if let Some(only) = args.component.as_deref() {
+            select(&resolved, Some(only))?;
+            explained.retain(|e| e.component == only);
+        }
+        sides.push((resolved.tenant.shown_dir.clone(), explained));
+    }
+    let several = sides.iter().any(|(_, e)| e.len() > 1);
+    let differences = strata::inspect::compare(&sides[0].1, &sides[1].1, &path);
+    let text = match args.format {
+        ExplainFormat::Json => {
+            serde_json::to_string_pretty(&serde_json::json!({
+                "a": sides[0].0,
+                "b": sides[1].0,
+                "differences": differences,
+            }))? + "\n"
+        }
+        ExplainFormat::Text if differences.is_empty() => format!(
+            "{} and {} have the same values{}\n",
+            sides[0].0,
+            sides[1].0,
+            key.map(|k| format!(" under {k}")).unwrap_or_default()
+        ),
+        ExplainFormat::Text => {
+            strata::inspect::compare_text(&differences, &sides[0].0, &sides[1].0, several)
+        }
+    };
+    write_stdout(text.as_bytes())
+}
+
 fn select<'a>(
     resolved: &'a pipeline::Resolved,
     only: Option<&str>,
@@ -884,15 +1011,21 @@ fn explain_command(
     let components = select(&resolved, only)?;
     let choices = pipeline::chart_choices(&resolved, ctx)?;
     let mut found = BTreeMap::new();
-    for component in &components {
-        let values = pipeline::component_values(component, ctx)?;
+    let mut chart_names = BTreeMap::new();
+    for values in strata::inspect::explained(&resolved, ctx)? {
+        if !components.iter().any(|c| c.name == values.component) {
+            continue;
+        }
         if let Some(list) = explain::explain(&values.merged, &values.layers, &path) {
-            found.insert(component.name.clone(), list);
+            if let Some(chart) = values.chart {
+                chart_names.insert(values.component.clone(), chart);
+            }
+            found.insert(values.component, list);
         }
     }
     if found.is_empty() && !path.is_empty() {
         bail!(
-            "no layer of tenant {} sets {}; `strata values {}` lists what is set",
+            "neither the chart nor any layer of tenant {} sets {}; `strata values --all {}` lists what is set",
             resolved.tenant.shown_dir,
             join_key_path(&path),
             resolved.tenant.shown_dir
@@ -917,6 +1050,8 @@ fn explain_command(
                         "# chart {} {:?} → {version}, chosen by {}\n",
                         choice.chart, choice.constraint, choice.chosen_by
                     ));
+                } else if let Some(chart) = chart_names.get(name) {
+                    out.push_str(&format!("# chart {chart}\n"));
                 }
                 out.push_str(&explain::to_text(list));
             }

@@ -105,7 +105,11 @@ pub fn component_values(
                 )));
             }
         };
-        layers.push(Layer::from_yaml(&text, Arc::from(file.shown.as_str()))?);
+        let source = Arc::from(file.shown.as_str());
+        layers.push(match &file.template_vars {
+            Some(vars) => Layer::from_template(&text, source, vars)?,
+            None => Layer::from_yaml(&text, source)?,
+        });
     }
     if let Some(yaml) = &ctx.parameter_values.yaml {
         let source = format!("Argo CD parameter {:?}", argocd::VALUES_YAML_PARAM);
@@ -113,7 +117,7 @@ pub fn component_values(
     }
     if let Some(map) = &ctx.parameter_values.map {
         let source = format!("Argo CD parameter {:?}", argocd::VALUES_PARAM);
-        layers.push(layer_from_map(map, Arc::from(source)));
+        layers.push(layer_from_map(map, Arc::from(source))?);
     }
     let base = Node::empty_map(Origin {
         source: Arc::from("(no layer)"),
@@ -154,7 +158,7 @@ pub fn prepare_inputs_within(
         .iter()
         .map(|c| {
             let merged = component_values(c, ctx)?.merged.to_json();
-            Ok(serde_json::to_vec(&merged).expect("JSON values serialize"))
+            Ok(crate::values::to_helm_json(&merged))
         })
         .collect::<Result<_, Error>>()?;
     // Labels, annotations and manifests components are resolved before the cache key, which
@@ -283,6 +287,9 @@ pub struct FetchedChart {
     pub dir: PathBuf,
     /// The locked archive digest of a versioned chart; `None` for a chart in the repository.
     pub digest: Option<String>,
+    /// A repository chart copied with its dependencies laid in; `dir` points into it, and it
+    /// is removed when the last clone is dropped.
+    pub prepared: Option<crate::chart::deps::PreparedChart>,
 }
 
 impl FetchedChart {
@@ -320,20 +327,34 @@ pub fn resolve_charts_within(
         .components
         .iter()
         .map(|c| match &c.chart {
-            ChartPlan::Local(path) => Ok(FetchedChart {
-                dir: path.clone(),
-                digest: None,
-            }),
+            ChartPlan::Local(path) => {
+                // helm follows links; none may lead out of the repository.
+                resolved.root.check_links(
+                    path,
+                    &format!("component {:?} chart {}", c.name, c.chart_shown),
+                )?;
+                let prepared =
+                    crate::chart::deps::prepare(path, &resolved.root, c.plain_http, &charts)?;
+                Ok(FetchedChart {
+                    dir: prepared
+                        .as_ref()
+                        .map_or_else(|| path.clone(), |p| p.dir.clone()),
+                    digest: None,
+                    prepared,
+                })
+            }
             // Not a chart, but its files are what the render reads, and what the cache hashes.
             ChartPlan::Manifests(m) => Ok(FetchedChart {
                 dir: m.dir.clone(),
                 digest: None,
+                prepared: None,
             }),
             ChartPlan::Remote(remote) => {
                 let chart = charts.resolve(remote)?;
                 Ok(FetchedChart {
                     dir: chart.dir,
                     digest: Some(chart.entry.digest),
+                    prepared: None,
                 })
             }
         })
@@ -344,11 +365,13 @@ pub fn resolve_charts_within(
 pub fn open_charts(resolved: &Resolved, ctx: &Context) -> Result<Charts, Error> {
     let lock_path = resolved.stack.dir.join(LOCK_FILE);
     let lock_shown = resolved.root.display(&resolved.stack.dir.join(LOCK_FILE));
-    // Only stacks with versioned charts need the lock read at all.
-    let needs_lock = resolved
-        .components
-        .iter()
-        .any(|c| matches!(c.chart, ChartPlan::Remote(_)));
+    // Only stacks with versioned charts, or repository charts that may have dependencies,
+    // need the lock read at all.
+    let needs_lock = resolved.components.iter().any(|c| match &c.chart {
+        ChartPlan::Remote(_) => true,
+        ChartPlan::Local(path) => path.is_dir(),
+        ChartPlan::Manifests(_) => false,
+    });
     let lock = if needs_lock && !ctx.refresh {
         Lock::load(&lock_path, &lock_shown)?
     } else {

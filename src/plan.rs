@@ -2,11 +2,13 @@
 
 use crate::Error;
 use crate::argocd::release_name_from_app;
+use crate::chart::transport::url::redact;
 use crate::config::{ComponentSpec, Stack};
 use crate::context::Context;
 use crate::paths::RepoRoot;
 use crate::post_render::PostRenderPlan;
 use crate::post_render::manifests::ManifestsPlan;
+use crate::quote::quote;
 use crate::template::Templater;
 use crate::tenant::{Tenant, check_path_variables};
 use std::path::PathBuf;
@@ -20,6 +22,9 @@ pub struct LayerFile {
     pub optional: bool,
     /// Where strata.yaml declares it, for "missing layer" messages.
     pub declared_at: String,
+    /// The tenant's variables when the layer is a template (`*.tmpl`), see
+    /// [`crate::values::template`].
+    pub template_vars: Option<std::sync::Arc<std::collections::BTreeMap<String, String>>>,
 }
 
 /// Where a component's chart comes from, after templating and pin selection.
@@ -66,12 +71,14 @@ impl ChartSource {
             SourceKind::Http
         } else {
             return Err(format!(
-                "chart repository {url:?} must start with https://, http:// or oci://"
+                "chart repository {} must start with https://, http:// or oci://",
+                quote(&redact(&url))
             ));
         };
         if url.contains('@') {
             return Err(format!(
-                "chart repository {url:?} holds credentials; configure them outside the repository (see docs/charts.md)"
+                "chart repository {:?} holds credentials; configure them outside the repository (see docs/charts.md)",
+                redact(&url)
             ));
         }
         Ok(ChartSource { url, kind })
@@ -91,11 +98,7 @@ fn select_constraint(stack: &Stack, tenant: &Tenant, spec: &ComponentSpec) -> (S
         if pin.component.as_ref().is_some_and(|c| c != name) {
             continue;
         }
-        let matches = pin
-            .when
-            .iter()
-            .all(|(k, v)| tenant.vars.get(k).is_some_and(|var| var.value == v.0));
-        if !matches {
+        if !pin.when.matches(&tenant.vars) {
             continue;
         }
         let rank = (pin.when.len(), pin.component.is_some());
@@ -104,12 +107,7 @@ fn select_constraint(stack: &Stack, tenant: &Tenant, spec: &ComponentSpec) -> (S
         }
     }
     if let Some((_, pin)) = best {
-        let when = pin
-            .when
-            .iter()
-            .map(|(k, v)| format!("{k}={}", v.0))
-            .collect::<Vec<_>>()
-            .join(",");
+        let when = pin.when.to_string();
         let when = if when.is_empty() {
             "every tenant".to_owned()
         } else {
@@ -153,6 +151,9 @@ pub struct ComponentPlan {
     pub layers: Vec<LayerFile>,
     /// Labels, annotations and sync wave to set on the rendered objects; off when empty.
     pub post_render: PostRenderPlan,
+    /// `chart.plainHttp`: also how a chart in the repository reaches the OCI registries of
+    /// its dependencies.
+    pub plain_http: bool,
 }
 
 /// Plans every component of the stack for the tenant, in declaration order.
@@ -224,6 +225,7 @@ fn plan_component(
             skip_tests: false,
             layers: Vec::new(),
             post_render,
+            plain_http: false,
         });
     }
     let chart_spec = spec.chart.as_ref().expect("validated: chart or manifests");
@@ -287,6 +289,7 @@ fn plan_component(
     check_dns_name(&namespace, 63, false, &at(line), &name, "namespace")?;
 
     let mut layers = Vec::new();
+    let shared_vars = std::sync::Arc::new(vars.clone());
     for entry in &spec.values {
         let (template, optional) = match entry.value.strip_suffix('?') {
             Some(t) => (t, true),
@@ -295,11 +298,14 @@ fn plan_component(
         check_path_variables(template, &tenant.vars)?;
         let rel = render(template, entry.referenced.line(), "values layer")?;
         let path = root.join(&stack.dir, &rel, "values layer")?;
+        let template_vars =
+            crate::values::template::is_template_path(&rel).then(|| shared_vars.clone());
         layers.push(LayerFile {
             shown: root.display(&path),
             path,
             optional,
             declared_at: at(entry.referenced.line()),
+            template_vars,
         });
     }
 
@@ -313,6 +319,7 @@ fn plan_component(
         skip_tests: spec.skip_tests,
         layers,
         post_render,
+        plain_http: chart_spec.plain_http,
     })
 }
 

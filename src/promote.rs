@@ -13,6 +13,7 @@ use crate::config::Stack;
 use crate::context::{Context, Selector};
 use crate::pipeline::{self, Resolved};
 use crate::plan::ChartPlan;
+use crate::selector::Selection;
 use crate::tenant::list_tenant_dirs;
 use std::collections::BTreeMap;
 
@@ -41,6 +42,15 @@ pub fn promote(
 ) -> Result<Vec<Promotion>, Error> {
     let (_, stack) = pipeline::load_stack(ctx)?;
     let tenants = resolve_all(ctx, &stack)?;
+    let known: std::collections::BTreeSet<String> = stack
+        .spec
+        .vars
+        .keys()
+        .cloned()
+        .chain(tenants.iter().flat_map(|t| t.tenant.vars.keys().cloned()))
+        .collect();
+    from.check_known(&known, &stack.file_name)?;
+    to.check_known(&known, &stack.file_name)?;
     let sources: Vec<&Resolved> = tenants
         .iter()
         .filter(|t| from.matches(&t.tenant.vars))
@@ -49,12 +59,8 @@ pub fn promote(
         .iter()
         .filter(|t| to.matches(&t.tenant.vars))
         .collect();
-    if sources.is_empty() {
-        return Err(Error::Input(format!("no tenant matches --from {from}")));
-    }
-    if targets.is_empty() {
-        return Err(Error::Input(format!("no tenant matches --to {to}")));
-    }
+    Selection::of(Some(from.clone())).check_found(sources.len(), &stack.file_name, "")?;
+    Selection::of(Some(to.clone())).check_found(targets.len(), &stack.file_name, "")?;
     let first = &tenants[0];
     let lock_path = stack.dir.join(LOCK_FILE);
     let lock_shown = first.root.display(&lock_path);
@@ -232,11 +238,11 @@ fn set_pin(
     version: &str,
 ) -> Result<String, Error> {
     let quoted = format!("{version:?}");
-    let existing = stack.spec.pins.iter().find(|p| {
-        p.component.as_deref() == Some(component)
-            && p.when.len() == to.0.len()
-            && p.when.iter().all(|(k, v)| to.0.get(k) == Some(&v.0))
-    });
+    let existing = stack
+        .spec
+        .pins
+        .iter()
+        .find(|p| p.component.as_deref() == Some(component) && p.when.0 == *to);
     let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
     if let Some(pin) = existing {
         let index = pin.version.referenced.line() as usize - 1;
@@ -257,9 +263,17 @@ fn set_pin(
         line.truncate(pos);
         line.push_str(&format!("version: {quoted}"));
     } else {
-        let when: Vec<String> = to.0.iter().map(|(k, v)| format!("{k}: {v:?}")).collect();
+        // A plain equality stays a map, as pins are usually written; anything else is the
+        // selector's own text.
+        let when = match to.equalities() {
+            Some(pairs) => {
+                let pairs: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}: {v:?}")).collect();
+                format!("{{{}}}", pairs.join(", "))
+            }
+            None => format!("{:?}", to.to_string()),
+        };
         let item = [
-            format!("  - when: {{{}}}", when.join(", ")),
+            format!("  - when: {when}"),
             format!("    component: {component}"),
             format!("    version: {quoted}"),
         ];

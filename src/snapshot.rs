@@ -8,9 +8,10 @@
 //! Files are named and written exactly as `strata render --all` writes them (one file per
 //! tenant, its directory below the stack with `/` as `__`), through [`fleet::render_all`].
 
-use crate::context::{Context, Selector};
+use crate::context::Context;
 use crate::fleet::one_line;
 use crate::fleet::{self, FailedTenant};
+use crate::selector::Selection;
 use crate::tenant::list_tenant_dirs;
 use crate::{Error, pipeline};
 use std::collections::BTreeSet;
@@ -26,7 +27,7 @@ const MAX_DIFF_LINES: usize = 40;
 /// What `update` and `verify` work on.
 #[derive(Debug, Clone, Default)]
 pub struct SnapshotOptions {
-    pub selector: Option<Selector>,
+    pub selection: Selection,
     /// The snapshot directory (default: `<stack>/snapshots`).
     pub dir: Option<PathBuf>,
     /// How many tenants render at once.
@@ -175,7 +176,7 @@ pub fn update(ctx: &Context, options: &SnapshotOptions) -> Result<UpdateReport, 
     let target = target(ctx, options.dir.as_deref())?;
     let rendered = fleet::render_all(
         ctx,
-        options.selector.as_ref(),
+        &options.selection,
         &target.dir,
         options.jobs,
         |_, _, _| {},
@@ -217,7 +218,7 @@ pub fn verify(ctx: &Context, options: &SnapshotOptions) -> Result<VerifyReport, 
         .map_err(|e| Error::Input(format!("cannot create a temporary directory: {e}")))?;
     let rendered = fleet::render_all(
         ctx,
-        options.selector.as_ref(),
+        &options.selection,
         scratch.path(),
         options.jobs,
         |_, _, _| {},

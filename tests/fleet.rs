@@ -148,7 +148,44 @@ fn tenants_selector_filters_by_any_variable() {
         dirs("tenant=acme"),
         vec!["fleet/customers/preprod/acme", "fleet/customers/prod/acme"]
     );
-    assert!(dirs("env=staging").is_empty());
+    // The other forms: inequality, sets, the same variable twice (either value), and
+    // repeated --selector flags (different variables all hold).
+    assert_eq!(dirs("env!=prod"), vec!["fleet/customers/preprod/acme"]);
+    assert_eq!(
+        dirs("env=prod,region in (den1, yul1),tenant notin (acme)"),
+        vec![
+            "fleet/customers/prod/globex",
+            "fleet/customers/prod/initech"
+        ]
+    );
+    assert_eq!(
+        dirs("tenant=acme,tenant=globex"),
+        vec![
+            "fleet/customers/preprod/acme",
+            "fleet/customers/prod/acme",
+            "fleet/customers/prod/globex"
+        ]
+    );
+    let repeated = in_repo(
+        &t,
+        Helm::V3,
+        &[
+            "tenants",
+            "fleet",
+            "--selector",
+            "tenant=acme",
+            "--selector",
+            "env=prod",
+        ],
+    );
+    assert_success(&repeated, "strata tenants with two --selector flags");
+    assert_eq!(
+        text(&repeated.stdout).lines().count(),
+        2,
+        "{}",
+        describe(&repeated)
+    );
+    assert!(text(&repeated.stdout).contains("fleet/customers/prod/acme "));
 
     let table = in_repo(
         &t,
@@ -165,6 +202,87 @@ fn tenants_selector_filters_by_any_variable() {
 
     let bad = in_repo(&t, Helm::V3, &["tenants", "fleet", "--selector", "env"]);
     assert_eq!(bad.status.code(), Some(2), "{}", describe(&bad));
+}
+
+/// Every selector mistake is a usage error (exit status 2) with one line naming it, in every
+/// fleet command; an empty selection is one too unless --allow-empty.
+#[test]
+fn selector_mistakes_and_empty_selections_exit_2_everywhere() {
+    let t = fleet_repo();
+    let usage = |args: &[&str], needles: &[&str]| {
+        let out = in_repo(&t, Helm::V3, args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", describe(&out));
+        let err = text(&out.stderr);
+        for needle in needles {
+            assert!(err.contains(needle), "{args:?}: {needle:?} not in {err}");
+        }
+        // clap adds its "For more information, try '--help'." hint to a flag it refuses.
+        let lines = err
+            .lines()
+            .filter(|l| !l.is_empty() && !l.starts_with("For more"));
+        assert_eq!(lines.count(), 1, "{args:?}: {err}");
+    };
+    for command in [
+        vec!["tenants", "fleet"],
+        vec!["check", "fleet"],
+        vec!["snapshot", "update", "fleet"],
+        vec!["render", "--all", "fleet", "--out-dir", "out"],
+    ] {
+        let with = |extra: &[&'static str]| -> Vec<&'static str> {
+            command.iter().chain(extra).copied().collect()
+        };
+        usage(
+            &with(&["--selector", "envv=prod"]),
+            &["variable \"envv\"", "env, region, tenant"],
+        );
+        usage(
+            &with(&["--selector", "env=prod,,tenant=acme"]),
+            &["empty term"],
+        );
+        usage(&with(&["--selector", "env~=prod"]), &["env~=prod"]);
+        usage(
+            &with(&["--selector", "env=staging"]),
+            &["matches the selector env=staging", "--allow-empty"],
+        );
+    }
+    usage(
+        &[
+            "appset",
+            "fleet",
+            "--repo-url",
+            "https://git.example/r",
+            "--selector",
+            "envv=x",
+        ],
+        &["envv"],
+    );
+    usage(
+        &[
+            "promote",
+            "fleet",
+            "--from",
+            "env=preprod",
+            "--to",
+            "envv=prod",
+        ],
+        &["envv"],
+    );
+
+    let allowed = in_repo(
+        &t,
+        Helm::V3,
+        &[
+            "tenants",
+            "fleet",
+            "--selector",
+            "env=staging",
+            "--allow-empty",
+            "--format",
+            "json",
+        ],
+    );
+    assert_success(&allowed, "strata tenants --allow-empty");
+    assert_eq!(text(&allowed.stdout).trim(), "[]");
 }
 
 #[test]
@@ -265,7 +383,8 @@ fn render_all_selector_renders_only_matching_tenants() {
             "env=staging",
         ],
     );
-    assert_error(&none, "a selector that matches nothing", &["env=staging"]);
+    assert_eq!(none.status.code(), Some(2), "{}", describe(&none));
+    assert!(text(&none.stderr).contains("matches the selector env=staging"));
 }
 
 #[test]

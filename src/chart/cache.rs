@@ -146,6 +146,8 @@ impl Cache {
 
     /// The unpacked chart for `digest`, when a complete entry exists. No network, no lock.
     pub fn chart_dir(&self, digest: &str) -> Option<PathBuf> {
+        // Staging directories of runs killed mid-unpack (their owner is gone), once per run.
+        crate::scratch::sweep_once(&self.root.join("tmp"), "entry");
         if !is_sha256(digest) {
             return None;
         }
@@ -216,10 +218,17 @@ impl Cache {
         }
         let staging_root = self.root.join("tmp");
         fs::create_dir_all(&staging_root).map_err(io(&staging_root))?;
-        let staging = tempfile::Builder::new()
-            .prefix("entry-")
-            .tempdir_in(&staging_root)
-            .map_err(io(&staging_root))?;
+        // Named after this process (so a later run can tell it is stale) and removed on
+        // SIGTERM/SIGINT.
+        let (staging, _registered) = crate::interrupt::create_dir(
+            || {
+                tempfile::Builder::new()
+                    .prefix(&crate::scratch::owned_prefix("entry"))
+                    .tempdir_in(&staging_root)
+            },
+            |dir| dir.path(),
+        )
+        .map_err(io(&staging_root))?;
         let chart_dir = staging.path().join(CHART_DIR);
         fs::create_dir(&chart_dir).map_err(io(&chart_dir))?;
         archive::unpack_chart(bytes.as_slice(), &chart_dir, &Limits::default()).map_err(

@@ -352,6 +352,9 @@ pub fn archive_url(repo_url: &str, entry: &ChartVersionEntry) -> String {
     let resolved = resolve(repo_url, first);
     match UrlParts::parse(&resolved) {
         Some(u) if u.userinfo.is_some() => u.without_userinfo(),
+        // Not a URL a parser understands, so nothing decides where userinfo would end: the
+        // conservative redaction keeps any of it out of the lock.
+        None if resolved.contains('@') => redact(&resolved),
         _ => resolved,
     }
 }

@@ -16,9 +16,10 @@ pub mod rules;
 pub mod schema;
 pub mod spec;
 
-use crate::context::{Context, Selector};
+use crate::context::Context;
 use crate::fleet::{self, Candidate};
 use crate::pipeline::{self, FetchedChart, Resolved};
+use crate::selector::Selection;
 use crate::{Error, config::Stack};
 use kube::{KubeOutcome, KubeSchemas};
 use objects::ComponentSource;
@@ -33,7 +34,7 @@ use std::sync::{Arc, Mutex};
 /// What `strata check` was asked to do.
 #[derive(Debug, Clone, Default)]
 pub struct CheckOptions {
-    pub selector: Option<Selector>,
+    pub selection: Selection,
     /// A directory of Kubernetes JSON schemas in kubeconform's layout.
     pub kube_schemas: Option<PathBuf>,
     /// How many tenants to check at once.
@@ -43,13 +44,7 @@ pub struct CheckOptions {
 /// Checks every selected tenant of the stack at `ctx.start_dir`. `Err` only when the stack
 /// itself cannot be read or nothing is selected; everything else is a failure in the report.
 pub fn run(ctx: &Context, options: &CheckOptions) -> Result<CheckReport, Error> {
-    let (stack, found) = fleet::candidates(ctx, options.selector.as_ref())?;
-    if found.is_empty() {
-        return Err(Error::Input(match &options.selector {
-            Some(s) => format!("no tenant of {} matches the selector {s}", stack.file_name),
-            None => format!("{} has no tenant directory", stack.file_name),
-        }));
-    }
+    let (stack, found) = fleet::candidates(ctx, &options.selection)?;
     let kube = options
         .kube_schemas
         .as_deref()

@@ -1,8 +1,8 @@
 //! `checks:` in strata.yaml: which policy rules `strata check` applies, and to which tenants.
 //!
 //! Every rule is written the same way, so one shape covers them all: `true` (every tenant),
-//! `false` or absent (off), or a map with an optional `when` (tenant variables that must all
-//! have these values, as in `pins`) and the rule's own options:
+//! `false` or absent (off), or a map with an optional `when` (a tenant selector, as in `pins`)
+//! and the rule's own options:
 //!
 //! ```yaml
 //! checks:
@@ -12,7 +12,7 @@
 //!     requiredLabels: {labels: [app.kubernetes.io/name]}
 //! ```
 
-use crate::config::VarValue;
+use crate::selector::When;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, de::value::MapAccessDeserializer};
 use std::collections::BTreeMap;
@@ -57,18 +57,15 @@ impl<T> Default for Rule<T> {
 impl<T: RuleOptions> Rule<T> {
     /// The rule's options when it applies to a tenant with these variables.
     pub fn for_tenant(&self, vars: &BTreeMap<String, String>) -> Option<&T> {
-        self.0.as_ref().filter(|options| {
-            options
-                .when()
-                .iter()
-                .all(|(name, value)| vars.get(name) == Some(&value.0))
-        })
+        self.0
+            .as_ref()
+            .filter(|options| options.when().matches_values(vars))
     }
 }
 
 /// What every rule's options provide: the tenant filter, and what `true` means.
 pub trait RuleOptions: Sized {
-    fn when(&self) -> &BTreeMap<String, VarValue>;
+    fn when(&self) -> &When;
     /// The options for `rule: true`, or why the rule needs a map.
     fn from_true() -> Result<Self, &'static str>;
 }
@@ -78,11 +75,11 @@ pub trait RuleOptions: Sized {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Toggle {
     #[serde(default)]
-    pub when: BTreeMap<String, VarValue>,
+    pub when: When,
 }
 
 impl RuleOptions for Toggle {
-    fn when(&self) -> &BTreeMap<String, VarValue> {
+    fn when(&self) -> &When {
         &self.when
     }
     fn from_true() -> Result<Self, &'static str> {
@@ -96,18 +93,18 @@ impl RuleOptions for Toggle {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ResourcesOptions {
     #[serde(default)]
-    pub when: BTreeMap<String, VarValue>,
+    pub when: When,
     #[serde(default = "ResourceSetting::all")]
     pub require: Vec<ResourceSetting>,
 }
 
 impl RuleOptions for ResourcesOptions {
-    fn when(&self) -> &BTreeMap<String, VarValue> {
+    fn when(&self) -> &When {
         &self.when
     }
     fn from_true() -> Result<Self, &'static str> {
         Ok(ResourcesOptions {
-            when: BTreeMap::new(),
+            when: When::default(),
             require: ResourceSetting::all(),
         })
     }
@@ -152,12 +149,12 @@ impl ResourceSetting {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LabelsOptions {
     #[serde(default)]
-    pub when: BTreeMap<String, VarValue>,
+    pub when: When,
     pub labels: Vec<String>,
 }
 
 impl RuleOptions for LabelsOptions {
-    fn when(&self) -> &BTreeMap<String, VarValue> {
+    fn when(&self) -> &When {
         &self.when
     }
     fn from_true() -> Result<Self, &'static str> {

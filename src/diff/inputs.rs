@@ -5,6 +5,7 @@
 //! a change to one region's layer costs a `helm template` only for that region's tenants.
 
 use crate::Error;
+use crate::chart;
 use crate::context::{Context, Var};
 use crate::pipeline::{self, ComponentValues, Resolved};
 use crate::plan::ChartPlan;
@@ -31,6 +32,8 @@ pub struct SideTenant {
 pub struct ComponentInputs {
     pub name: String,
     pub values: ComponentValues,
+    /// The chart's name and version; `None` for a manifests component or an unreadable chart.
+    pub chart: Option<super::charts::ChartRef>,
 }
 
 /// The tenants of the stack that holds `root/rel_dir`, at or below that directory, in order.
@@ -82,27 +85,54 @@ pub fn side_context(template: &Context, root: &Path, dir: &Path) -> Result<Conte
 fn side_tenant(
     resolved: &Resolved,
     ctx: &Context,
-    chart_digests: &mut HashMap<PathBuf, String>,
+    chart_digests: &mut HashMap<PathBuf, (String, Option<super::charts::ChartRef>)>,
 ) -> Result<SideTenant, Error> {
     let charts = pipeline::open_charts(resolved, ctx)?;
     let mut components = Vec::new();
     let mut inputs = Vec::new();
     for plan in &resolved.components {
-        let chart = match &plan.chart {
+        let (chart, chart_ref) = match &plan.chart {
             // A manifests directory is hashed like a chart directory.
             ChartPlan::Local(path) | ChartPlan::Manifests(ManifestsPlan { dir: path, .. }) => {
-                let digest = match chart_digests.get(path) {
-                    Some(d) => d.clone(),
+                let (digest, chart_ref) = match chart_digests.get(path) {
+                    Some(known) => known.clone(),
                     None => {
                         let d = render_cache::chart_fingerprint(path)
                             .map_err(|e| Error::Input(e.to_string()))?;
-                        chart_digests.insert(path.clone(), d.clone());
-                        d
+                        let chart_ref = match &plan.chart {
+                            ChartPlan::Local(_) => super::charts::local(path),
+                            _ => None,
+                        };
+                        chart_digests.insert(path.clone(), (d.clone(), chart_ref.clone()));
+                        (d, chart_ref)
                     }
                 };
-                format!("local:{digest}")
+                // The locked versions of its dependencies are part of a chart's identity.
+                let deps = match &plan.chart {
+                    ChartPlan::Local(_) => chart::deps::remote_charts(&chart::deps::plan(
+                        path,
+                        &resolved.root,
+                        plan.plain_http,
+                    )?)
+                    .iter()
+                    .map(|r| Ok(charts.locked_entry(r)?.digest))
+                    .collect::<Result<Vec<_>, Error>>()?
+                    .join(","),
+                    _ => String::new(),
+                };
+                (format!("local:{digest}:{deps}"), chart_ref)
             }
-            ChartPlan::Remote(remote) => format!("locked:{}", charts.locked_entry(remote)?.digest),
+            ChartPlan::Remote(remote) => {
+                let entry = charts.locked_entry(remote)?;
+                let chart = format!("locked:{}", entry.digest);
+                let chart_ref = super::charts::ChartRef {
+                    name: entry.chart,
+                    version: entry.version,
+                    dir: None,
+                    digest: Some(entry.digest),
+                };
+                (chart, Some(chart_ref))
+            }
         };
         let values = pipeline::component_values(plan, ctx)?;
         // Label templates and templated manifests read the tenant's variables directly.
@@ -122,6 +152,7 @@ fn side_tenant(
         components.push(ComponentInputs {
             name: plan.name.clone(),
             values,
+            chart: chart_ref,
         });
     }
     let bytes = serde_json::to_vec(&inputs).expect("JSON serializes");

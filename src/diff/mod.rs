@@ -7,15 +7,19 @@
 //! ([`objects`]), their merged values key by key with provenance ([`values`]), and the result
 //! is printed for a terminal, a pull-request comment or a program ([`report`]).
 
+pub mod charts;
 pub mod git;
 pub mod ignore;
+pub mod impact;
 pub mod inputs;
+pub mod mask;
 pub mod objects;
 pub mod report;
 pub mod values;
 
-use crate::context::{Context, Selector};
+use crate::context::Context;
 use crate::pipeline;
+use crate::selector::Selection;
 use crate::yaml::YamlError;
 use git::{GitError, Repo};
 use ignore::IgnorePath;
@@ -37,7 +41,7 @@ pub struct DiffOptions {
     pub base: String,
     /// `None`: the working tree, as it is on disk.
     pub head: Option<String>,
-    pub selector: Option<Selector>,
+    pub selection: Selection,
     pub ignore: Vec<IgnorePath>,
     /// Render settings shared by both sides: helm binary, cluster facts, time budget.
     pub context: Context,
@@ -62,6 +66,8 @@ pub enum DiffError {
         #[source]
         source: YamlError,
     },
+    #[error(transparent)]
+    Selector(Box<crate::selector::SelectorError>),
     #[error("{dir} does not exist at {base} nor at {head}")]
     NoStack {
         dir: String,
@@ -105,8 +111,12 @@ pub struct TenantDiff {
     /// The tenant directory, relative to the repository root.
     pub tenant: String,
     pub status: TenantStatus,
+    /// The tenant's variables (head side, base side for a removed tenant).
+    pub vars: BTreeMap<String, String>,
     pub values: Vec<ValueChange>,
     pub objects: Vec<ObjectChange>,
+    /// What the change does to the running tenant: restarts, refused updates, deletions.
+    pub impact: Vec<impact::Impact>,
 }
 
 impl TenantDiff {
@@ -126,6 +136,11 @@ pub struct DiffReport {
     pub rendered: usize,
     /// Tenants with a difference, by directory.
     pub tenants: Vec<TenantDiff>,
+    /// Chart version changes, the most widespread first.
+    pub charts: Vec<charts::ChartBump>,
+    /// The variables that group tenants (`env`, `region`): those bound by the tenant path
+    /// above its last segment, and the stack's own `vars`. Counts are broken down by them.
+    pub group_vars: Vec<String>,
 }
 
 /// The numbers of the summary line and table.
@@ -162,6 +177,28 @@ impl DiffReport {
             objects_removed: objects(Change::Removed),
             objects_changed: objects(Change::Changed),
         }
+    }
+
+    /// The rollout impact counts and the headline sentence.
+    pub fn impact_summary(&self) -> impact::ImpactSummary {
+        impact::summarize(
+            self.tenants.iter().map(|t| impact::TenantImpacts {
+                tenant: &t.tenant,
+                vars: &t.vars,
+                impacts: &t.impact,
+            }),
+            self.compared,
+            &self.group_vars,
+        )
+    }
+
+    /// Identical impacts across tenants.
+    pub fn impact_groups(&self) -> Vec<impact::ImpactGroup> {
+        impact::group(
+            self.tenants
+                .iter()
+                .map(|t| (t.tenant.as_str(), t.impact.as_slice())),
+        )
     }
 
     /// Identical value changes across tenants.
@@ -248,7 +285,7 @@ pub fn run(opts: &DiffOptions) -> Result<DiffReport, DiffError> {
         });
     }
 
-    let pairs = pair_tenants(&base_side, &head_side, opts.selector.as_ref());
+    let pairs = pair_tenants(&base_side, &head_side, &opts.selection, &rel_dir)?;
     let compared = pairs.len();
     let changed: Vec<(&String, &Pair)> = pairs
         .iter()
@@ -269,21 +306,45 @@ pub fn run(opts: &DiffOptions) -> Result<DiffReport, DiffError> {
     }
     let mut rendered = render_all(&jobs, &opts.context)?.into_iter();
 
-    let mut tenants = Vec::new();
-    for (dir, pair) in &changed {
+    let mut objects = Vec::new();
+    for (_, pair) in &changed {
         let base_objects = pair.0.map(|_| rendered.next().expect("one render per job"));
         let head_objects = pair.1.map(|_| rendered.next().expect("one render per job"));
-        let rendered_pair = (base_objects.as_ref(), head_objects.as_ref());
-        if let Some(diff) = tenant_diff(dir, pair, rendered_pair, &opts.ignore) {
+        objects.push((base_objects, head_objects));
+    }
+    // Every Secret value of every rendered tenant, on either side, is hidden everywhere.
+    let mut secrets = BTreeSet::new();
+    for (b, h) in &objects {
+        for side in [b, h].into_iter().flatten() {
+            secrets.extend(objects::secret_values(side));
+        }
+    }
+    let mask = mask::Mask::new(secrets);
+    let mut tenants = Vec::new();
+    for ((dir, pair), (b, h)) in changed.iter().zip(&objects) {
+        if let Some(diff) = tenant_diff(dir, pair, (b.as_ref(), h.as_ref()), &opts.ignore, &mask) {
             tenants.push(diff);
         }
     }
+    let group_vars = group_vars(
+        pairs
+            .values()
+            .flat_map(|(b, h)| b.iter().chain(h.iter()).copied()),
+    );
+    let charts = charts::bumps(
+        changed
+            .iter()
+            .filter_map(|(_, (b, h))| Some(((*b)?, (*h)?))),
+        group_vars.first().map(String::as_str),
+    );
     Ok(DiffReport {
         base,
         head,
         compared,
         rendered: changed.len(),
         tenants,
+        charts,
+        group_vars,
     })
 }
 
@@ -296,21 +357,18 @@ fn tenant_diff(
     (base, head): &Pair,
     (base_objects, head_objects): (Option<&Objects>, Option<&Objects>),
     ignore: &[IgnorePath],
+    mask: &mask::Mask,
 ) -> Option<TenantDiff> {
     let empty = BTreeMap::new();
-    let objects = objects::compare(
+    let (old, new) = (
         base_objects.unwrap_or(&empty),
         head_objects.unwrap_or(&empty),
-        ignore,
     );
+    let objects = objects::compare(old, new, ignore, mask);
     let (status, values) = match (base, head) {
         (Some(b), Some(h)) => {
             let mut values = values::changes(&b.components, &h.components);
-            let mut secrets = BTreeSet::new();
-            for side in [base_objects, head_objects].into_iter().flatten() {
-                secrets.extend(objects::secret_values(side));
-            }
-            values::redact(&mut values, &secrets);
+            values::redact(&mut values, mask);
             (TenantStatus::Changed, values)
         }
         (None, _) => (TenantStatus::Added, Vec::new()),
@@ -319,32 +377,91 @@ fn tenant_diff(
     if status == TenantStatus::Changed && objects.is_empty() && values.is_empty() {
         return None;
     }
+    let vars = head
+        .or(*base)
+        .map(|t| {
+            t.vars
+                .iter()
+                .map(|(k, v)| (k.clone(), v.value.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
     Some(TenantDiff {
         tenant: dir.to_owned(),
         status,
+        vars,
         values,
         objects,
+        impact: impact::assess(old, new),
     })
+}
+
+/// The variables that group tenants: every variable a stack's `vars` sets, and those the
+/// tenant path binds above its last segment (`customers/{{env}}/{{tenant}}` → `env`), in
+/// path order first. The last segment names the tenant itself, so counting by it says nothing.
+fn group_vars<'a>(tenants: impl Iterator<Item = &'a SideTenant>) -> Vec<String> {
+    use crate::context::VarSource;
+    let mut path = Vec::new();
+    let mut stack = BTreeSet::new();
+    for t in tenants {
+        for (name, var) in &t.vars {
+            match &var.source {
+                VarSource::Stack(_) => {
+                    stack.insert(name.clone());
+                }
+                VarSource::TenantPath(pattern) if path.is_empty() => {
+                    let mut names: Vec<String> = pattern
+                        .split("{{")
+                        .skip(1)
+                        .filter_map(|p| p.split_once("}}"))
+                        .map(|(n, _)| n.trim().to_owned())
+                        .collect();
+                    names.pop();
+                    path = names;
+                }
+                _ => {}
+            }
+        }
+    }
+    stack.retain(|n| !path.contains(n));
+    path.into_iter().chain(stack).collect()
 }
 
 /// Tenants by directory, with their base and head versions; a tenant is kept when the
 /// selector matches it on either side, so one that moves out of the selection still shows.
+/// A variable no tenant has on either side, or an empty selection, is an error.
 fn pair_tenants<'a>(
     base: &'a Side,
     head: &'a Side,
-    selector: Option<&Selector>,
-) -> BTreeMap<String, Pair<'a>> {
+    selection: &Selection,
+    rel_dir: &Path,
+) -> Result<BTreeMap<String, Pair<'a>>, DiffError> {
     let mut pairs: BTreeMap<String, Pair> = BTreeMap::new();
+    let mut known = BTreeSet::new();
     for t in base.tenants.iter().flatten() {
         pairs.entry(t.dir.clone()).or_default().0 = Some(t);
+        known.extend(t.vars.keys().cloned());
     }
     for t in head.tenants.iter().flatten() {
         pairs.entry(t.dir.clone()).or_default().1 = Some(t);
+        known.extend(t.vars.keys().cloned());
     }
-    if let Some(selector) = selector {
-        pairs.retain(|_, (b, h)| b.iter().chain(h.iter()).any(|t| selector.matches(&t.vars)));
+    let shown = match rel_dir.as_os_str().is_empty() {
+        true => ".".to_owned(),
+        false => rel_dir.display().to_string(),
+    };
+    let stack_file = format!("the stack at {shown} (base or head)");
+    if !pairs.is_empty() {
+        selection
+            .check_known(&known, &stack_file)
+            .map_err(|e| DiffError::Selector(Box::new(e)))?;
     }
-    pairs
+    pairs.retain(|_, (b, h)| b.iter().chain(h.iter()).any(|t| selection.matches(&t.vars)));
+    let where_ = format!("at or below {shown}");
+    selection
+        .check_found(pairs.len(), &stack_file, &where_)
+        .map_err(|e| DiffError::Selector(Box::new(e)))?;
+    Ok(pairs)
 }
 
 type Objects = BTreeMap<ObjectId, serde_json::Value>;

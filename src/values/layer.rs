@@ -11,6 +11,9 @@ pub struct Layer {
     /// The name shown in provenance: a repository-relative path or a parameter description.
     pub source: Arc<str>,
     pub tree: Node,
+    /// The chart's own values.yaml (see [`super::defaults`]): shown by `explain`, never sent
+    /// to helm, which reads it itself.
+    pub chart_defaults: bool,
 }
 
 impl Layer {
@@ -21,6 +24,25 @@ impl Layer {
             line: e.line,
             message: e.message,
         })?;
+        Layer::from_raw(raw, source)
+    }
+
+    /// Renders a `*.tmpl` layer over the tenant's variables, then reads it like
+    /// [`Layer::from_yaml`]; lines point into the template.
+    pub fn from_template(
+        text: &str,
+        source: Arc<str>,
+        vars: &std::collections::BTreeMap<String, String>,
+    ) -> Result<Layer, ValuesError> {
+        let raw =
+            super::template::render_layer(text, vars).map_err(|error| ValuesError::Template {
+                source_name: source.clone(),
+                error,
+            })?;
+        Layer::from_raw(raw, source)
+    }
+
+    fn from_raw(raw: Option<RawNode>, source: Arc<str>) -> Result<Layer, ValuesError> {
         let tree = match raw {
             None => Node::empty_map(Origin {
                 source: source.clone(),
@@ -40,7 +62,11 @@ impl Layer {
                 });
             }
         };
-        Ok(Layer { source, tree })
+        Ok(Layer {
+            source,
+            tree,
+            chart_defaults: false,
+        })
     }
 }
 
