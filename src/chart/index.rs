@@ -12,6 +12,7 @@
 
 use super::repo::RepoError;
 use super::transport::url::redact;
+use crate::budget::Budget;
 use crate::yaml::YamlError;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
@@ -65,37 +66,74 @@ pub enum DeriveError {
     Yaml(#[from] YamlError),
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// The command's budget ran out while the index was being read.
+    #[error("{0}")]
+    OutOfTime(String),
 }
 
 /// Streams index.yaml from `reader` into `out` in the derived form, tagged with the index's
-/// `sha256`.
-pub fn derive(reader: impl Read, sha256: &str, out: &mut dyn Write) -> Result<(), DeriveError> {
+/// `sha256`. Stops when `budget` runs out: parsing a huge index takes long.
+pub fn derive(
+    reader: impl Read,
+    sha256: &str,
+    out: &mut dyn Write,
+    budget: Option<Budget>,
+) -> Result<(), DeriveError> {
     let header = Header {
         format: FORMAT,
         sha256: sha256.to_owned(),
     };
     serde_json::to_writer(&mut *out, &header).map_err(std::io::Error::from)?;
     out.write_all(b"\n")?;
-    let mut failed_write = None;
+    let mut abort = None;
     let result = crate::yaml::stream_large(
         reader,
         IndexSeed {
-            out,
-            failed_write: &mut failed_write,
+            sink: Sink {
+                out,
+                abort: &mut abort,
+                budget,
+            },
         },
     );
-    // A write error surfaces through the parser as a custom error: report the real one.
-    if let Some(e) = failed_write {
-        return Err(DeriveError::Io(e));
+    // A write error or the budget surfaces through the parser as a custom error: report the
+    // real one.
+    if let Some(e) = abort {
+        return Err(e);
     }
     result?;
     Ok(())
 }
 
+/// Where chart lines go, and why the parse stopped early if it did.
+struct Sink<'a> {
+    out: &'a mut dyn Write,
+    abort: &'a mut Option<DeriveError>,
+    budget: Option<Budget>,
+}
+
+impl Sink<'_> {
+    /// Writes one chart line; an error stops the parse with the reason kept in `abort`.
+    fn chart<E: de::Error>(&mut self, line: &ChartLine) -> Result<(), E> {
+        if let Some(budget) = self.budget.filter(Budget::is_spent) {
+            *self.abort = Some(DeriveError::OutOfTime(budget.explain()));
+            return Err(E::custom("the time budget ran out"));
+        }
+        let written = serde_json::to_writer(&mut *self.out, line)
+            .map_err(std::io::Error::from)
+            .and_then(|()| self.out.write_all(b"\n"));
+        if let Err(e) = written {
+            let message = e.to_string();
+            *self.abort = Some(DeriveError::Io(e));
+            return Err(E::custom(message));
+        }
+        Ok(())
+    }
+}
+
 /// The top-level map of index.yaml: `entries` is streamed, everything else skipped.
 struct IndexSeed<'a> {
-    out: &'a mut dyn Write,
-    failed_write: &'a mut Option<std::io::Error>,
+    sink: Sink<'a>,
 }
 
 impl<'de> DeserializeSeed<'de> for IndexSeed<'_> {
@@ -117,12 +155,11 @@ impl<'de> Visitor<'de> for IndexSeed<'_> {
         Ok(())
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
         while let Some(key) = map.next_key::<String>()? {
             if key == "entries" {
                 map.next_value_seed(EntriesSeed {
-                    out: &mut *self.out,
-                    failed_write: &mut *self.failed_write,
+                    sink: &mut self.sink,
                 })?;
             } else {
                 map.next_value::<IgnoredAny>()?;
@@ -133,12 +170,11 @@ impl<'de> Visitor<'de> for IndexSeed<'_> {
 }
 
 /// `entries`: chart name → versions, each chart written out as soon as it is read.
-struct EntriesSeed<'a> {
-    out: &'a mut dyn Write,
-    failed_write: &'a mut Option<std::io::Error>,
+struct EntriesSeed<'s, 'a> {
+    sink: &'s mut Sink<'a>,
 }
 
-impl<'de> DeserializeSeed<'de> for EntriesSeed<'_> {
+impl<'de> DeserializeSeed<'de> for EntriesSeed<'_, '_> {
     type Value = ();
 
     fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
@@ -146,7 +182,7 @@ impl<'de> DeserializeSeed<'de> for EntriesSeed<'_> {
     }
 }
 
-impl<'de> Visitor<'de> for EntriesSeed<'_> {
+impl<'de> Visitor<'de> for EntriesSeed<'_, '_> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -166,14 +202,7 @@ impl<'de> Visitor<'de> for EntriesSeed<'_> {
                 versions: usable(&name, versions),
                 name,
             };
-            let written = serde_json::to_writer(&mut *self.out, &line)
-                .map_err(std::io::Error::from)
-                .and_then(|()| self.out.write_all(b"\n"));
-            if let Err(e) = written {
-                let message = e.to_string();
-                *self.failed_write = Some(e);
-                return Err(de::Error::custom(message));
-            }
+            self.sink.chart(&line)?;
         }
         Ok(())
     }
@@ -220,10 +249,10 @@ impl RepoIndex {
     /// Parses index.yaml text (see the module documentation for what is kept).
     pub fn parse(text: &str) -> Result<RepoIndex, YamlError> {
         let mut out = Vec::new();
-        match derive(text.as_bytes(), "", &mut out) {
+        match derive(text.as_bytes(), "", &mut out, None) {
             Ok(()) => Ok(RepoIndex::new(Source::Bytes(out))),
             Err(DeriveError::Yaml(e)) => Err(e),
-            Err(DeriveError::Io(e)) => unreachable!("writing to memory failed: {e}"),
+            Err(e) => unreachable!("writing to memory without a budget failed: {e}"),
         }
     }
 
@@ -388,13 +417,23 @@ generated: "2024-01-02T03:04:05Z"
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("entries.jsonl");
         let mut out = Vec::new();
-        derive(INDEX.as_bytes(), "abc123", &mut out).unwrap();
+        derive(INDEX.as_bytes(), "abc123", &mut out, None).unwrap();
         std::fs::write(&path, out).unwrap();
         let index = RepoIndex::open(&path, "abc123").unwrap();
         assert_eq!(index.versions("nginx").len(), 2);
         assert!(RepoIndex::open(&path, "other").is_none());
         let names: Vec<String> = index.chart_names().collect();
         assert!(names.contains(&"nginx".to_owned()), "{names:?}");
+    }
+
+    #[test]
+    fn reading_stops_when_the_budget_runs_out() {
+        let spent = Budget::new(
+            std::time::Duration::from_secs(1),
+            std::time::Instant::now() - std::time::Duration::from_secs(2),
+        );
+        let err = derive(INDEX.as_bytes(), "", &mut Vec::new(), Some(spent)).unwrap_err();
+        assert!(matches!(err, DeriveError::OutOfTime(_)), "{err}");
     }
 
     #[test]

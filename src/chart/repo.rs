@@ -25,6 +25,7 @@ pub use super::index::{ChartVersionEntry, RepoIndex};
 use super::index::{DeriveError, derive};
 use super::transport::url::{UrlParts, default_port, redact, resolve};
 use super::transport::{Response, Transport, TransportError};
+use crate::budget::Budget;
 use crate::yaml::YamlError;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -72,6 +73,8 @@ pub enum RepoError {
         #[source]
         source: YamlError,
     },
+    #[error("timed out reading the index of chart repository {repo}: {budget}")]
+    IndexTimeout { repo: String, budget: String },
     #[error(
         "cannot fetch the index of chart repository {repo}: it is larger than the {limit}-byte limit"
     )]
@@ -229,7 +232,7 @@ pub fn fetch_index(
     }
     if let Some(meta) = read_meta(&dir)
         && (t.offline() || is_fresh(&meta, cache.ttl))
-        && let Some(index) = load_cached(&dir, &meta, &repo)?
+        && let Some(index) = load_cached(&dir, &meta, &repo, budget)?
     {
         return Ok(index);
     }
@@ -245,7 +248,7 @@ pub fn fetch_index(
     let cached = read_meta(&dir);
     if let Some(meta) = &cached
         && is_fresh(meta, cache.ttl)
-        && let Some(index) = load_cached(&dir, meta, &repo)?
+        && let Some(index) = load_cached(&dir, meta, &repo, budget)?
     {
         return Ok(index);
     }
@@ -297,7 +300,7 @@ fn refresh(
                 META_FILE,
                 &serde_json::to_vec_pretty(&meta).expect("meta"),
             )?;
-            match load_cached(dir, &meta, &repo)? {
+            match load_cached(dir, &meta, &repo, t.options().budget)? {
                 Some(index) => Ok(index),
                 // The copy on disk went bad: fetch it whole.
                 None => refresh(t, creds, dir, repo_url, None),
@@ -305,12 +308,17 @@ fn refresh(
         }
         (200..=299, _) => {
             let sha256 = sha256_file(staged.path())?;
-            derive_file(dir, staged.path(), &sha256).map_err(|e| match e {
+            let budget = t.options().budget;
+            derive_file(dir, staged.path(), &sha256, budget).map_err(|e| match e {
                 DeriveError::Yaml(source) => RepoError::InvalidIndex {
                     repo: repo.clone(),
                     source,
                 },
                 DeriveError::Io(e) => cache_err(dir)(e),
+                DeriveError::OutOfTime(budget) => RepoError::IndexTimeout {
+                    repo: repo.clone(),
+                    budget,
+                },
             })?;
             let meta = Meta {
                 url: normalise_repo_url(repo_url),
@@ -449,7 +457,12 @@ fn read_meta(dir: &Path) -> Option<Meta> {
 
 /// The cached index, or `None` when index.yaml is missing or no longer parses (it is then
 /// fetched again). Tries this process's memory, then `entries.jsonl`, then index.yaml.
-fn load_cached(dir: &Path, meta: &Meta, repo: &str) -> Result<Option<Arc<RepoIndex>>, RepoError> {
+fn load_cached(
+    dir: &Path,
+    meta: &Meta,
+    repo: &str,
+    budget: Option<Budget>,
+) -> Result<Option<Arc<RepoIndex>>, RepoError> {
     if let Some(index) = remembered(&meta.sha256) {
         return Ok(Some(index));
     }
@@ -461,13 +474,17 @@ fn load_cached(dir: &Path, meta: &Meta, repo: &str) -> Result<Option<Arc<RepoInd
         return Ok(None);
     }
     // Deterministic content renamed into place: safe under the shared lock too.
-    match derive_file(dir, &path, &meta.sha256) {
+    match derive_file(dir, &path, &meta.sha256, budget) {
         Ok(()) => Ok(open_derived(dir, &meta.sha256)),
         Err(DeriveError::Yaml(e)) => {
             tracing::warn!("cached index of {repo} does not parse ({e}); fetching it again");
             Ok(None)
         }
         Err(DeriveError::Io(e)) => Err(cache_err(&path)(e)),
+        Err(DeriveError::OutOfTime(budget)) => Err(RepoError::IndexTimeout {
+            repo: repo.to_owned(),
+            budget,
+        }),
     }
 }
 
@@ -478,14 +495,19 @@ fn open_derived(dir: &Path, sha256: &str) -> Option<Arc<RepoIndex>> {
 }
 
 /// Streams the index.yaml at `index` into `dir/entries.jsonl` (through a temporary file).
-fn derive_file(dir: &Path, index: &Path, sha256: &str) -> Result<(), DeriveError> {
+fn derive_file(
+    dir: &Path,
+    index: &Path,
+    sha256: &str,
+    budget: Option<Budget>,
+) -> Result<(), DeriveError> {
     let reader = BufReader::with_capacity(1 << 16, File::open(index)?);
     let mut tmp = tempfile::Builder::new()
         .prefix(&format!(".{ENTRIES_FILE}."))
         .tempfile_in(dir)?;
     {
         let mut out = std::io::BufWriter::with_capacity(1 << 16, tmp.as_file_mut());
-        derive(reader, sha256, &mut out)?;
+        derive(reader, sha256, &mut out, budget)?;
         out.flush()?;
     }
     tmp.persist(dir.join(ENTRIES_FILE)).map_err(|e| e.error)?;
@@ -655,7 +677,7 @@ generated: "2024-01-02T03:04:05Z"
         // index.yaml alone: derived into entries.jsonl.
         fs::write(dir.path().join(INDEX_FILE), &text).unwrap();
         forget();
-        let loaded = load_cached(dir.path(), &meta, "https://h")
+        let loaded = load_cached(dir.path(), &meta, "https://h", None)
             .unwrap()
             .unwrap();
         assert_eq!(digest_of(&loaded).as_deref(), Some("entries-jsonl-test"));
@@ -664,7 +686,7 @@ generated: "2024-01-02T03:04:05Z"
         // entries.jsonl is enough on its own.
         fs::write(dir.path().join(INDEX_FILE), "not: [valid").unwrap();
         forget();
-        let loaded = load_cached(dir.path(), &meta, "https://h")
+        let loaded = load_cached(dir.path(), &meta, "https://h", None)
             .unwrap()
             .unwrap();
         assert_eq!(digest_of(&loaded).as_deref(), Some("entries-jsonl-test"));
@@ -675,7 +697,7 @@ generated: "2024-01-02T03:04:05Z"
             ..meta
         };
         assert!(
-            load_cached(dir.path(), &other, "https://h")
+            load_cached(dir.path(), &other, "https://h", None)
                 .unwrap()
                 .is_none()
         );
