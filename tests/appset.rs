@@ -612,7 +612,11 @@ fn manifest_generate_paths_are_exactly_what_strata_diff_sees_change() {
             .filter(|(_, list)| covers(list, file))
             .map(|(tenant, _)| tenant.clone())
             .collect();
-        assert_eq!(affected(file), expected, "tenants a change to {file} affects");
+        assert_eq!(
+            affected(file),
+            expected,
+            "tenants a change to {file} affects"
+        );
         git(&root, &["checkout", "--", file]);
         checked += 1;
     }
