@@ -1,5 +1,5 @@
-//! Values files read exactly as Helm reads them: go-yaml v2's composition and decoding rules,
-//! then `sigs.k8s.io/yaml`'s conversion to JSON.
+//! Values files (and rendered manifests) read exactly as Helm (and Argo CD) read them: go-yaml
+//! v2's composition and decoding rules, then `sigs.k8s.io/yaml`'s conversion to JSON.
 //!
 //! Helm's reader differs from every general-purpose YAML library in ways a chart can see: a
 //! merge key (`<<`) overrides keys written before it, duplicate keys keep the last value also
@@ -46,6 +46,7 @@ enum Body {
 /// Reads every document of `text` and returns the decoded value of each, in order, with the
 /// line each document starts on.
 pub fn read_documents(text: &str) -> Result<Vec<(u32, RawNode)>, YamlError> {
+    check_line_separators(text)?;
     decode_documents(text)?
         .into_iter()
         .map(|(line, value)| Ok((line, to_raw(value, line)?)))
@@ -55,7 +56,9 @@ pub fn read_documents(text: &str) -> Result<Vec<(u32, RawNode)>, YamlError> {
 /// Reads every document of a rendered manifest stream the way Argo CD reads helm's output
 /// (the same go-yaml v2 rules, through `sigs.k8s.io/yaml`), one value per document in order;
 /// an empty or comment-only document is [`GoValue::Null`]. Integers stay exact: Kubernetes
-/// objects are not turned into float64 on their way to the cluster.
+/// objects are not turned into float64 on their way to the cluster. A raw U+2028/U+2029 is
+/// read as text here: helm has already parsed its own output, so it can only stand where
+/// go-yaml keeps it as text (inside quotes).
 pub fn read_go_documents(text: &str) -> Result<Vec<GoValue>, YamlError> {
     decode_documents(text)?
         .into_iter()
@@ -64,7 +67,6 @@ pub fn read_go_documents(text: &str) -> Result<Vec<GoValue>, YamlError> {
 }
 
 fn decode_documents(text: &str) -> Result<Vec<(u32, Decoded)>, YamlError> {
-    check_line_separators(text)?;
     // go-yaml reads a NEL (U+0085) as a line break everywhere, exactly like `\n` (it counts
     // lines the same way too); the event parser treats it as content.
     let normalized;
