@@ -8,6 +8,7 @@ pub mod appset;
 pub mod argocd;
 pub mod chart;
 pub mod check;
+pub mod clusters;
 pub mod config;
 pub mod context;
 pub mod diff;

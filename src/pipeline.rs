@@ -170,6 +170,13 @@ pub fn prepare_inputs(resolved: &Resolved, ctx: &Context) -> Result<RenderInputs
 /// component rendered, so a caller never prints part of an application.
 pub fn render(ctx: &Context) -> Result<Vec<u8>, Error> {
     let resolved = resolve(ctx)?;
+    // The tenant's cluster facts from strata.yaml, where the caller gave none.
+    let ctx = &crate::clusters::with_cluster_facts(
+        ctx,
+        &resolved.stack,
+        &resolved.tenant.values(),
+        &resolved.tenant.shown_dir,
+    );
     let RenderInputs {
         charts,
         values,
