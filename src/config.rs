@@ -105,6 +105,9 @@ pub struct StackSpec {
     /// Policy rules for `strata check`, each on for the tenants its `when` selects.
     #[serde(default)]
     pub checks: crate::check::spec::ChecksSpec,
+    /// Waves to roll changes out in, and the limits `strata check --base` puts on a change.
+    #[serde(default)]
+    pub rollout: Option<crate::rollout::RolloutSpec>,
 }
 
 /// `commonLabels` / `commonAnnotations`: key → template over the tenant's variables plus
@@ -452,6 +455,10 @@ impl Stack {
         }
         if let Some(clusters) = &spec.clusters {
             check_clusters(clusters).map_err(|(line, message)| invalid(line, message))?;
+        }
+        if let Some(rollout) = &spec.rollout {
+            crate::rollout::check_spec(rollout)
+                .map_err(|(line, message)| invalid(line, message))?;
         }
         if spec.timeout_seconds == Some(0) {
             let line = text

@@ -24,6 +24,7 @@ pub mod plan;
 pub mod post_render;
 pub mod promote;
 pub mod render_cache;
+pub mod rollout;
 pub mod selector;
 pub mod snapshot;
 pub mod template;

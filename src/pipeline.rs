@@ -60,7 +60,8 @@ pub fn load_stack(ctx: &Context) -> Result<(RepoRoot, Stack), Error> {
 pub fn resolve(ctx: &Context) -> Result<Resolved, Error> {
     let (root, stack) = load_stack(ctx)?;
     let templater = Templater::default();
-    let tenant = tenant::resolve(&stack, &root, ctx, &templater)?;
+    let mut tenant = tenant::resolve(&stack, &root, ctx, &templater)?;
+    crate::rollout::assign_wave(&stack, &mut tenant)?;
     let components = plan_components(&stack, &root, &tenant, ctx, &templater)?;
     Ok(Resolved {
         root,
