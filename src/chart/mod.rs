@@ -4,6 +4,7 @@
 pub mod archive;
 pub mod cache;
 pub mod credentials;
+pub mod deps;
 pub mod lock;
 pub mod oci;
 pub mod repo;

@@ -5,6 +5,7 @@
 //! a change to one region's layer costs a `helm template` only for that region's tenants.
 
 use crate::Error;
+use crate::chart;
 use crate::context::{Context, Var};
 use crate::pipeline::{self, ComponentValues, Resolved};
 use crate::plan::ChartPlan;
@@ -106,7 +107,20 @@ fn side_tenant(
                         (d, chart_ref)
                     }
                 };
-                (format!("local:{digest}"), chart_ref)
+                // The locked versions of its dependencies are part of a chart's identity.
+                let deps = match &plan.chart {
+                    ChartPlan::Local(_) => chart::deps::remote_charts(&chart::deps::plan(
+                        path,
+                        &resolved.root,
+                        plan.plain_http,
+                    )?)
+                    .iter()
+                    .map(|r| Ok(charts.locked_entry(r)?.digest))
+                    .collect::<Result<Vec<_>, Error>>()?
+                    .join(","),
+                    _ => String::new(),
+                };
+                (format!("local:{digest}:{deps}"), chart_ref)
             }
             ChartPlan::Remote(remote) => {
                 let entry = charts.locked_entry(remote)?;

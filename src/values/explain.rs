@@ -13,6 +13,9 @@ pub struct Explanation {
     #[serde(rename = "setBy")]
     pub set_by: Setting,
     pub overrides: Vec<Setting>,
+    /// A layer's `null` over a chart default: helm removes the key instead of keeping null.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub deleted: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -52,19 +55,39 @@ pub fn explain(merged: &Node, layers: &[Layer], prefix: &[String]) -> Option<Vec
                 let overrides = layers
                     .iter()
                     .rev()
-                    .filter_map(|layer| layer.tree.get(&path))
+                    .filter_map(|layer| setting_on_path(&layer.tree, &path))
                     .filter(|n| n.origin != node.origin)
                     .map(|n| Setting::new(&n.origin, n))
                     .collect();
+                let value = node.to_json();
+                let deleted = value.is_null()
+                    && layers.iter().any(|l| {
+                        l.chart_defaults
+                            && l.tree.get(&path).is_some_and(|d| !d.to_json().is_null())
+                    });
                 Explanation {
                     key: join_key_path(&path),
-                    value: node.to_json(),
+                    value,
                     set_by: Setting::new(&node.origin, node),
                     overrides,
+                    deleted,
                 }
             })
             .collect(),
     )
+}
+
+/// What a layer set at `path`: the node there, or a null, scalar or list the layer put on a
+/// parent of `path` (a higher layer's map replaced it, so it was overridden too).
+fn setting_on_path<'a>(tree: &'a Node, path: &[String]) -> Option<&'a Node> {
+    let mut node = tree;
+    for segment in path {
+        match &node.kind {
+            NodeKind::Map(m) => node = m.get(segment)?,
+            NodeKind::Leaf(_) => return Some(node),
+        }
+    }
+    Some(node)
 }
 
 fn collect_leaves<'a>(node: &'a Node, path: Vec<String>, out: &mut Vec<(Vec<String>, &'a Node)>) {
@@ -92,8 +115,16 @@ pub fn join_key_path(path: &[String]) -> String {
 pub fn to_text(explanations: &[Explanation]) -> String {
     let mut out = String::new();
     for e in explanations {
-        out.push_str(&format!("{} = {}\n", e.key, e.value));
-        out.push_str(&format!("  set by    {}\n", e.set_by.location()));
+        if e.deleted {
+            out.push_str(&format!(
+                "{} deleted (a null over the chart default: helm removes the key)\n",
+                e.key
+            ));
+            out.push_str(&format!("  deleted by {}\n", e.set_by.location()));
+        } else {
+            out.push_str(&format!("{} = {}\n", e.key, e.value));
+            out.push_str(&format!("  set by    {}\n", e.set_by.location()));
+        }
         for (i, o) in e.overrides.iter().enumerate() {
             let label = if i == 0 { "overrides" } else { "         " };
             out.push_str(&format!("  {label} {} = {}\n", o.location(), o.value));
@@ -125,5 +156,24 @@ mod tests {
         let text = to_text(&all);
         assert!(text.contains("overrides common.yaml:2 = \"a\""), "{text}");
         assert!(explain(&merged, &layers, &["nope".to_string()]).is_none());
+    }
+
+    #[test]
+    fn a_null_or_scalar_replaced_by_a_map_is_an_override() {
+        let layers = vec![
+            Layer::from_yaml("m: null\nk: 5\n", Arc::from("common.yaml")).unwrap(),
+            Layer::from_yaml("m: {x: 1}\nk:\n  z: 2\n", Arc::from("tenant.yaml")).unwrap(),
+        ];
+        let merged = merge_layers(layers[0].tree.clone(), &layers[1..]);
+        let all = explain(&merged, &layers, &[]).unwrap();
+        let text = to_text(&all);
+        assert!(
+            text.contains("m.x = 1\n  set by    tenant.yaml:1\n  overrides common.yaml:1 = null\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("k.z = 2\n  set by    tenant.yaml:3\n  overrides common.yaml:2 = 5\n"),
+            "{text}"
+        );
     }
 }

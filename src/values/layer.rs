@@ -11,6 +11,9 @@ pub struct Layer {
     /// The name shown in provenance: a repository-relative path or a parameter description.
     pub source: Arc<str>,
     pub tree: Node,
+    /// The chart's own values.yaml (see [`super::defaults`]): shown by `explain`, never sent
+    /// to helm, which reads it itself.
+    pub chart_defaults: bool,
 }
 
 impl Layer {
@@ -59,7 +62,11 @@ impl Layer {
                 });
             }
         };
-        Ok(Layer { source, tree })
+        Ok(Layer {
+            source,
+            tree,
+            chart_defaults: false,
+        })
     }
 }
 
