@@ -109,6 +109,22 @@ enum Command {
     /// Keep every tenant's rendered manifests in the repository, and verify them in CI.
     #[command(subcommand)]
     Snapshot(SnapshotCommand),
+    /// Roll changes out in waves (strata.yaml rollout.waves).
+    #[command(subcommand)]
+    Rollout(RolloutCommand),
+}
+
+#[derive(Subcommand)]
+enum RolloutCommand {
+    /// For each versioned component, which version each wave runs (from pins and
+    /// strata.lock), which waves are pending the first wave's version, and tenants a more
+    /// specific pin keeps off their wave's version.
+    Status {
+        #[command(flatten)]
+        stack: StackArgs,
+        #[arg(long, value_enum, default_value = "table")]
+        format: TenantsFormat,
+    },
 }
 
 #[derive(Args)]
@@ -147,12 +163,20 @@ struct LockArgs {
 struct PromoteArgs {
     #[command(flatten)]
     stack: StackArgs,
-    /// The tenants whose versions to copy: NAME=VALUE[,NAME=VALUE].
+    /// The tenants whose versions to copy (a selector). With --wave/--next, the wave before
+    /// the target by default.
     #[arg(long, value_name = "SELECTOR", value_parser = Selector::parse)]
-    from: Selector,
-    /// The tenants to move: NAME=VALUE[,NAME=VALUE]; the pin is written with exactly these.
-    #[arg(long, value_name = "SELECTOR", value_parser = Selector::parse)]
-    to: Selector,
+    from: Option<Selector>,
+    /// The tenants to move (a selector); the pin's `when` is exactly this.
+    #[arg(long, value_name = "SELECTOR", value_parser = Selector::parse, required_unless_present_any = ["wave", "next"], conflicts_with_all = ["wave", "next"])]
+    to: Option<Selector>,
+    /// Move this wave of rollout.waves to the version the wave before it runs (the first wave
+    /// needs --from); the pin is `when: {wave: NAME}`.
+    #[arg(long, value_name = "NAME", conflicts_with = "next")]
+    wave: Option<String>,
+    /// Move the first wave that does not run the version of the wave before it.
+    #[arg(long)]
+    next: bool,
     /// Only this component.
     #[arg(long)]
     component: Option<String>,
@@ -392,6 +416,15 @@ struct CheckArgs {
     /// objects without a schema are counted as skipped, not failed.
     #[arg(long, value_name = "DIR")]
     schemas: Option<PathBuf>,
+    /// Also compare with this revision and apply strata.yaml rollout.guards to the change:
+    /// it fails when it restarts pods in more tenants or waves than a guard allows, or a
+    /// chart version runs in a wave before the waves ahead of it.
+    #[arg(long, value_name = "REV")]
+    base: Option<String>,
+    /// With --base: report the guards a change breaks as warnings instead of failures, for a
+    /// fleet-wide change made on purpose.
+    #[arg(long, requires = "base")]
+    allow_wide_rollout: bool,
     #[command(flatten)]
     render: FleetRenderArgs,
 }
@@ -640,8 +673,20 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Promote(args) => {
             let ctx = stack_context(&args.stack)?;
-            let done = promote::promote(&ctx, &args.from, &args.to, args.component.as_deref())?;
-            write_stdout(promote::summary(&done, &args.from, &args.to).as_bytes())
+            let (from, to) = match (args.from, args.to) {
+                (Some(from), Some(to)) => (from, to),
+                (from, _) => strata::rollout::promotion_selectors(
+                    &ctx,
+                    args.wave.as_deref(),
+                    args.next,
+                    from,
+                    args.component.as_deref(),
+                )?,
+            };
+            let done = promote::promote(&ctx, &from, &to, args.component.as_deref())?;
+            let mut summary = promote::summary(&done, &from, &to);
+            summary.extend(strata::rollout::impact_note(&ctx, &to));
+            write_stdout(summary.as_bytes())
         }
         Command::Cache(CacheCommand::Ls) => {
             let cache = Cache::from_env();
@@ -720,6 +765,14 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Appset(args) => appset_command(args),
         Command::Check(args) => check_command(&args),
+        Command::Rollout(RolloutCommand::Status { stack, format }) => {
+            let status = strata::rollout::status(&stack_context(&stack)?)?;
+            let text = match format {
+                TenantsFormat::Table => strata::rollout::status_text(&status),
+                TenantsFormat::Json => serde_json::to_string_pretty(&status)? + "\n",
+            };
+            write_stdout(text.as_bytes())
+        }
         Command::Snapshot(command) => snapshot_command(command),
     }
 }
@@ -789,7 +842,28 @@ fn check_command(args: &CheckArgs) -> Result<()> {
         kube_schemas: args.schemas.clone(),
         jobs: args.render.jobs.unwrap_or_else(fleet::default_jobs),
     };
-    let report = check::run(&ctx, &options)?;
+    let mut report = check::run(&ctx, &options)?;
+    if let Some(base) = &args.base {
+        let diff = strata::diff::run(&strata::diff::DiffOptions {
+            dir: ctx.start_dir.clone(),
+            base: base.clone(),
+            head: None,
+            selection: args.selection.selection(),
+            ignore: Vec::new(),
+            context: ctx.clone(),
+        })?;
+        let broken = strata::rollout::guard_failures(&ctx, &diff)?;
+        if args.allow_wide_rollout {
+            for f in &broken {
+                eprintln!(
+                    "strata: warning: allowed by --allow-wide-rollout: {}",
+                    f.message
+                );
+            }
+        } else {
+            check::add_rollout_failures(&mut report, &diff, broken);
+        }
+    }
     let text = match args.format {
         CheckFormat::Text => report.text(),
         CheckFormat::Json => report.json(),

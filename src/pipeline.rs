@@ -62,7 +62,8 @@ pub fn load_stack(ctx: &Context) -> Result<(RepoRoot, Stack), Error> {
 pub fn resolve(ctx: &Context) -> Result<Resolved, Error> {
     let (root, stack) = load_stack(ctx)?;
     let templater = Templater::default();
-    let tenant = tenant::resolve(&stack, &root, ctx, &templater)?;
+    let mut tenant = tenant::resolve(&stack, &root, ctx, &templater)?;
+    crate::rollout::assign_wave(&stack, &mut tenant)?;
     let components = plan_components(&stack, &root, &tenant, ctx, &templater)?;
     Ok(Resolved {
         root,
@@ -183,6 +184,13 @@ pub fn prepare_inputs_within(
 pub fn render(ctx: &Context) -> Result<Vec<u8>, Error> {
     let started = Instant::now();
     let resolved = resolve(ctx)?;
+    // The tenant's cluster facts from strata.yaml, where the caller gave none.
+    let ctx = &crate::clusters::with_cluster_facts(
+        ctx,
+        &resolved.stack,
+        &resolved.tenant.values(),
+        &resolved.tenant.shown_dir,
+    );
     // One budget for the whole render, downloads included: Argo CD's deadline covers the
     // request, not each chart.
     let budget = Budget::new(render_budget(&resolved, ctx), started);
