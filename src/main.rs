@@ -1043,10 +1043,24 @@ fn explain_command(
     let choices = pipeline::chart_choices(&resolved, ctx)?;
     let mut found = BTreeMap::new();
     let mut chart_names = BTreeMap::new();
+    let mut patch_lines: BTreeMap<String, String> = BTreeMap::new();
     for values in strata::inspect::explained(&resolved, ctx)? {
         if !components.iter().any(|c| c.name == values.component) {
             continue;
         }
+        let patches: String = values
+            .patches
+            .iter()
+            .map(|p| {
+                format!(
+                    "# patched after helm by {} ({} on {})\n",
+                    p.at,
+                    p.kind_name(),
+                    p.target
+                )
+            })
+            .collect();
+        patch_lines.insert(values.component.clone(), patches);
         if let Some(list) = explain::explain(&values.merged, &values.layers, &path) {
             if let Some(chart) = values.chart {
                 chart_names.insert(values.component.clone(), chart);
@@ -1083,6 +1097,9 @@ fn explain_command(
                     ));
                 } else if let Some(chart) = chart_names.get(name) {
                     out.push_str(&format!("# chart {chart}\n"));
+                }
+                if let Some(lines) = patch_lines.get(name) {
+                    out.push_str(lines);
                 }
                 out.push_str(&explain::to_text(list));
             }
