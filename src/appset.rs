@@ -6,10 +6,11 @@
 //! reviewed in a pull request before Argo CD acts on it. The template itself only copies element
 //! fields, so it needs no Go template logic.
 
+use crate::chart::lock::LOCK_FILE;
 use crate::config::Stack;
 use crate::context::{Context, Selector};
 use crate::pipeline;
-use crate::plan::ComponentPlan;
+use crate::plan::{ChartPlan, ComponentPlan};
 use crate::tenant::{list_tenant_dirs, path_vars};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -65,6 +66,26 @@ pub enum AppsetError {
     },
     #[error("{what} {value:?} contains `{{{{`, which the ApplicationSet would read as a template")]
     Templated { what: &'static str, value: String },
+    #[error(
+        "tenants {first} and {second} would both be the Application {name:?}; Application names must be unique in an Argo CD instance, so rename one of the tenant directories"
+    )]
+    DuplicateName {
+        name: String,
+        first: String,
+        second: String,
+    },
+    #[error(
+        "no --repo-url given and the repository at {dir} has no remote `origin` ({reason}); pass --repo-url with the URL Argo CD fetches"
+    )]
+    NoOrigin { dir: String, reason: String },
+    #[error("--{flag} applies only to --sync automated")]
+    ManualSyncFlag { flag: &'static str },
+    #[error("{what} {value:?} is not a valid {kind}")]
+    BadMetadata {
+        what: &'static str,
+        value: String,
+        kind: &'static str,
+    },
 }
 
 /// What the caller chooses; everything else comes from the stack.
@@ -72,17 +93,50 @@ pub enum AppsetError {
 pub struct AppsetOptions {
     /// Only tenants whose variables match.
     pub selector: Option<Selector>,
-    /// The name of the ApplicationSet; the stack directory's name when absent.
+    /// The name of the ApplicationSet, and the first part of every Application's name; the
+    /// stack directory's name when absent.
     pub name: Option<String>,
-    pub repo_url: String,
+    /// The repository URL Argo CD fetches; the `origin` remote of the stack's repository when
+    /// absent.
+    pub repo_url: Option<String>,
     pub revision: String,
     pub project: String,
+    pub sync: SyncMode,
+    /// `metadata.finalizers` of every Application (e.g. resources-finalizer.argocd.argoproj.io).
+    pub finalizers: Vec<String>,
+    /// Labels of the ApplicationSet and of every Application.
+    pub labels: BTreeMap<String, String>,
 }
+
+/// How the Applications sync.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncMode {
+    /// Only when someone syncs them.
+    Manual,
+    /// On every change, optionally deleting what disappeared (`prune`) and undoing changes made
+    /// in the cluster (`self_heal`).
+    Automated { prune: bool, self_heal: bool },
+}
+
+impl Default for SyncMode {
+    fn default() -> Self {
+        SyncMode::Automated {
+            prune: true,
+            self_heal: true,
+        }
+    }
+}
+
+/// The annotation that tells Argo CD which paths can change an Application's manifests: with
+/// a webhook, a commit touching none of them does not regenerate the Application.
+pub const GENERATE_PATHS_ANNOTATION: &str = "argocd.argoproj.io/manifest-generate-paths";
 
 /// One generator element: everything the template needs about one tenant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Element {
-    /// The Application name: the tenant directory's segments below the stack, joined by '-'.
+    /// The Application name: the ApplicationSet's name, then the tenant directory's segments
+    /// below the stack, joined by '-' (unique across stacks and within one).
     pub name: String,
     /// The tenant directory relative to the repository root, Argo CD's `source.path`.
     pub path: String,
@@ -92,6 +146,11 @@ pub struct Element {
     pub server: String,
     /// The tenant's variables, for `templatePatch` or a generator `selector`.
     pub vars: BTreeMap<String, String>,
+    /// Everything strata reads to render the tenant, `;`-separated, absolute from the
+    /// repository root: the stack file, the tenant directory, every layer file (optional ones
+    /// too: creating one changes the render), every chart or manifests directory in the
+    /// repository and, for versioned charts, the lock file.
+    pub generate_paths: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -107,6 +166,8 @@ pub struct ApplicationSet {
 struct Metadata {
     name: String,
     namespace: &'static str,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    labels: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -137,6 +198,11 @@ struct Template {
 #[derive(Debug, Serialize)]
 struct TemplateMetadata {
     name: &'static str,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    labels: BTreeMap<String, String>,
+    annotations: BTreeMap<&'static str, &'static str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    finalizers: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -172,7 +238,8 @@ struct Destination {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct SyncPolicy {
-    automated: Automated,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    automated: Option<Automated>,
     sync_options: Vec<&'static str>,
 }
 
@@ -189,18 +256,22 @@ pub fn application_set(
     options: &AppsetOptions,
 ) -> Result<ApplicationSet, AppsetError> {
     for (what, value) in [
-        ("--repo-url", &options.repo_url),
-        ("--revision", &options.revision),
-        ("--project", &options.project),
+        (
+            "--repo-url",
+            options.repo_url.as_deref().unwrap_or_default(),
+        ),
+        ("--revision", options.revision.as_str()),
+        ("--project", options.project.as_str()),
     ] {
         if value.contains("{{") {
             return Err(AppsetError::Templated {
                 what,
-                value: value.clone(),
+                value: value.to_owned(),
             });
         }
     }
-    let (_, stack) = pipeline::load_stack(ctx)?;
+    check_metadata(options)?;
+    let (root, stack) = pipeline::load_stack(ctx)?;
     let name = match &options.name {
         Some(name) => name.clone(),
         None => stack
@@ -219,13 +290,22 @@ pub fn application_set(
             .check_known(&crate::fleet::known_vars(&stack, &all), &stack.file_name)
             .map_err(crate::Error::from)?;
     }
-    let elements = elements(ctx, &stack, options.selector.as_ref())?;
+    let repo_url = match &options.repo_url {
+        Some(url) => url.clone(),
+        None => origin_url(root.path())?,
+    };
+    let elements = elements(ctx, &stack, &name, options.selector.as_ref())?;
+    let automated = match options.sync {
+        SyncMode::Manual => None,
+        SyncMode::Automated { prune, self_heal } => Some(Automated { prune, self_heal }),
+    };
     Ok(ApplicationSet {
         api_version: "argoproj.io/v1alpha1",
         kind: "ApplicationSet",
         metadata: Metadata {
             name,
             namespace: ARGOCD_NAMESPACE,
+            labels: options.labels.clone(),
         },
         spec: AppSetSpec {
             go_template: true,
@@ -237,11 +317,17 @@ pub fn application_set(
             template: Template {
                 metadata: TemplateMetadata {
                     name: "{{ .name }}",
+                    labels: options.labels.clone(),
+                    annotations: BTreeMap::from([(
+                        GENERATE_PATHS_ANNOTATION,
+                        "{{ .generatePaths }}",
+                    )]),
+                    finalizers: options.finalizers.clone(),
                 },
                 spec: ApplicationSpec {
                     project: options.project.clone(),
                     source: Source {
-                        repo_url: options.repo_url.clone(),
+                        repo_url,
                         target_revision: options.revision.clone(),
                         path: "{{ .path }}",
                         plugin: Plugin { name: PLUGIN_NAME },
@@ -251,10 +337,7 @@ pub fn application_set(
                         namespace: "{{ .namespace }}",
                     },
                     sync_policy: SyncPolicy {
-                        automated: Automated {
-                            prune: true,
-                            self_heal: true,
-                        },
+                        automated,
                         // A new tenant's namespace need not exist before its first sync.
                         sync_options: vec!["CreateNamespace=true"],
                     },
@@ -264,11 +347,106 @@ pub fn application_set(
     })
 }
 
+/// Labels and finalizers end up in Kubernetes metadata: refuse what the API server would.
+fn check_metadata(options: &AppsetOptions) -> Result<(), AppsetError> {
+    for (key, value) in &options.labels {
+        if !is_qualified_name(key) {
+            return Err(AppsetError::BadMetadata {
+                what: "label",
+                value: key.clone(),
+                kind: "label key ([prefix/]name, name at most 63 characters of letters, digits, '-', '_', '.')",
+            });
+        }
+        let ok_value = value.is_empty()
+            || (value.len() <= 63
+                && value.starts_with(|c: char| c.is_ascii_alphanumeric())
+                && value.ends_with(|c: char| c.is_ascii_alphanumeric())
+                && value
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)));
+        if !ok_value || value.contains("{{") {
+            return Err(AppsetError::BadMetadata {
+                what: "label value",
+                value: value.clone(),
+                kind: "label value (at most 63 letters, digits, '-', '_', '.')",
+            });
+        }
+    }
+    for finalizer in &options.finalizers {
+        if !is_qualified_name(finalizer) || !finalizer.contains('/') && !finalizer.contains('.') {
+            return Err(AppsetError::BadMetadata {
+                what: "finalizer",
+                value: finalizer.clone(),
+                kind: "finalizer (a domain-qualified name such as resources-finalizer.argocd.argoproj.io)",
+            });
+        }
+    }
+    Ok(())
+}
+
+/// `[prefix/]name` as Kubernetes accepts it for label keys and finalizers.
+fn is_qualified_name(text: &str) -> bool {
+    let (prefix, name) = match text.rsplit_once('/') {
+        Some((p, n)) => (Some(p), n),
+        None => (None, text),
+    };
+    let name_ok = !name.is_empty()
+        && name.len() <= 63
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.ends_with(|c: char| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    name_ok && prefix.is_none_or(is_kubernetes_name)
+}
+
+/// The URL of the repository's `origin` remote, without user info (a token in a remote URL
+/// must not end up in the ApplicationSet).
+fn origin_url(root: &Path) -> Result<String, AppsetError> {
+    let no_origin = |reason: String| AppsetError::NoOrigin {
+        dir: root.display().to_string(),
+        reason,
+    };
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(["remote", "get-url", "origin"])
+        .output()
+        .map_err(|e| no_origin(format!("cannot run git: {e}")))?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        return Err(no_origin(crate::fleet::one_line(stderr.trim())));
+    }
+    let url = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    if url.is_empty() {
+        return Err(no_origin("it is empty".into()));
+    }
+    Ok(without_user_info(&url))
+}
+
+/// `https://user:token@host/path` → `https://host/path`; scp-like `git@host:path` is kept.
+fn without_user_info(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            match authority.rsplit_once('@') {
+                // ssh://git@host/… names the ssh user, not a secret.
+                Some((user, host)) if scheme != "ssh" || user.contains(':') => {
+                    format!("{scheme}://{host}{path}")
+                }
+                _ => url.to_owned(),
+            }
+        }
+        None => url.to_owned(),
+    }
+}
+
 /// One element per tenant of `stack` that the selector matches, in tenant-directory order,
 /// so the output only changes when the fleet does.
 pub fn elements(
     ctx: &Context,
     stack: &Stack,
+    set_name: &str,
     selector: Option<&Selector>,
 ) -> Result<Vec<Element>, AppsetError> {
     let dirs = list_tenant_dirs(stack)?;
@@ -278,10 +456,13 @@ pub fn elements(
             pattern: stack.spec.tenants.path.value.clone(),
         });
     }
-    let mut out = Vec::new();
+    let mut out: Vec<Element> = Vec::new();
     let mut owners = ReleaseOwners::default();
     for dir in dirs {
-        let name = application_name(stack, &dir);
+        let name = match application_name(stack, &dir).as_str() {
+            "" => set_name.to_owned(),
+            below => format!("{set_name}-{below}"),
+        };
         // Resolved as Argo CD will run it: the Application name is ARGOCD_APP_NAME there, and
         // a component without `releaseName` defaults to it.
         let tenant_ctx = Context {
@@ -313,12 +494,20 @@ pub fn elements(
             .map(|c| c.namespace.clone())
             .unwrap_or_default();
         owners.claim(&name, &server, &resolved.components, &stack.file_name);
+        if let Some(first) = out.iter().find(|e| e.name == name) {
+            return Err(AppsetError::DuplicateName {
+                name,
+                first: first.path.clone(),
+                second: shown,
+            });
+        }
         out.push(Element {
             name,
             path: if shown.is_empty() { ".".into() } else { shown },
             namespace,
             server,
             vars,
+            generate_paths: generate_paths(&resolved),
         });
     }
     if out.is_empty() {
@@ -328,6 +517,44 @@ pub fn elements(
         });
     }
     Ok(out)
+}
+
+/// What strata reads to render the tenant, as Argo CD's manifest-generate-paths: absolute
+/// from the repository root, sorted, without paths inside another listed directory.
+fn generate_paths(resolved: &pipeline::Resolved) -> String {
+    let root = &resolved.root;
+    let mut paths = BTreeSet::new();
+    paths.insert(resolved.stack.file_name.clone());
+    paths.insert(resolved.tenant.shown_dir.clone());
+    let mut remote = false;
+    for c in &resolved.components {
+        for layer in &c.layers {
+            paths.insert(root.display(&layer.path));
+        }
+        match &c.chart {
+            ChartPlan::Local(path) => {
+                paths.insert(root.display(path));
+            }
+            ChartPlan::Manifests(plan) => {
+                paths.insert(root.display(&plan.dir));
+            }
+            ChartPlan::Remote(_) => remote = true,
+        }
+    }
+    if remote {
+        paths.insert(root.display(&resolved.stack.dir.join(LOCK_FILE)));
+    }
+    let paths: Vec<String> = paths
+        .into_iter()
+        .map(|p| p.trim_matches('/').to_owned())
+        .collect();
+    let inside = |p: &str, dir: &str| dir.is_empty() || p.starts_with(&format!("{dir}/"));
+    paths
+        .iter()
+        .filter(|p| !paths.iter().any(|d| d != *p && inside(p, d)))
+        .map(|p| format!("/{p}"))
+        .collect::<Vec<_>>()
+        .join(";")
 }
 
 /// Which Application deploys each release, to spot two that would deploy the same one.

@@ -11,9 +11,8 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-/// The whole render's budget: below Argo CD's 60 s repo-server deadline, leaving room for the
-/// git fetch, the tar transfer and init.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(45);
+/// The whole render's budget (see [`crate::budget`]).
+pub const DEFAULT_TIMEOUT: Duration = crate::budget::DEFAULT_RENDER_BUDGET;
 
 /// One argv string stays well under Linux's 128 KiB per-argument limit.
 const MAX_ARG_BYTES: usize = 100 * 1024;
@@ -102,12 +101,15 @@ pub struct Helm {
 impl Helm {
     /// Renders and returns helm's stdout unchanged. helm's warnings go to our stderr.
     pub fn template(&self, req: &TemplateRequest) -> Result<Vec<u8>, HelmError> {
-        let dir = tempfile::Builder::new()
-            .prefix("strata-")
-            .tempdir()
-            .map_err(HelmError::ValuesFile)?;
+        // Private (0700/0600): the merged values can hold secrets. Named after this process,
+        // so a later run removes it if this one is SIGKILLed.
+        let tmp = std::env::temp_dir();
+        crate::scratch::sweep_once(&tmp, "strata");
+        let (dir, _registered) =
+            crate::scratch::private_dir(&tmp, "strata").map_err(HelmError::ValuesFile)?;
         let values_path = dir.path().join("values.json");
-        std::fs::write(&values_path, req.values_json).map_err(HelmError::ValuesFile)?;
+        crate::scratch::write_private(&values_path, req.values_json)
+            .map_err(HelmError::ValuesFile)?;
 
         let mut cmd = self.command();
         cmd.arg("template")
@@ -242,7 +244,8 @@ struct Output {
 
 /// Runs a command to completion or kills its process group at the deadline.
 fn run_with_timeout(mut cmd: Command, timeout: Duration) -> Result<Output, RunError> {
-    let mut child = cmd.spawn().map_err(RunError::Spawn)?;
+    // Registered so that SIGTERM/SIGINT to strata reach helm's group too.
+    let (mut child, _group) = crate::interrupt::spawn_group(&mut cmd).map_err(RunError::Spawn)?;
     let pid = child.id() as i32;
     let mut stdout = child.stdout.take().expect("piped");
     let mut stderr = child.stderr.take().expect("piped");

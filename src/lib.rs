@@ -6,6 +6,7 @@
 
 pub mod appset;
 pub mod argocd;
+pub mod budget;
 pub mod chart;
 pub mod check;
 pub mod config;
@@ -15,7 +16,9 @@ pub mod error;
 pub mod fleet;
 pub mod helm;
 pub mod inspect;
+pub mod interrupt;
 pub mod lockfile;
+pub mod logging;
 pub mod manifests;
 pub mod parameters;
 pub mod paths;
@@ -23,7 +26,9 @@ pub mod pipeline;
 pub mod plan;
 pub mod post_render;
 pub mod promote;
+pub mod quote;
 pub mod render_cache;
+pub mod scratch;
 pub mod selector;
 pub mod snapshot;
 pub mod template;

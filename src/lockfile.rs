@@ -5,6 +5,7 @@
 //! no tenant uses any more are dropped. `update` re-resolves everything.
 
 use crate::Error;
+use crate::budget::{Budget, DEFAULT_LOCK_BUDGET};
 use crate::chart::cache::Cache;
 use crate::chart::lock::{LOCK_FILE, Lock, LockEntry};
 use crate::chart::resolve::{Charts, Mode};
@@ -88,20 +89,24 @@ pub fn remote_charts_in_use(ctx: &Context) -> Result<Vec<RemoteChart>, Error> {
 }
 
 /// Brings strata.lock in line with the stack; `update` re-resolves entries that still satisfy.
+/// The whole run shares one time budget (`ctx.timeout`, else [`DEFAULT_LOCK_BUDGET`]).
 pub fn update_lock(ctx: &Context, update: bool) -> Result<LockReport, Error> {
+    let started = std::time::Instant::now();
     let (root, stack) = pipeline::load_stack(ctx)?;
     let path = stack.dir.join(LOCK_FILE);
     let shown = root.display(&path);
     let old = Lock::load(&path, &shown)?.unwrap_or_default();
     let mut lock = old.clone();
     let in_use = remote_charts_in_use(ctx)?;
+    let budget = Budget::new(ctx.timeout.unwrap_or(DEFAULT_LOCK_BUDGET), started);
     let charts = Charts::new(
         Cache::from_env(),
         None,
         shown.clone(),
         Mode::Live,
         ctx.offline,
-    );
+    )
+    .with_budget(budget);
     let mut report = LockReport {
         lock_file: shown.clone(),
         ..LockReport::default()

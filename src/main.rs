@@ -164,6 +164,9 @@ struct LockArgs {
     /// Re-resolve every entry, also those that still satisfy their constraint.
     #[arg(long)]
     update: bool,
+    /// Seconds the whole run may take, downloads included (default: 600).
+    #[arg(long, env = "STRATA_TIMEOUT", value_name = "SECONDS")]
+    timeout: Option<u64>,
 }
 
 #[derive(Args)]
@@ -363,18 +366,46 @@ struct AppsetArgs {
     /// Only tenants whose variables match (repeatable; see `strata tenants --help`).
     #[arg(long, value_name = "SELECTOR", value_parser = Selector::parse)]
     selector: Vec<Selector>,
-    /// The git repository Argo CD fetches, as it knows it (spec.source.repoURL).
+    /// The git repository Argo CD fetches, as it knows it (spec.source.repoURL). Default: the
+    /// `origin` remote of the stack's repository, without user info.
     #[arg(long, value_name = "URL")]
-    repo_url: String,
+    repo_url: Option<String>,
     /// The revision Argo CD follows (spec.source.targetRevision).
     #[arg(long, value_name = "REV", default_value = "HEAD")]
     revision: String,
     /// The Argo CD project of every Application.
     #[arg(long, value_name = "NAME", default_value = "default")]
     project: String,
-    /// The ApplicationSet's name (default: the stack directory's name).
+    /// The ApplicationSet's name, which also starts every Application's name (default: the
+    /// stack directory's name).
     #[arg(long)]
     name: Option<String>,
+    /// `automated`: Argo CD syncs every change; `manual`: only when someone syncs.
+    #[arg(long, value_enum, default_value = "automated")]
+    sync: SyncArg,
+    /// With --sync automated: delete objects that disappear from the manifests.
+    #[arg(long, value_name = "BOOL", action = clap::ArgAction::Set)]
+    prune: Option<bool>,
+    /// With --sync automated: undo changes made in the cluster.
+    #[arg(long, value_name = "BOOL", action = clap::ArgAction::Set)]
+    self_heal: Option<bool>,
+    /// A finalizer of every Application (repeatable), e.g.
+    /// resources-finalizer.argocd.argoproj.io to delete its resources with it.
+    #[arg(long = "finalizer", value_name = "NAME")]
+    finalizers: Vec<String>,
+    /// A label of the ApplicationSet and every Application (repeatable): --label team=web.
+    #[arg(long = "label", value_name = "KEY=VALUE", value_parser = parse_var_arg)]
+    labels: Vec<(String, String)>,
+    /// Compare with FILE instead of printing: exit 0 when FILE holds exactly this output, 1
+    /// when it is missing or out of date (for CI).
+    #[arg(long, value_name = "FILE")]
+    check: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SyncArg {
+    Automated,
+    Manual,
 }
 
 #[derive(Args)]
@@ -494,9 +525,27 @@ struct ExplainArgs {
     compare: Option<Vec<PathBuf>>,
 }
 
+/// Stack for the thread that does the work. Values files may nest as deep as Helm reads them
+/// (10000 levels), and reading, merging and writing values recurses once per level; only the
+/// pages actually used are ever touched.
+const WORK_STACK_BYTES: usize = 512 << 20;
+
 fn main() -> ExitCode {
+    let worker = std::thread::Builder::new()
+        .name("strata".into())
+        .stack_size(WORK_STACK_BYTES)
+        .spawn(work)
+        .expect("start the work thread");
+    match worker.join() {
+        Ok(code) => code,
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
+}
+
+fn work() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.debug);
+    strata::logging::init_with(cli.debug);
+    strata::interrupt::install();
     if let Command::Diff(args) = &cli.command {
         return diff_main(args);
     }
@@ -525,9 +574,21 @@ fn is_usage_error(e: &anyhow::Error) -> bool {
     })
 }
 
+/// The most an error message prints: helm's own report of many failing templates fits, a
+/// runaway message does not.
+const MAX_ERROR_BYTES: usize = 64 * 1024;
+
+/// The text printed for an error: its chain joined, URL userinfo removed and the whole
+/// bounded. Every error strata prints goes through here.
+fn error_text(e: &anyhow::Error) -> String {
+    let text = chain_text(e);
+    let text = strata::chart::transport::url::redact_text(&text);
+    strata::quote::bounded(&text, MAX_ERROR_BYTES)
+}
+
 /// One line of text for an error chain. Library errors already quote their cause, so a cause is
 /// appended only when the message does not contain it yet.
-fn error_text(e: &anyhow::Error) -> String {
+fn chain_text(e: &anyhow::Error) -> String {
     let mut text = String::new();
     for cause in e.chain() {
         let part = cause.to_string();
@@ -539,32 +600,6 @@ fn error_text(e: &anyhow::Error) -> String {
         }
     }
     text
-}
-
-/// `STRATA_LOG=debug` means strata's own debug lines: a bare level applies to strata while the
-/// libraries stay at `warn`; anything else is a full filter (`STRATA_LOG=ureq=debug`).
-fn init_logging(debug: bool) {
-    let level = if debug {
-        Ok("debug".to_owned())
-    } else {
-        std::env::var("STRATA_LOG")
-    };
-    let directive = match level {
-        Ok(level) if ["error", "warn", "info", "debug", "trace"].contains(&level.trim()) => {
-            format!("warn,strata={}", level.trim())
-        }
-        Ok(filter) if !filter.trim().is_empty() => filter,
-        _ => "warn".to_owned(),
-    };
-    let filter = tracing_subscriber::EnvFilter::try_new(&directive)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(filter)
-        .with_target(false)
-        .with_ansi(std::io::stderr().is_terminal())
-        .without_time()
-        .init();
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -625,7 +660,12 @@ fn run(cli: Cli) -> Result<()> {
             write_stdout(text.as_bytes())
         }
         Command::Lock(args) => {
-            let report = lockfile::update_lock(&stack_context(&args.stack)?, args.update)?;
+            let mut ctx = stack_context(&args.stack)?;
+            ctx.timeout = match args.timeout {
+                Some(0) => bail!("--timeout must be at least 1 second"),
+                t => t.map(std::time::Duration::from_secs),
+            };
+            let report = lockfile::update_lock(&ctx, args.update)?;
             eprint!("{}", report.summary());
             Ok(())
         }
@@ -709,19 +749,7 @@ fn run(cli: Cli) -> Result<()> {
                 args.format,
             )
         }
-        Command::Appset(args) => {
-            let set = appset::application_set(
-                &stack_context(&args.stack)?,
-                &appset::AppsetOptions {
-                    selector: Selector::all(args.selector),
-                    name: args.name,
-                    repo_url: args.repo_url,
-                    revision: args.revision,
-                    project: args.project,
-                },
-            )?;
-            write_stdout(yaml::to_yaml(&set).as_bytes())
-        }
+        Command::Appset(args) => appset_command(args),
         Command::Check(args) => check_command(&args),
         Command::Completion { shell } => {
             let mut out = Vec::new();
@@ -737,6 +765,62 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Snapshot(command) => snapshot_command(command),
     }
+}
+
+/// `strata appset`: the ApplicationSet on stdout, or with --check compared with a file.
+fn appset_command(args: AppsetArgs) -> Result<()> {
+    let sync = match args.sync {
+        SyncArg::Manual => {
+            for (flag, given) in [("prune", args.prune), ("self-heal", args.self_heal)] {
+                if given.is_some() {
+                    return Err(appset::AppsetError::ManualSyncFlag { flag }.into());
+                }
+            }
+            appset::SyncMode::Manual
+        }
+        SyncArg::Automated => appset::SyncMode::Automated {
+            prune: args.prune.unwrap_or(true),
+            self_heal: args.self_heal.unwrap_or(true),
+        },
+    };
+    let set = appset::application_set(
+        &stack_context(&args.stack)?,
+        &appset::AppsetOptions {
+            selector: Selector::all(args.selector),
+            name: args.name,
+            repo_url: args.repo_url,
+            revision: args.revision,
+            project: args.project,
+            sync,
+            finalizers: args.finalizers,
+            labels: args.labels.into_iter().collect(),
+        },
+    )?;
+    let yaml = yaml::to_yaml(&set);
+    let Some(file) = args.check else {
+        return write_stdout(yaml.as_bytes());
+    };
+    let shown = file.display();
+    let committed = match std::fs::read(&file) {
+        Ok(bytes) => bytes,
+        Err(e) => bail!(
+            "{shown} cannot be read ({e}); write it with the same command without --check: strata appset ... > {shown}"
+        ),
+    };
+    if committed == yaml.as_bytes() {
+        eprintln!("strata: {shown} is up to date");
+        return Ok(());
+    }
+    let committed = String::from_utf8_lossy(&committed);
+    let line = committed
+        .lines()
+        .zip(yaml.lines())
+        .position(|(a, b)| a != b)
+        .unwrap_or_else(|| committed.lines().count().min(yaml.lines().count()))
+        + 1;
+    bail!(
+        "{shown} is out of date (first difference at line {line}); regenerate it with the same command without --check: strata appset ... > {shown}"
+    )
 }
 
 /// `strata check`: the report on stdout, whatever the format; any failure makes the exit

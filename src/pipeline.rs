@@ -1,6 +1,7 @@
 //! The whole path from a context to manifests, shared by `generate`, `render`, `values`,
 //! `explain` and `parameters`.
 
+use crate::budget::{Budget, DEFAULT_RENDER_BUDGET};
 use crate::chart::cache::Cache;
 use crate::chart::lock::{LOCK_FILE, Lock};
 use crate::chart::resolve::{Charts, Mode};
@@ -21,6 +22,7 @@ use crate::values::{Node, Origin};
 use crate::{Error, argocd};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// A stack and tenant, resolved and planned.
 #[derive(Debug)]
@@ -115,7 +117,7 @@ pub fn component_values(
     }
     if let Some(map) = &ctx.parameter_values.map {
         let source = format!("Argo CD parameter {:?}", argocd::VALUES_PARAM);
-        layers.push(layer_from_map(map, Arc::from(source)));
+        layers.push(layer_from_map(map, Arc::from(source))?);
     }
     let base = Node::empty_map(Origin {
         source: Arc::from("(no layer)"),
@@ -138,9 +140,19 @@ pub struct RenderInputs {
 /// Reads every layer, resolves every chart and prepares post-render settings and manifests
 /// components, without running helm: what `init` checks and `render` starts from.
 pub fn prepare_inputs(resolved: &Resolved, ctx: &Context) -> Result<RenderInputs, Error> {
+    let budget = Budget::starting_now(render_budget(resolved, ctx));
+    prepare_inputs_within(resolved, ctx, budget)
+}
+
+/// [`prepare_inputs`] within what is left of `budget`.
+pub fn prepare_inputs_within(
+    resolved: &Resolved,
+    ctx: &Context,
+    budget: Budget,
+) -> Result<RenderInputs, Error> {
     // Charts are resolved even when the render cache will answer: a versioned chart's identity
     // is its locked digest, and a lock or pin problem must fail the same way warm or cold.
-    let charts = resolve_charts(resolved, ctx)?;
+    let charts = resolve_charts_within(resolved, ctx, budget)?;
     // Every layer of every component is read and merged before helm runs once: a broken layer
     // fails in milliseconds instead of after the first chart has rendered.
     let values: Vec<Vec<u8>> = resolved
@@ -148,7 +160,7 @@ pub fn prepare_inputs(resolved: &Resolved, ctx: &Context) -> Result<RenderInputs
         .iter()
         .map(|c| {
             let merged = component_values(c, ctx)?.merged.to_json();
-            Ok(serde_json::to_vec(&merged).expect("JSON values serialize"))
+            Ok(crate::values::to_helm_json(&merged))
         })
         .collect::<Result<_, Error>>()?;
     // Labels, annotations and manifests components are resolved before the cache key, which
@@ -177,26 +189,21 @@ pub fn prepare_inputs(resolved: &Resolved, ctx: &Context) -> Result<RenderInputs
 /// Renders every component in order into one stream. Nothing is returned unless every
 /// component rendered, so a caller never prints part of an application.
 pub fn render(ctx: &Context) -> Result<Vec<u8>, Error> {
+    let started = Instant::now();
     let resolved = resolve(ctx)?;
+    // One budget for the whole render, downloads included: Argo CD's deadline covers the
+    // request, not each chart.
+    let budget = Budget::new(render_budget(&resolved, ctx), started);
     let RenderInputs {
         charts,
         values,
         prepared,
         patches,
-    } = prepare_inputs(&resolved, ctx)?;
-    // One budget for the whole render: Argo CD's deadline covers the request, not each chart.
-    let budget = ctx
-        .timeout
-        .or(resolved
-            .stack
-            .spec
-            .timeout_seconds
-            .map(std::time::Duration::from_secs))
-        .unwrap_or(helm::DEFAULT_TIMEOUT);
+    } = prepare_inputs_within(&resolved, ctx, budget)?;
     let helm = Helm {
         binary: helm::find_helm(ctx.helm.as_deref())?,
-        deadline: std::time::Instant::now() + budget,
-        budget,
+        deadline: budget.deadline(),
+        budget: budget.total(),
     };
     let tenant = resolved.tenant.shown_dir.as_str();
     let render_cache = (!ctx.no_cache).then(RenderCache::from_env);
@@ -315,14 +322,37 @@ impl FetchedChart {
     }
 }
 
+/// The time budget of one render: `--timeout` or `STRATA_TIMEOUT`, else the stack's
+/// `timeoutSeconds`, else [`DEFAULT_RENDER_BUDGET`].
+pub fn render_budget(resolved: &Resolved, ctx: &Context) -> Duration {
+    ctx.timeout
+        .or(resolved.stack.spec.timeout_seconds.map(Duration::from_secs))
+        .unwrap_or(DEFAULT_RENDER_BUDGET)
+}
+
 /// Every component's chart, in order, with its digest when it has one.
 pub fn resolve_charts(resolved: &Resolved, ctx: &Context) -> Result<Vec<FetchedChart>, Error> {
-    let charts = open_charts(resolved, ctx)?;
+    let budget = Budget::starting_now(render_budget(resolved, ctx));
+    resolve_charts_within(resolved, ctx, budget)
+}
+
+/// [`resolve_charts`] within what is left of `budget`.
+pub fn resolve_charts_within(
+    resolved: &Resolved,
+    ctx: &Context,
+    budget: Budget,
+) -> Result<Vec<FetchedChart>, Error> {
+    let charts = open_charts(resolved, ctx)?.with_budget(budget);
     resolved
         .components
         .iter()
         .map(|c| match &c.chart {
             ChartPlan::Local(path) => {
+                // helm follows links; none may lead out of the repository.
+                resolved.root.check_links(
+                    path,
+                    &format!("component {:?} chart {}", c.name, c.chart_shown),
+                )?;
                 let prepared =
                     crate::chart::deps::prepare(path, &resolved.root, c.plain_http, &charts)?;
                 Ok(FetchedChart {

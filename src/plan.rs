@@ -2,11 +2,13 @@
 
 use crate::Error;
 use crate::argocd::release_name_from_app;
+use crate::chart::transport::url::redact;
 use crate::config::{ComponentSpec, Stack};
 use crate::context::Context;
 use crate::paths::RepoRoot;
 use crate::post_render::PostRenderPlan;
 use crate::post_render::manifests::ManifestsPlan;
+use crate::quote::quote;
 use crate::template::Templater;
 use crate::tenant::{Tenant, check_path_variables};
 use std::path::PathBuf;
@@ -69,12 +71,14 @@ impl ChartSource {
             SourceKind::Http
         } else {
             return Err(format!(
-                "chart repository {url:?} must start with https://, http:// or oci://"
+                "chart repository {} must start with https://, http:// or oci://",
+                quote(&redact(&url))
             ));
         };
         if url.contains('@') {
             return Err(format!(
-                "chart repository {url:?} holds credentials; configure them outside the repository (see docs/charts.md)"
+                "chart repository {:?} holds credentials; configure them outside the repository (see docs/charts.md)",
+                redact(&url)
             ));
         }
         Ok(ChartSource { url, kind })

@@ -2,7 +2,14 @@
 //!
 //! Used for layer paths, release names and namespaces. Strict mode turns a typo in a variable
 //! name into an error instead of an empty path segment.
+//!
+//! YAML files rendered as templates ([`Templater::render_yaml`]) get one more rule: what a
+//! variable inserts must not change the YAML's structure, since variables come from Argo CD
+//! parameters and `ARGOCD_ENV_*`, not only from the repository.
 
+use crate::post_render::stream::split;
+use crate::quote::quote;
+use crate::yaml::{GoValue, parse_go_document};
 use handlebars::Handlebars;
 use std::collections::BTreeMap;
 
@@ -12,19 +19,32 @@ pub enum TemplateError {
     UnknownVariable { template: String, name: String },
     #[error("template {template:?} is invalid: {message}")]
     Invalid { template: String, message: String },
+    /// A value inserted into YAML would change its structure (or cannot be checked).
+    #[error("{0}")]
+    YamlInsertion(String),
 }
 
-/// Renders templates; holds the configured engine so it is built once per run.
+/// Renders templates; holds the configured engines so they are built once per run.
 pub struct Templater {
     engine: Handlebars<'static>,
+    /// The same engine, but every inserted value comes out between [`OPEN`] and [`CLOSE`], so
+    /// [`Templater::render_yaml`] knows exactly what each insertion put where.
+    marking: Handlebars<'static>,
 }
+
+/// Noncharacters: never in text a user means, refused in values.
+const OPEN: char = '\u{FDD0}';
+const CLOSE: char = '\u{FDD1}';
 
 impl Default for Templater {
     fn default() -> Self {
         let mut engine = Handlebars::new();
         engine.set_strict_mode(true);
         engine.register_escape_fn(handlebars::no_escape);
-        Templater { engine }
+        let mut marking = Handlebars::new();
+        marking.set_strict_mode(true);
+        marking.register_escape_fn(|value: &str| format!("{OPEN}{value}{CLOSE}"));
+        Templater { engine, marking }
     }
 }
 
@@ -52,6 +72,308 @@ impl Templater {
                 template: template.to_owned(),
                 message: e.to_string(),
             })
+    }
+}
+
+impl Templater {
+    /// Renders a YAML template and checks that the inserted values left the YAML's structure
+    /// as the template wrote it: every value stays on one line, and the result parses to the
+    /// same documents, mappings, keys and sequences as the template with a neutral word in
+    /// place of each value, each string holding exactly the inserted text. So a value such as
+    /// `x\n---\nkind: Secret` or `a, extra: b` in a flow mapping is refused instead of adding
+    /// objects or keys. The one rule for every YAML file strata renders as a template.
+    pub fn render_yaml(
+        &self,
+        template: &str,
+        vars: &BTreeMap<String, String>,
+    ) -> Result<String, TemplateError> {
+        if !template.contains("{{") {
+            return Ok(template.to_owned());
+        }
+        if let Some(name) = referenced_variables(template)
+            .into_iter()
+            .find(|n| !vars.contains_key(n))
+        {
+            return Err(TemplateError::UnknownVariable {
+                template: template.to_owned(),
+                name,
+            });
+        }
+        if has_unescaped_insertion(template) {
+            return Err(TemplateError::YamlInsertion(
+                "`{{{…}}}` and `{{&…}}` insert a value unchecked, which YAML templates do not allow; write `{{…}}`".into(),
+            ));
+        }
+        if let Some((name, _)) = vars.iter().find(|(_, v)| v.contains([OPEN, CLOSE])) {
+            return Err(TemplateError::YamlInsertion(format!(
+                "variable `{name}` holds the noncharacter U+FDD0 or U+FDD1, which strata does not insert into YAML"
+            )));
+        }
+        let marked =
+            self.marking
+                .render_template(template, vars)
+                .map_err(|e| TemplateError::Invalid {
+                    template: template.to_owned(),
+                    message: e.to_string(),
+                })?;
+        check_insertions(&marked, vars).map_err(TemplateError::YamlInsertion)
+    }
+}
+
+/// Whether the template has a `{{{` or `{{&` expression (Handlebars' unescaped output).
+fn has_unescaped_insertion(template: &str) -> bool {
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        let escaped = rest[..start].ends_with('\\');
+        let after = rest[start + 2..].trim_start_matches('~');
+        if !escaped && (after.starts_with('{') || after.starts_with('&')) {
+            return true;
+        }
+        rest = &rest[start + 2..];
+    }
+    false
+}
+
+/// One value a YAML template inserted.
+struct Insertion<'a> {
+    value: &'a str,
+    /// The 1-based line of the rendered text it starts on.
+    line: usize,
+}
+
+/// The word that stands for insertion `i` in the neutral text: a plain scalar anywhere.
+fn placeholder(i: usize) -> String {
+    format!("zStrataValue{i}z")
+}
+
+/// Checks marked output (values between [`OPEN`] and [`CLOSE`]) and returns it unmarked.
+fn check_insertions(marked: &str, vars: &BTreeMap<String, String>) -> Result<String, String> {
+    // Literal text and insertions, alternating: `pieces[2k]` literal, `pieces[2k+1]` a value.
+    let mut pieces: Vec<&str> = Vec::new();
+    let mut insertions = Vec::new();
+    let mut rest = marked;
+    let mut line = 1;
+    while let Some(open) = rest.find(OPEN) {
+        let (before, after) = rest.split_at(open);
+        line += before.matches('\n').count();
+        let after = &after[OPEN.len_utf8()..];
+        let close = after
+            .find(CLOSE)
+            .expect("the escape function closes what it opens");
+        let value = &after[..close];
+        pieces.push(before);
+        pieces.push(value);
+        insertions.push(Insertion { value, line });
+        rest = &after[close + CLOSE.len_utf8()..];
+    }
+    pieces.push(rest);
+    // The text with insertion `i` as its value when `real(i)`, else as its placeholder.
+    let build = |real: &dyn Fn(usize) -> bool| {
+        let mut out = String::with_capacity(marked.len());
+        for (n, piece) in pieces.iter().enumerate() {
+            if n % 2 == 1 && !real(n / 2) {
+                out.push_str(&placeholder(n / 2));
+            } else {
+                out.push_str(piece);
+            }
+        }
+        out
+    };
+    let actual = build(&|_| true);
+    if insertions.is_empty() {
+        return Ok(actual);
+    }
+    let describe = |i: usize| {
+        let insertion = &insertions[i];
+        let names: Vec<String> = vars
+            .iter()
+            .filter(|(_, v)| v.as_str() == insertion.value)
+            .map(|(k, _)| format!("`{k}`"))
+            .collect();
+        let what = match names.len() {
+            0 => "an inserted value".to_owned(),
+            _ => format!("the value of variable {}", names.join(" / ")),
+        };
+        format!(
+            "line {}: {what} ({})",
+            insertion.line,
+            quote(insertion.value)
+        )
+    };
+    for (i, insertion) in insertions.iter().enumerate() {
+        if let Some(c) = insertion
+            .value
+            .chars()
+            .find(|c| is_line_break_or_control(*c))
+        {
+            return Err(format!(
+                "{} holds {}, which would change the YAML around it; a value inserted into YAML must be one line of text",
+                describe(i),
+                match c {
+                    '\n' | '\r' | '\u{85}' | '\u{2028}' | '\u{2029}' => "a line break".to_owned(),
+                    c => format!("the control character {c:?}"),
+                }
+            ));
+        }
+    }
+    let values: Vec<&str> = insertions.iter().map(|i| i.value).collect();
+    let neutral = build(&|_| false);
+    let Ok(expected) = parse_documents(&neutral) else {
+        return match parse_documents(&actual) {
+            // The template itself does not parse: the caller's reader reports where.
+            Err(_) => Ok(actual),
+            Ok(_) => Err(format!(
+                "{}: the template is YAML only with the inserted values in it; a value inserted into YAML must not supply structure",
+                describe(0)
+            )),
+        };
+    };
+    let Some(problem) = structure_problem(&expected, &actual, &values) else {
+        return Ok(actual);
+    };
+    // Blame the first value that changes the structure on its own, else the first one.
+    let culprit = (0..insertions.len())
+        .find(|&i| {
+            let placeholders: Vec<String> = (0..values.len()).map(placeholder).collect();
+            let alone: Vec<&str> = (0..values.len())
+                .map(|j| {
+                    if j == i {
+                        values[j]
+                    } else {
+                        placeholders[j].as_str()
+                    }
+                })
+                .collect();
+            structure_problem(&expected, &build(&|j| j == i), &alone).is_some()
+        })
+        .unwrap_or(0);
+    Err(format!(
+        "{} {problem}; a value inserted into YAML must stay a plain value: remove YAML syntax (`:`, `#`, `,`, brackets, quotes, anchors) from it, or quote the insertion in the template",
+        describe(culprit)
+    ))
+}
+
+/// Why `text` (the template with some values) does not have the structure of `expected`
+/// (the template with placeholders), if it does not.
+fn structure_problem(expected: &[GoValue], text: &str, values: &[&str]) -> Option<String> {
+    let got = match parse_documents(text) {
+        Ok(got) => got,
+        Err(message) => return Some(format!("breaks the YAML ({message})")),
+    };
+    if expected.len() != got.len() {
+        return Some(format!(
+            "makes {} YAML documents where the template has {}",
+            got.len(),
+            expected.len()
+        ));
+    }
+    for (index, (e, g)) in expected.iter().zip(&got).enumerate() {
+        let mut path = Vec::new();
+        if !same_structure(e, g, values, &mut path) {
+            let at = if path.is_empty() {
+                "the top".to_owned()
+            } else {
+                path.join(".")
+            };
+            return Some(format!(
+                "changes the YAML's structure at {at} (document {})",
+                index + 1
+            ));
+        }
+    }
+    None
+}
+
+fn is_line_break_or_control(c: char) -> bool {
+    c != '\t' && (c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}'))
+}
+
+/// Every document of a YAML stream, as Go reads it.
+fn parse_documents(text: &str) -> Result<Vec<GoValue>, String> {
+    split(text)
+        .iter()
+        .map(|chunk| parse_go_document(chunk.text).map_err(|e| e.message))
+        .collect()
+}
+
+/// `neutral` with each placeholder replaced by its value.
+fn substitute(neutral: &str, values: &[&str]) -> String {
+    let mut out = String::with_capacity(neutral.len());
+    let mut rest = neutral;
+    while let Some(start) = rest.find("zStrataValue") {
+        out.push_str(&rest[..start]);
+        let tail = &rest[start + "zStrataValue".len()..];
+        let digits = tail.chars().take_while(char::is_ascii_digit).count();
+        match (
+            tail[..digits].parse::<usize>(),
+            tail[digits..].starts_with('z'),
+        ) {
+            (Ok(i), true) if i < values.len() => {
+                out.push_str(values[i]);
+                rest = &tail[digits + 1..];
+            }
+            _ => {
+                out.push_str("zStrataValue");
+                rest = tail;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Whether `got` (the template with values) has the structure of `expected` (the template
+/// with placeholders): same mappings with the same keys (placeholders replaced), same
+/// sequences, and each scalar exactly what the values make of the template's text. On a
+/// mismatch `path` is left at where it is.
+fn same_structure(
+    expected: &GoValue,
+    got: &GoValue,
+    values: &[&str],
+    path: &mut Vec<String>,
+) -> bool {
+    match (expected, got) {
+        (GoValue::Map(e), GoValue::Map(g)) => {
+            if e.len() != g.len() {
+                return false;
+            }
+            for ((ek, ev), (gk, gv)) in e.iter().zip(g.iter()) {
+                path.push(gk.to_owned());
+                if substitute(ek, values) != gk || !same_structure(ev, gv, values, path) {
+                    return false;
+                }
+                path.pop();
+            }
+            true
+        }
+        (GoValue::Seq(e), GoValue::Seq(g)) => {
+            if e.len() != g.len() {
+                return false;
+            }
+            for (i, (ev, gv)) in e.iter().zip(g).enumerate() {
+                path.push(i.to_string());
+                if !same_structure(ev, gv, values, path) {
+                    return false;
+                }
+                path.pop();
+            }
+            true
+        }
+        (GoValue::String(e), got) if e.contains("zStrataValue") => {
+            let want = substitute(e, values);
+            match got {
+                GoValue::String(g) => *g == want,
+                GoValue::Map(_) | GoValue::Seq(_) => false,
+                // A plain scalar the values typed (a number, a boolean, null): it must be one
+                // word (no comment, no flow syntax) that reads as exactly that on its own.
+                other => {
+                    want.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "+-._~".contains(c))
+                        && parse_go_document(&want).is_ok_and(|v| v == *other)
+                }
+            }
+        }
+        (e, g) => e == g,
     }
 }
 
@@ -126,6 +448,79 @@ mod tests {
             msg.contains("`regoin`") && msg.contains("values/{{ regoin }}.yaml"),
             "{msg}"
         );
+    }
+
+    fn yaml(template: &str, pairs: &[(&str, &str)]) -> Result<String, String> {
+        Templater::default()
+            .render_yaml(template, &vars(pairs))
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn yaml_insertions_that_keep_the_structure_pass() {
+        let t = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{name}}\n  labels: {env: {{env}}}\ndata:\n  replicas: {{n}}\n  quoted: \"{{msg}}\"\n  list: [{{a}}, {{b}}]\n  {{key}}: x\n{{#if flag}}  on: yes\n{{/if}}";
+        let out = yaml(
+            t,
+            &[
+                ("name", "web"),
+                ("env", "prod"),
+                ("n", "3"),
+                ("msg", "it's: fine, # really"),
+                ("a", "1"),
+                ("b", "two"),
+                ("key", "k"),
+                ("flag", "x"),
+            ],
+        )
+        .unwrap();
+        assert!(
+            out.contains("name: web") && out.contains("  on: yes"),
+            "{out}"
+        );
+        assert_eq!(yaml("a: 1\n", &[]).unwrap(), "a: 1\n");
+    }
+
+    #[test]
+    fn yaml_insertions_that_change_the_structure_are_refused() {
+        let t = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{name}}\n  labels: {env: {{env}}}\ndata:\n  x: \"{{msg}}\"\n  note: {{note}}\n";
+        let ok = [
+            ("name", "web"),
+            ("env", "prod"),
+            ("msg", "m"),
+            ("note", "n"),
+        ];
+        yaml(t, &ok).unwrap();
+        for (var, bad, needle) in [
+            ("name", "x\n---\napiVersion: v1\nkind: Secret", "line break"),
+            ("name", "x\r\nkind: Secret", "line break"),
+            ("name", "x\u{2028}y", "line break"),
+            ("env", "prod, admin: \"true\"", "structure"),
+            ("env", "prod}, extra: {a: b", "YAML"),
+            ("msg", "a\", \"b", "YAML"),
+            ("note", "n # hidden", "structure"),
+            ("note", "[a, b]", "structure"),
+            ("note", "{a: b}", "structure"),
+            ("note", "*anchor", "YAML"),
+            ("name", "a: b", "YAML"),
+        ] {
+            let mut vs = ok.to_vec();
+            vs.retain(|(k, _)| *k != var);
+            vs.push((var, bad));
+            let err = yaml(t, &vs).unwrap_err();
+            assert!(
+                err.contains(needle) && err.contains(&format!("`{var}`")),
+                "{var}={bad:?}: {err}"
+            );
+        }
+        let err = yaml("a: {{{x}}}\n", &[("x", "1")]).unwrap_err();
+        assert!(err.contains("unchecked"), "{err}");
+    }
+
+    #[test]
+    fn a_huge_value_is_quoted_bounded() {
+        let huge = format!("{}\n", "x".repeat(1_000_000));
+        let err = yaml("a: {{v}}\n", &[("v", &huge)]).unwrap_err();
+        assert!(err.len() < 1000, "{}", err.len());
     }
 
     #[test]

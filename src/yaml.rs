@@ -11,7 +11,9 @@ use serde_saphyr::{DuplicateKeyPolicy, Location, Spanned};
 use std::cell::RefCell;
 use std::fmt;
 
+mod go_scalar;
 mod go_value;
+pub mod helm_reader;
 pub use go_value::{GoMap, GoValue, parse_go_document};
 
 thread_local! {
@@ -35,7 +37,8 @@ pub enum RawKind {
     Number(f64),
     String(String),
     Seq(Vec<RawNode>),
-    /// Entries in document order; duplicates are kept so the caller can warn about them.
+    /// Entries with unique keys. The values reader has already applied Helm's rules for
+    /// duplicates and merge keys (the last assignment wins).
     Map(Vec<(String, RawNode)>),
 }
 
@@ -63,39 +66,25 @@ impl YamlError {
     }
 }
 
-fn values_options() -> serde_saphyr::Options {
-    serde_saphyr::options! {
-        legacy_octal_numbers: true,
-        duplicate_keys: DuplicateKeyPolicy::PassThrough,
-        with_snippet: false,
-    }
-}
-
-/// Parses a values document (Helm `-f` file). Returns `None` for an empty or comment-only file,
-/// which Helm treats as `{}`. Several documents are refused: Helm 3 reads only the first and
-/// Helm 4 merges them all, so such a file means different things to different helms.
+/// Parses a values document (Helm `-f` file) exactly as Helm reads it (see [`helm_reader`]).
+/// Returns `None` for an empty or comment-only file, which Helm treats as `{}`. Several
+/// documents are refused: Helm 3 reads only the first and Helm 4 merges them all, so such a
+/// file means different things to different helms.
 pub fn parse_values(text: &str) -> Result<Option<RawNode>, YamlError> {
-    SOURCE.with(|s| *s.borrow_mut() = text.to_owned());
-    let parsed: Result<Vec<Spanned<RawKindDe>>, _> =
-        serde_saphyr::from_multiple_with_options(text, values_options());
-    SOURCE.with(|s| s.borrow_mut().clear());
-    let docs = parsed.map_err(YamlError::from_lib)?;
+    let docs = helm_reader::read_documents(text)?;
     let mut docs = docs
         .into_iter()
-        .filter(|d| !matches!(d.value.0, RawKind::Null));
+        .filter(|(_, d)| !matches!(d.kind, RawKind::Null));
     let first = docs.next();
-    if let Some(second) = docs.next() {
+    if let Some((line, _)) = docs.next() {
         return Err(YamlError {
-            line: Some(second.referenced.line() as u32),
+            line: Some(line),
             message: "a values file must hold one YAML document: Helm 3 reads only the first \
                       and Helm 4 merges them all; split it into separate layers"
                 .into(),
         });
     }
-    Ok(first.map(|d| RawNode {
-        line: d.referenced.line() as u32,
-        kind: d.value.0,
-    }))
+    Ok(first.map(|(_, node)| node))
 }
 
 /// Parses a config file (strata.yaml, tenant.yaml) into a typed struct. Duplicate keys are an
@@ -364,14 +353,15 @@ mod tests {
     }
 
     #[test]
-    fn non_string_keys_become_strings_and_duplicates_are_kept() {
+    fn non_string_keys_become_strings_and_the_last_duplicate_wins() {
         let node = parse_values("1: a\nyes: b\nk: 1\nk: 2\n").unwrap().unwrap();
         let RawKind::Map(entries) = node.kind else {
             panic!()
         };
         let keys: Vec<_> = entries.iter().map(|(k, _)| k.as_str()).collect();
-        assert_eq!(keys, ["1", "true", "k", "k"]);
-        assert_eq!(entries[3].1.line, 4);
+        assert_eq!(keys, ["1", "true", "k"]);
+        assert_eq!(entries[2].1.line, 4);
+        assert_eq!(entries[2].1.kind, RawKind::Number(2.0));
     }
 
     #[test]

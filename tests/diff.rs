@@ -504,3 +504,237 @@ fn errors_exit_two_with_a_message() {
     assert!(stderr.contains("at head working tree"), "{stderr}");
     assert!(stderr.contains("fleet/values/region/den1.yaml"), "{stderr}");
 }
+
+/// A chart crafted to trigger every impact class: a Deployment reading a ConfigMap without a
+/// checksum annotation, a StatefulSet with OnDelete and a volume claim, an optional PVC, a CRD,
+/// and a Secret whose password the chart also copies into the ConfigMap.
+const IMPACT_TEMPLATES: [(&str, &str); 6] = [
+    (
+        "Chart.yaml",
+        "apiVersion: v2\nname: impact\nversion: 0.1.0\n",
+    ),
+    (
+        "templates/app.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app\n  namespace: {{ .Release.Namespace }}\nspec:\n  replicas: 2\n  selector:\n    matchLabels: {app: app}\n  template:\n    metadata:\n      labels: {app: app}\n    spec:\n      containers:\n        - name: app\n          image: {{ .Values.image | quote }}\n          envFrom:\n            - configMapRef: {name: plain-config}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plain-config\n  namespace: {{ .Release.Namespace }}\ndata:\n  MODE: {{ .Values.mode | quote }}\n  DB_URL: \"postgres://app:{{ .Values.password }}@db:5432/app\"\n---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\n  namespace: {{ .Release.Namespace }}\nstringData:\n  password: {{ .Values.password | quote }}\n",
+    ),
+    (
+        "templates/db.yaml",
+        "apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: db\n  namespace: {{ .Release.Namespace }}\nspec:\n  serviceName: db\n  replicas: 3\n  updateStrategy: {type: OnDelete}\n  selector:\n    matchLabels: {app: db}\n  template:\n    metadata:\n      labels: {app: db}\n    spec:\n      containers:\n        - name: db\n          image: {{ .Values.image | quote }}\n  volumeClaimTemplates:\n    - metadata: {name: data}\n      spec:\n        accessModes: [ReadWriteOnce]\n        resources:\n          requests:\n            storage: {{ .Values.storage }}\n",
+    ),
+    (
+        "templates/scratch.yaml",
+        "{{- if .Values.scratch }}\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: scratch\n  namespace: {{ .Release.Namespace }}\nspec:\n  accessModes: [ReadWriteOnce]\n  resources:\n    requests:\n      storage: 1Gi\n{{- end }}\n",
+    ),
+    (
+        "crds/widgets.yaml",
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.example.com\nspec:\n  group: example.com\n  names: {kind: Widget, plural: widgets}\n  scope: Namespaced\n  versions:\n    - name: v1\n      served: true\n      storage: true\n      schema:\n        openAPIV3Schema: {type: object}\n",
+    ),
+    (
+        "values.yaml",
+        "image: db:1\nmode: fast\npassword: s3cr3t-pass-0001\nstorage: 1Gi\nscratch: true\n",
+    ),
+];
+
+impl Repo {
+    /// Adds the `impact` component (the chart above) to every tenant of the fleet, and commits.
+    fn add_impact_chart(&self) {
+        for (file, text) in IMPACT_TEMPLATES {
+            self.write(&format!("fleet/charts/impact/{file}"), text);
+        }
+        let stack = fs::read_to_string(self.path("fleet/strata.yaml")).unwrap();
+        self.write(
+            "fleet/strata.yaml",
+            &format!(
+                "{stack}\n  - name: impact\n    chart: {{path: charts/impact}}\n    releaseName: \"{{{{tenant}}}}-impact\"\n    namespace: \"impact-{{{{tenant}}}}\"\n    values: [values/impact.yaml]\n"
+            ),
+        );
+        self.write("fleet/values/impact.yaml", "mode: fast\n");
+        self.commit("impact chart");
+    }
+
+    fn reset(&self) {
+        self.git(&["checkout", "-q", "--", "."]);
+    }
+}
+
+fn impact_kinds(report: &Value) -> Vec<(String, String, u64)> {
+    report["impactGroups"]
+        .as_array()
+        .expect("impactGroups")
+        .iter()
+        .map(|g| {
+            (
+                g["kind"].as_str().unwrap().to_owned(),
+                g["objectKind"].as_str().unwrap().to_owned(),
+                g["objects"].as_array().unwrap().len() as u64,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn every_rollout_impact_class_is_detected_and_headlined() {
+    for helm in Helm::ALL {
+        let repo = Repo::new(helm);
+        repo.add_impact_chart();
+
+        // A new image restarts the Deployment's pods; the OnDelete StatefulSet waits; a bigger
+        // volume claim template is refused; the scratch PVC is pruned with its data.
+        repo.write(
+            "fleet/values/impact.yaml",
+            "mode: fast\nimage: db:2\nstorage: 2Gi\nscratch: false\n",
+        );
+        let report = repo.diff_json(&["--base", "main", "fleet"], 1);
+        let kinds = impact_kinds(&report);
+        assert_eq!(
+            kinds,
+            [
+                ("dataLoss".into(), "v1/PersistentVolumeClaim".into(), 4),
+                ("needsReplace".into(), "apps/StatefulSet".into(), 4),
+                ("restart".into(), "apps/Deployment".into(), 4),
+                ("pendingRestart".into(), "apps/StatefulSet".into(), 4),
+            ],
+            "{helm:?}: {report:#}"
+        );
+        let groups = report["impactGroups"].as_array().unwrap();
+        assert_eq!(groups[1]["detail"], "spec.volumeClaimTemplates changed");
+        assert_eq!(groups[2]["pods"], 8, "2 replicas in 4 tenants");
+        assert_eq!(
+            report["impact"]["headline"],
+            "restarts pods in 4 of 4 tenants (8 pods) across 2 envs and 2 regions; pending restarts (OnDelete) in 4 tenants; 4 immutable-field changes (needs Replace); 4 deletions (4 possible data loss)"
+        );
+        let out = repo.diff(&["--base", "main", "fleet"]);
+        let stdout = text(&out.stdout);
+        let second = stdout.lines().nth(1).unwrap_or_default();
+        assert!(
+            second.starts_with("rollout: restarts pods in 4 of 4 tenants"),
+            "{stdout}"
+        );
+        assert!(
+            stdout.contains("immutable field (needs Replace): apps/StatefulSet (spec.volumeClaimTemplates changed) in 4 tenants"),
+            "{stdout}"
+        );
+        let markdown = text(
+            &repo
+                .diff(&["--base", "main", "fleet", "--format", "markdown"])
+                .stdout,
+        );
+        assert!(
+            markdown.contains("**Rollout:** restarts pods in 4 of 4 tenants"),
+            "{markdown}"
+        );
+        assert!(markdown.contains("#### Rollout impact"), "{markdown}");
+        repo.reset();
+
+        // A ConfigMap change that no checksum carries into the pod template: the pods keep
+        // the old values. A CRD change is cluster-wide.
+        repo.write("fleet/values/impact.yaml", "mode: safe\n");
+        repo.edit(
+            "fleet/charts/impact/crds/widgets.yaml",
+            "served: true",
+            "served: false",
+        );
+        let report = repo.diff_json(&["--base", "main", "fleet"], 1);
+        assert_eq!(
+            impact_kinds(&report),
+            [
+                (
+                    "crdChange".into(),
+                    "apiextensions.k8s.io/CustomResourceDefinition".into(),
+                    4
+                ),
+                ("configNotPickedUp".into(), "v1/ConfigMap".into(), 4),
+            ],
+            "{helm:?}: {report:#}"
+        );
+        assert!(
+            report["impactGroups"][1]["detail"]
+                .as_str()
+                .unwrap()
+                .contains("read by Deployment/app whose pod template does not change"),
+            "{report:#}"
+        );
+        assert_eq!(
+            report["impact"]["headline"],
+            "restarts no pods; no immutable-field change; no deletions; 4 CRD changes; 4 config changes pods will NOT pick up"
+        );
+        repo.reset();
+    }
+}
+
+/// A Secret value the chart copies into a ConfigMap is masked there too, in every format, and
+/// so is the values change that set it.
+#[test]
+fn a_secret_value_copied_into_a_configmap_is_masked_everywhere() {
+    let repo = Repo::new(Helm::V3);
+    repo.add_impact_chart();
+    repo.write(
+        "fleet/values/impact.yaml",
+        "mode: safe\npassword: s3cr3t-pass-0002\n",
+    );
+    for format in ["text", "markdown", "json"] {
+        let out = repo.diff(&["--base", "main", "fleet", "--format", format]);
+        assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+        let stdout = text(&out.stdout);
+        for secret in ["s3cr3t-pass-0001", "s3cr3t-pass-0002"] {
+            assert!(
+                !stdout.contains(secret),
+                "{format} prints {secret}:\n{stdout}"
+            );
+        }
+        assert!(
+            stdout.contains("postgres://app:(redacted)@db:5432/app"),
+            "{format}:\n{stdout}"
+        );
+    }
+    let report = repo.diff_json(&["--base", "main", "fleet"], 1);
+    let password = report["valueChanges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["key"] == "password")
+        .expect("the password change is listed");
+    // The base set no password in a layer (the chart's default applied).
+    assert_eq!(password["old"], Value::Null);
+    assert_eq!(password["new"], "(redacted)");
+}
+
+#[test]
+fn a_chart_bump_is_summarised_with_its_change_notes() {
+    let repo = Repo::new(Helm::V3);
+    repo.edit(
+        "fleet/charts/worker/Chart.yaml",
+        "version: 1.1.0",
+        "version: 1.2.0",
+    );
+    let chart = fs::read_to_string(repo.path("fleet/charts/worker/Chart.yaml")).unwrap();
+    repo.write(
+        "fleet/charts/worker/Chart.yaml",
+        &format!("{chart}annotations:\n  artifacthub.io/changes: |\n    - kind: fixed\n      description: queue names are case-sensitive\n"),
+    );
+    let out = repo.diff(&["--base", "main", "fleet"]);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("charts:\n  worker 1.1.0 → 1.2.0 in 4 tenants: prod 3, preprod 1\n    - kind: fixed\n      description: queue names are case-sensitive\n"),
+        "{stdout}"
+    );
+    let report = repo.diff_json(&["--base", "main", "fleet"], 1);
+    let bump = &report["charts"][0];
+    assert_eq!(bump["chart"], "worker");
+    assert_eq!(bump["from"], "1.1.0");
+    assert_eq!(bump["to"], "1.2.0");
+    assert_eq!(bump["byVariable"], "env");
+    assert_eq!(bump["by"]["prod"], 3);
+    assert_eq!(bump["tenants"].as_array().unwrap().len(), 4);
+    let markdown = text(
+        &repo
+            .diff(&["--base", "main", "fleet", "--format", "markdown"])
+            .stdout,
+    );
+    assert!(
+        markdown
+            .contains("#### Charts\n\n- worker 1.1.0 → 1.2.0 in 4 tenants: prod 3, preprod 1\n"),
+        "{markdown}"
+    );
+}

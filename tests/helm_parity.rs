@@ -136,6 +136,7 @@ parity! {
     nested_null_over_default_null => "nested-null-over-default-null",
     scalar_typing => "scalar-typing",
     empty_layers => "empty-layers",
+    go_yaml_corners => "go-yaml-corners",
 }
 
 /// Vectors that helm accepts inconsistently or rejects: strata must refuse

@@ -6,9 +6,11 @@
 //! completion record, or without Chart.yaml, is treated as corrupt and rebuilt.
 
 use super::archive::{self, ArchiveError, Limits};
+use crate::budget::Budget;
 use serde::{Deserialize, Serialize};
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 const ENTRY_FILE: &str = "entry.json";
 const CHART_DIR: &str = "chart";
@@ -39,6 +41,48 @@ pub enum CacheError {
     },
     #[error("{0}")]
     Fetch(String),
+    #[error(
+        "timed out waiting for another strata process to finish fetching {chart} {version} into the chart cache: {budget}"
+    )]
+    LockTimeout {
+        chart: String,
+        version: String,
+        budget: String,
+    },
+}
+
+/// Takes `file`'s exclusive (or shared) lock, waiting at most until `budget` runs out: a
+/// process waiting for another's download must not outlive its own budget. `Ok(false)` when
+/// the budget ran out first.
+pub(crate) fn lock_within(
+    file: &File,
+    shared: bool,
+    budget: Option<Budget>,
+) -> std::io::Result<bool> {
+    let Some(budget) = budget else {
+        if shared {
+            file.lock_shared()?;
+        } else {
+            file.lock()?;
+        }
+        return Ok(true);
+    };
+    loop {
+        let attempt = if shared {
+            file.try_lock_shared()
+        } else {
+            file.try_lock()
+        };
+        match attempt {
+            Ok(()) => return Ok(true),
+            Err(fs::TryLockError::WouldBlock) => {}
+            Err(fs::TryLockError::Error(e)) => return Err(e),
+        }
+        if budget.is_spent() {
+            return Ok(false);
+        }
+        std::thread::sleep(budget.cap(Duration::from_millis(50)));
+    }
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CacheError + '_ {
@@ -102,6 +146,8 @@ impl Cache {
 
     /// The unpacked chart for `digest`, when a complete entry exists. No network, no lock.
     pub fn chart_dir(&self, digest: &str) -> Option<PathBuf> {
+        // Staging directories of runs killed mid-unpack (their owner is gone), once per run.
+        crate::scratch::sweep_once(&self.root.join("tmp"), "entry");
         if !is_sha256(digest) {
             return None;
         }
@@ -117,6 +163,18 @@ impl Cache {
         info: &EntryInfo,
         fetch: impl FnOnce() -> Result<Vec<u8>, CacheError>,
     ) -> Result<PathBuf, CacheError> {
+        self.get_or_insert_within(digest, info, None, fetch)
+    }
+
+    /// [`Cache::get_or_insert`], waiting for another process's fetch of the same archive at
+    /// most until `budget` runs out.
+    pub fn get_or_insert_within(
+        &self,
+        digest: &str,
+        info: &EntryInfo,
+        budget: Option<Budget>,
+        fetch: impl FnOnce() -> Result<Vec<u8>, CacheError>,
+    ) -> Result<PathBuf, CacheError> {
         if !is_sha256(digest) {
             return Err(CacheError::Fetch(format!(
                 "{digest:?} is not a sha256 digest (sha256: and 64 hex digits)"
@@ -129,7 +187,13 @@ impl Cache {
         fs::create_dir_all(&locks).map_err(io(&locks))?;
         let lock_path = locks.join(format!("{}.lock", hex_part(digest)));
         let lock = File::create(&lock_path).map_err(io(&lock_path))?;
-        lock.lock().map_err(io(&lock_path))?;
+        if !lock_within(&lock, false, budget).map_err(io(&lock_path))? {
+            return Err(CacheError::LockTimeout {
+                chart: info.chart.clone(),
+                version: info.version.clone(),
+                budget: budget.map(|b| b.explain()).unwrap_or_default(),
+            });
+        }
         // Another process may have finished while this one waited for the lock.
         if let Some(dir) = self.chart_dir(digest) {
             return Ok(dir);
@@ -154,10 +218,17 @@ impl Cache {
         }
         let staging_root = self.root.join("tmp");
         fs::create_dir_all(&staging_root).map_err(io(&staging_root))?;
-        let staging = tempfile::Builder::new()
-            .prefix("entry-")
-            .tempdir_in(&staging_root)
-            .map_err(io(&staging_root))?;
+        // Named after this process (so a later run can tell it is stale) and removed on
+        // SIGTERM/SIGINT.
+        let (staging, _registered) = crate::interrupt::create_dir(
+            || {
+                tempfile::Builder::new()
+                    .prefix(&crate::scratch::owned_prefix("entry"))
+                    .tempdir_in(&staging_root)
+            },
+            |dir| dir.path(),
+        )
+        .map_err(io(&staging_root))?;
         let chart_dir = staging.path().join(CHART_DIR);
         fs::create_dir(&chart_dir).map_err(io(&chart_dir))?;
         archive::unpack_chart(bytes.as_slice(), &chart_dir, &Limits::default()).map_err(

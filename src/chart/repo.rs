@@ -16,6 +16,7 @@
 //! YAML takes to parse), `meta.json` (URL, ETag, Last-Modified, fetch time, content hash) and
 //! `lock`.
 
+use super::cache::lock_within;
 use super::credentials::{Credential, CredentialStore};
 use super::transport::url::{UrlParts, default_port, redact, resolve};
 use super::transport::{Response, Transport, TransportError};
@@ -310,7 +311,17 @@ pub fn fetch_index(
 
     // Readers share the lock; a refresh holds it alone, so index.yaml and meta.json are
     // always read as a pair from the same fetch.
-    lock.lock_shared().map_err(cache_err(&lock_path))?;
+    let budget = t.options().budget;
+    let timed_out = || RepoError::IndexTransport {
+        repo: repo.clone(),
+        source: TransportError::OutOfTime {
+            url: repo.clone(),
+            budget: budget.map(|b| b.explain()).unwrap_or_default(),
+        },
+    };
+    if !lock_within(&lock, true, budget).map_err(cache_err(&lock_path))? {
+        return Err(timed_out());
+    }
     if let Some(meta) = read_meta(&dir)
         && (t.offline() || is_fresh(&meta, cache.ttl))
         && let Some(index) = load_cached(&dir, &meta, &repo)?
@@ -322,7 +333,9 @@ pub fn fetch_index(
         return Err(RepoError::OfflineNoCache { repo });
     }
 
-    lock.lock().map_err(cache_err(&lock_path))?;
+    if !lock_within(&lock, false, budget).map_err(cache_err(&lock_path))? {
+        return Err(timed_out());
+    }
     // Another process may have refreshed it while this one waited for the lock.
     let cached = read_meta(&dir);
     if let Some(meta) = &cached
@@ -416,6 +429,9 @@ pub fn archive_url(repo_url: &str, entry: &ChartVersionEntry) -> String {
     let resolved = resolve(repo_url, first);
     match UrlParts::parse(&resolved) {
         Some(u) if u.userinfo.is_some() => u.without_userinfo(),
+        // Not a URL a parser understands, so nothing decides where userinfo would end: the
+        // conservative redaction keeps any of it out of the lock.
+        None if resolved.contains('@') => redact(&resolved),
         _ => resolved,
     }
 }

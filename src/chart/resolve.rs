@@ -4,13 +4,14 @@
 //! a lock entry and a cold cache it fetches the locked archive URL directly and checks its
 //! digest; only `strata lock` and `--refresh` list versions or read an index.
 
-use super::cache::{Cache, CacheError, EntryInfo};
+use super::cache::{Cache, CacheError, EntryInfo, is_sha256};
 use super::credentials::CredentialStore;
 use super::lock::{self, Lock, LockEntry};
 use super::oci::{OciClient, OciRepository};
 use super::repo::{self, IndexCache};
 use super::semver::{Constraint, Version, select_highest};
 use super::transport::{Transport, TransportOptions};
+use crate::budget::Budget;
 use crate::plan::{RemoteChart, SourceKind};
 use std::cell::OnceCell;
 use std::path::PathBuf;
@@ -92,6 +93,8 @@ pub struct Charts {
     mode: Mode,
     offline: bool,
     index_ttl: Duration,
+    /// The command's time budget; every request gets what is left of it.
+    budget: Option<Budget>,
     net: OnceCell<&'static Net>,
     oci: OnceCell<OciClient<'static>>,
 }
@@ -118,9 +121,16 @@ impl Charts {
             mode,
             offline,
             index_ttl: Duration::from_secs(300),
+            budget: None,
             net: OnceCell::new(),
             oci: OnceCell::new(),
         }
+    }
+
+    /// Bounds every request, retry and cache wait by `budget`.
+    pub fn with_budget(mut self, budget: Budget) -> Charts {
+        self.budget = Some(budget);
+        self
     }
 
     pub fn cache(&self) -> &Cache {
@@ -139,6 +149,7 @@ impl Charts {
                 .filter(|v| !v.is_empty())
                 .map(PathBuf::from),
             offline: self.offline,
+            budget: self.budget,
             ..TransportOptions::default()
         })
         .map_err(|e| ChartError::Source(e.to_string()))?;
@@ -206,10 +217,12 @@ impl Charts {
             version: entry.version.clone(),
             source: entry.repository.clone(),
         };
-        let dir = self.cache.get_or_insert(&entry.digest, &info, || {
-            self.download(remote, entry)
-                .map_err(|e| CacheError::Fetch(e.to_string()))
-        })?;
+        let dir = self
+            .cache
+            .get_or_insert_within(&entry.digest, &info, self.budget, || {
+                self.download(remote, entry)
+                    .map_err(|e| CacheError::Fetch(e.to_string()))
+            })?;
         Ok(dir)
     }
 
@@ -271,20 +284,43 @@ impl Charts {
                     .find(|e| e.version == chosen)
                     .expect("chosen from entries");
                 let url = repo::archive_url(&remote.source.url, index_entry);
+                // Helm compares digests without regard to case; the lock holds lower case.
+                let expected = index_entry
+                    .digest
+                    .as_deref()
+                    .map(|d| d.trim().to_ascii_lowercase())
+                    .filter(|d| !d.is_empty())
+                    .map(|d| format!("sha256:{}", d.trim_start_matches("sha256:")));
+                // An archive the cache already holds under the index's digest was checked
+                // against that digest when it was stored: no need to download it again.
+                if let Some(digest) = expected.as_deref().filter(|d| is_sha256(d))
+                    && let Some(dir) = self.cache.chart_dir(digest)
+                {
+                    tracing::debug!("chart {} {chosen} from cache", remote.name);
+                    let entry = LockEntry {
+                        repository: remote.source.url.clone(),
+                        chart: remote.name.clone(),
+                        constraint: remote.constraint.clone(),
+                        version: chosen,
+                        digest: digest.to_owned(),
+                        manifest_digest: None,
+                        url,
+                    };
+                    return Ok(ResolvedChart { dir, entry });
+                }
                 let bytes = repo::download(&net.transport, &net.creds, &remote.source.url, &url)
                     .map_err(|e| ChartError::Source(e.to_string()))?;
                 let digest = format!("sha256:{}", super::archive::sha256_hex(&bytes));
-                if let Some(expected) = index_entry.digest.as_deref().filter(|d| !d.is_empty()) {
-                    let expected = format!("sha256:{}", expected.trim_start_matches("sha256:"));
-                    if expected != digest {
-                        return Err(ChartError::IndexDigest {
-                            chart: remote.name.clone(),
-                            version: chosen,
-                            repository: remote.source.url.clone(),
-                            expected,
-                            found: digest,
-                        });
-                    }
+                if let Some(expected) = expected
+                    && expected != digest
+                {
+                    return Err(ChartError::IndexDigest {
+                        chart: remote.name.clone(),
+                        version: chosen,
+                        repository: remote.source.url.clone(),
+                        expected,
+                        found: digest,
+                    });
                 }
                 let entry = LockEntry {
                     repository: remote.source.url.clone(),
@@ -301,9 +337,9 @@ impl Charts {
                     version: entry.version.clone(),
                     source: entry.repository.clone(),
                 };
-                let dir = self
-                    .cache
-                    .get_or_insert(&entry.digest, &info, || Ok(bytes))?;
+                let dir =
+                    self.cache
+                        .get_or_insert_within(&entry.digest, &info, self.budget, || Ok(bytes))?;
                 Ok(ResolvedChart { dir, entry })
             }
             SourceKind::Oci { plain_http } => {

@@ -7,16 +7,20 @@
 //! an error message: URLs are printed without userinfo or query, and the Authorization header
 //! is only ever handed to ureq.
 
+pub mod tls;
 pub mod url;
 
+use crate::budget::Budget;
 use base64::Engine;
+use rustls::pki_types::CertificateDer;
 use std::collections::HashMap;
 use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::time::Duration;
-use ureq::tls::{Certificate, ClientCert, PemItem, PrivateKey, RootCerts, TlsConfig};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use ureq::unversioned::resolver::DefaultResolver;
+use ureq::unversioned::transport::{ConnectProxyConnector, Connector, TcpConnector};
 
 /// A secret string (password, token, private key). Prints as `***` in Debug and Display so
 /// it cannot leak through a log line or an error; read it with [`Secret::expose`].
@@ -83,22 +87,19 @@ pub struct RepoTls {
     pub client_cert: Option<ClientCertPem>,
 }
 
-impl RepoTls {
-    fn is_empty(&self) -> bool {
-        self.ca_file.is_none() && self.client_cert.is_none()
-    }
-}
-
 /// Process-wide transport settings.
 #[derive(Debug, Clone)]
 pub struct TransportOptions {
-    /// A PEM bundle trusted in addition to the public roots (a private CA, a TLS-inspecting
-    /// proxy), for example from `STRATA_CA_FILE`.
+    /// A PEM bundle trusted in addition to the system's CA certificates (a private CA, a
+    /// TLS-inspecting proxy), for example from `STRATA_CA_FILE`.
     pub ca_file: Option<PathBuf>,
     /// How long connecting, waiting for the response headers, and each read of the body may
     /// take. A whole request is capped at ten times this, so a 40 MB index on a slow link
-    /// finishes while a stalled server still fails.
+    /// finishes while a stalled server still fails. Both are cut to what is left of
+    /// [`TransportOptions::budget`].
     pub timeout: Duration,
+    /// The command's time budget: no request, retry or backoff outlives it.
+    pub budget: Option<Budget>,
     /// Extra attempts after a network failure or a 5xx answer.
     pub retries: u32,
     /// No network at all: every request fails with [`TransportError::Offline`].
@@ -112,6 +113,7 @@ impl Default for TransportOptions {
         TransportOptions {
             ca_file: None,
             timeout: Duration::from_secs(30),
+            budget: None,
             retries: 3,
             offline: false,
             max_body_bytes: 200 * 1024 * 1024,
@@ -149,8 +151,17 @@ pub enum TransportError {
     Offline { url: String },
     #[error("cannot connect to {url}: {reason}")]
     Connect { url: String, reason: String },
-    #[error("timed out fetching {url} ({phase})")]
-    Timeout { url: String, phase: String },
+    /// `phase` reads "connecting to", "waiting for the response from" or "reading the
+    /// response from"; `budget` is empty or says that the command's budget ran out.
+    #[error("timed out after {:.1} s {phase} {url}{budget}", .after.as_secs_f64())]
+    Timeout {
+        url: String,
+        phase: &'static str,
+        after: Duration,
+        budget: String,
+    },
+    #[error("timed out before fetching {url}: {budget}")]
+    OutOfTime { url: String, budget: String },
     #[error("TLS error talking to {url}: {reason}")]
     Tls { url: String, reason: String },
     #[error("response from {url} is larger than the {limit}-byte limit")]
@@ -179,11 +190,20 @@ impl TransportError {
 /// The HTTP client. Cheap to share by reference across threads.
 pub struct Transport {
     opts: TransportOptions,
-    /// Public roots plus `opts.ca_file`, or `None` for ureq's built-in public roots.
-    roots: Option<Vec<Certificate<'static>>>,
+    /// The system's CA certificates plus `opts.ca_file`.
+    roots: Vec<CertificateDer<'static>>,
     agent: ureq::Agent,
-    /// Agents for repositories with their own CA or client certificate, built on first use.
-    repo_agents: Mutex<HashMap<RepoTls, ureq::Agent>>,
+    /// Agents for hosts with a CA or client certificate of their own, built on first use.
+    tls_agents: Mutex<HashMap<AgentTls, ureq::Agent>>,
+}
+
+/// What sets one host's TLS apart from the process-wide settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+struct AgentTls {
+    /// CA files trusted on top of the process-wide roots: the repository's own, and Argo CD's
+    /// certificate for the host.
+    ca_files: Vec<PathBuf>,
+    client_cert: Option<ClientCertPem>,
 }
 
 impl fmt::Debug for Transport {
@@ -196,21 +216,19 @@ impl fmt::Debug for Transport {
 
 impl Transport {
     pub fn new(opts: TransportOptions) -> Result<Transport, TransportError> {
-        let roots = match &opts.ca_file {
-            Some(path) => {
-                let mut roots = public_roots();
-                roots.extend(read_ca_file(path)?);
-                Some(roots)
-            }
-            None => None,
-        };
-        let tls = tls_config(roots.clone(), None);
-        let agent = build_agent(&opts, tls);
+        let mut roots = tls::system_roots();
+        if roots.is_empty() {
+            tracing::debug!("no system CA certificates: trusting strata's built-in public roots");
+        }
+        if let Some(path) = &opts.ca_file {
+            roots.extend(read_ca_file(path)?);
+        }
+        let agent = build_agent(&opts, client_config(&roots, None)?);
         Ok(Transport {
             opts,
             roots,
             agent,
-            repo_agents: Mutex::new(HashMap::new()),
+            tls_agents: Mutex::new(HashMap::new()),
         })
     }
 
@@ -260,18 +278,29 @@ impl Transport {
         let from_url = parts.userinfo.as_deref().map(userinfo_auth);
         let auth = auth.or(from_url.as_ref());
         let target = parts.without_userinfo();
-        let agent = self.agent_for(tls)?;
+        let agent = self.agent_for(&parts, tls)?;
         let mut attempt = 0;
         loop {
+            if let Some(budget) = self.opts.budget.filter(Budget::is_spent) {
+                return Err(TransportError::OutOfTime {
+                    url: shown,
+                    budget: budget.explain(),
+                });
+            }
             let result = self.attempt(&agent, &target, &shown, headers, auth);
             let retry = match &result {
                 Ok(resp) => resp.status >= 500,
                 Err(e) => e.is_transient(),
             };
-            if !retry || attempt >= self.opts.retries {
+            let delay = Duration::from_millis(200) * 2u32.pow(attempt.min(10));
+            // A retry is worth it only if the backoff and a little of the request still fit.
+            let fits = self
+                .opts
+                .budget
+                .is_none_or(|b| b.remaining() > delay + Duration::from_millis(500));
+            if !retry || attempt >= self.opts.retries || !fits {
                 return result;
             }
-            let delay = Duration::from_millis(200) * 2u32.pow(attempt.min(10));
             match &result {
                 Ok(resp) => {
                     tracing::debug!("GET {shown}: HTTP {}; retrying in {delay:?}", resp.status)
@@ -283,6 +312,8 @@ impl Transport {
         }
     }
 
+    /// One request. Its timeouts are the per-transfer limits cut to what is left of the
+    /// budget, so the budget holds even against a server that trickles a byte at a time.
     fn attempt(
         &self,
         agent: &ureq::Agent,
@@ -292,14 +323,26 @@ impl Transport {
         auth: Option<&Auth>,
     ) -> Result<Response, TransportError> {
         tracing::debug!("GET {shown}");
-        let mut req = agent.get(target);
+        let started = Instant::now();
+        let per_step = self.cap(self.opts.timeout);
+        let whole = self.cap(self.opts.timeout * 10);
+        let mut req = agent
+            .get(target)
+            .config()
+            .timeout_connect(Some(per_step))
+            .timeout_recv_response(Some(per_step))
+            .timeout_per_read(Some(per_step))
+            .timeout_global(Some(whole))
+            .build();
         for (name, value) in headers {
             req = req.header(*name, value.as_str());
         }
         if let Some(auth) = auth {
             req = req.header("authorization", auth.header_value());
         }
-        let resp = req.call().map_err(|e| map_error(e, shown))?;
+        let resp = req
+            .call()
+            .map_err(|e| self.map_error(e, shown, started, false))?;
         let status = resp.status().as_u16();
         let headers: Vec<(String, String)> = resp
             .headers()
@@ -330,10 +373,7 @@ impl Transport {
             .reader()
             .take(limit.saturating_add(1))
             .read_to_end(&mut body)
-            .map_err(|e| TransportError::Connect {
-                url: shown.to_owned(),
-                reason: format!("reading the response: {e}"),
-            })?;
+            .map_err(|e| self.map_error(ureq::Error::from(e), shown, started, true))?;
         if body.len() as u64 > limit {
             return Err(too_large());
         }
@@ -344,32 +384,92 @@ impl Transport {
         })
     }
 
-    fn agent_for(&self, tls: Option<&RepoTls>) -> Result<ureq::Agent, TransportError> {
-        let Some(tls) = tls.filter(|t| !t.is_empty()) else {
-            return Ok(self.agent.clone());
+    /// `limit`, or what is left of the budget when that is less.
+    fn cap(&self, limit: Duration) -> Duration {
+        match self.opts.budget {
+            Some(b) => b.cap(limit),
+            None => limit,
+        }
+    }
+
+    /// A ureq failure in strata's terms. A timeout names the phase it hit and, when the
+    /// budget was the limit, the budget.
+    fn map_error(
+        &self,
+        err: ureq::Error,
+        shown: &str,
+        started: Instant,
+        reading_body: bool,
+    ) -> TransportError {
+        let ureq::Error::Timeout(which) = err else {
+            return match map_error(err, shown) {
+                TransportError::Connect { url, reason } if reading_body => {
+                    TransportError::Connect {
+                        url,
+                        reason: format!("reading the response: {reason}"),
+                    }
+                }
+                other => other,
+            };
         };
+        use ureq::Timeout as T;
+        let phase = match which {
+            _ if reading_body => "reading the response from",
+            T::Resolve | T::Connect => "connecting to",
+            T::SendRequest | T::SendBody | T::PerWrite => "sending the request to",
+            _ => "waiting for the response from",
+        };
+        // ureq fires a timeout at its deadline, never before: a budget within a moment of
+        // its end was the limit that fired.
+        let budget = match self.opts.budget {
+            Some(b) if b.remaining() < Duration::from_millis(100) => format!("; {}", b.explain()),
+            _ => String::new(),
+        };
+        TransportError::Timeout {
+            url: shown.to_owned(),
+            phase,
+            after: started.elapsed(),
+            budget,
+        }
+    }
+
+    /// The agent for a request: the process-wide one, or one that also trusts the
+    /// repository's CA file and Argo CD's certificate for the host, and presents the
+    /// repository's client certificate.
+    fn agent_for(
+        &self,
+        parts: &url::UrlParts,
+        tls: Option<&RepoTls>,
+    ) -> Result<ureq::Agent, TransportError> {
+        let mut key = AgentTls::default();
+        if let Some(tls) = tls {
+            key.ca_files.extend(tls.ca_file.clone());
+            key.client_cert.clone_from(&tls.client_cert);
+        }
+        if parts.scheme == "https" {
+            key.ca_files.extend(tls::argocd_host_ca(&parts.host));
+        }
+        if key == AgentTls::default() {
+            return Ok(self.agent.clone());
+        }
         let mut agents = self
-            .repo_agents
+            .tls_agents
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(agent) = agents.get(tls) {
+        if let Some(agent) = agents.get(&key) {
             return Ok(agent.clone());
         }
-        let roots = match &tls.ca_file {
-            Some(path) => {
-                let mut roots = self.roots.clone().unwrap_or_else(public_roots);
-                roots.extend(read_ca_file(path)?);
-                Some(roots)
-            }
-            None => self.roots.clone(),
-        };
-        let client = tls
+        let mut roots = self.roots.clone();
+        for path in &key.ca_files {
+            roots.extend(read_ca_file(path)?);
+        }
+        let client = key
             .client_cert
             .as_ref()
             .map(parse_client_cert)
             .transpose()?;
-        let agent = build_agent(&self.opts, tls_config(roots, client));
-        agents.insert(tls.clone(), agent.clone());
+        let agent = build_agent(&self.opts, client_config(&roots, client)?);
+        agents.insert(key, agent.clone());
         Ok(agent)
     }
 }
@@ -406,8 +506,10 @@ pub(crate) fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn build_agent(opts: &TransportOptions, tls: TlsConfig) -> ureq::Agent {
-    ureq::Agent::config_builder()
+/// An agent whose TLS step is strata's own (see [`tls`]), after ureq's proxy tunnel and TCP
+/// steps.
+fn build_agent(opts: &TransportOptions, tls: Arc<rustls::ClientConfig>) -> ureq::Agent {
+    let config = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .proxy(ureq::Proxy::try_from_env())
         // Never forward Authorization on a redirect: registries redirect blobs to storage
@@ -418,87 +520,55 @@ fn build_agent(opts: &TransportOptions, tls: TlsConfig) -> ureq::Agent {
         .timeout_per_read(Some(opts.timeout))
         .timeout_global(Some(opts.timeout * 10))
         .user_agent(concat!("strata/", env!("CARGO_PKG_VERSION")))
-        .tls_config(tls)
-        .build()
-        .new_agent()
+        .build();
+    let connector =
+        ().chain(ConnectProxyConnector::default())
+            .chain(TcpConnector::default())
+            .chain(tls::TlsConnector { config: tls });
+    ureq::Agent::with_parts(config, connector, DefaultResolver::default())
 }
 
-fn tls_config(roots: Option<Vec<Certificate<'static>>>, client: Option<ClientCert>) -> TlsConfig {
-    let roots = match roots {
-        Some(certs) => RootCerts::new_with_certs(&certs),
-        None => RootCerts::WebPki,
-    };
-    TlsConfig::builder()
-        .root_certs(roots)
-        .client_cert(client)
-        .build()
+fn client_config(
+    roots: &[CertificateDer<'static>],
+    client: Option<ClientIdentity>,
+) -> Result<Arc<rustls::ClientConfig>, TransportError> {
+    tls::client_config(roots, client).map_err(|e| TransportError::ClientCert {
+        reason: format!("the TLS configuration was refused: {e}"),
+    })
 }
 
-/// The public roots to keep when a custom CA is added. ureq can only replace its built-in
-/// root set, not extend it, so these come from the system bundle (which is also what Go, and
-/// so Helm, trusts); `SSL_CERT_FILE` overrides the location as it does for OpenSSL.
-fn public_roots() -> Vec<Certificate<'static>> {
-    const BUNDLES: &[&str] = &[
-        "/etc/ssl/certs/ca-certificates.crt",
-        "/etc/pki/tls/certs/ca-bundle.crt",
-        "/etc/ssl/ca-bundle.pem",
-        "/etc/ssl/cert.pem",
-    ];
-    let from_env = std::env::var_os("SSL_CERT_FILE").map(PathBuf::from);
-    let candidates = from_env
-        .into_iter()
-        .chain(BUNDLES.iter().map(PathBuf::from));
-    for path in candidates {
-        if let Ok(bytes) = std::fs::read(&path) {
-            let certs = pem_certificates(&bytes);
-            if !certs.is_empty() {
-                return certs;
-            }
-        }
-    }
-    tracing::warn!(
-        "no system CA bundle found: only the configured CA file is trusted for HTTPS \
-         (set SSL_CERT_FILE to a PEM bundle to trust the public roots as well)"
-    );
-    Vec::new()
-}
+type ClientIdentity = (
+    Vec<CertificateDer<'static>>,
+    rustls::pki_types::PrivateKeyDer<'static>,
+);
 
-fn pem_certificates(bytes: &[u8]) -> Vec<Certificate<'static>> {
-    ureq::tls::parse_pem(bytes)
-        .filter_map(|item| match item {
-            Ok(PemItem::Certificate(c)) => Some(c),
-            _ => None,
-        })
-        .collect()
-}
-
-fn read_ca_file(path: &Path) -> Result<Vec<Certificate<'static>>, TransportError> {
+fn read_ca_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, TransportError> {
     let err = |reason: String| TransportError::CaFile {
         path: path.display().to_string(),
         reason,
     };
     let bytes = std::fs::read(path).map_err(|e| err(e.to_string()))?;
-    let certs = pem_certificates(&bytes);
+    let certs = tls::pem_certs(&bytes);
     if certs.is_empty() {
         return Err(err("no PEM certificate in the file".into()));
     }
     Ok(certs)
 }
 
-fn parse_client_cert(pem: &ClientCertPem) -> Result<ClientCert, TransportError> {
-    let chain = pem_certificates(pem.cert_pem.as_bytes());
+fn parse_client_cert(pem: &ClientCertPem) -> Result<ClientIdentity, TransportError> {
+    let chain = tls::pem_certs(pem.cert_pem.as_bytes());
     if chain.is_empty() {
         return Err(TransportError::ClientCert {
             reason: "no PEM certificate in the client certificate data".into(),
         });
     }
     // The key's parse error is not shown: it could quote key material.
-    let key = PrivateKey::from_pem(pem.key_pem.expose().as_bytes()).map_err(|_| {
+    let key = tls::pem_key(pem.key_pem.expose().as_bytes()).ok_or_else(|| {
         TransportError::ClientCert {
             reason: "the client key is not a PEM private key".into(),
         }
     })?;
-    Ok(ClientCert::new_with_certs(&chain, key))
+    Ok((chain, key))
 }
 
 fn is_https(url: &str) -> bool {
@@ -507,10 +577,12 @@ fn is_https(url: &str) -> bool {
 }
 
 fn tls_error(url: String, mut reason: String) -> TransportError {
-    if reason.contains("UnknownIssuer") {
+    // BadSignature: an issuer of the right name (a regenerated CA, say) did not sign it.
+    if reason.contains("UnknownIssuer") || reason.contains("BadSignature") {
         reason.push_str(
-            " (the server's certificate is not signed by a trusted CA: set STRATA_CA_FILE, \
-             or caFile in the repository's credentials, to its CA bundle)",
+            " (the server's certificate is not signed by a trusted CA: add its CA to the \
+             system's (SSL_CERT_FILE, SSL_CERT_DIR), set STRATA_CA_FILE or the repository's \
+             caFile to it, or mount Argo CD's argocd-tls-certs-cm at /app/config/tls)",
         );
     }
     TransportError::Tls { url, reason }
@@ -519,9 +591,11 @@ fn tls_error(url: String, mut reason: String) -> TransportError {
 fn map_error(err: ureq::Error, url: &str) -> TransportError {
     let url = url.to_owned();
     match err {
-        ureq::Error::Timeout(phase) => TransportError::Timeout {
+        ureq::Error::Timeout(_) => TransportError::Timeout {
             url,
-            phase: format!("{phase:?}").to_lowercase(),
+            phase: "fetching",
+            after: Duration::ZERO,
+            budget: String::new(),
         },
         ureq::Error::HostNotFound => TransportError::Connect {
             url,

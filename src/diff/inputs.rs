@@ -32,6 +32,8 @@ pub struct SideTenant {
 pub struct ComponentInputs {
     pub name: String,
     pub values: ComponentValues,
+    /// The chart's name and version; `None` for a manifests component or an unreadable chart.
+    pub chart: Option<super::charts::ChartRef>,
 }
 
 /// The tenants of the stack that holds `root/rel_dir`, at or below that directory, in order.
@@ -83,22 +85,26 @@ pub fn side_context(template: &Context, root: &Path, dir: &Path) -> Result<Conte
 fn side_tenant(
     resolved: &Resolved,
     ctx: &Context,
-    chart_digests: &mut HashMap<PathBuf, String>,
+    chart_digests: &mut HashMap<PathBuf, (String, Option<super::charts::ChartRef>)>,
 ) -> Result<SideTenant, Error> {
     let charts = pipeline::open_charts(resolved, ctx)?;
     let mut components = Vec::new();
     let mut inputs = Vec::new();
     for plan in &resolved.components {
-        let chart = match &plan.chart {
+        let (chart, chart_ref) = match &plan.chart {
             // A manifests directory is hashed like a chart directory.
             ChartPlan::Local(path) | ChartPlan::Manifests(ManifestsPlan { dir: path, .. }) => {
-                let digest = match chart_digests.get(path) {
-                    Some(d) => d.clone(),
+                let (digest, chart_ref) = match chart_digests.get(path) {
+                    Some(known) => known.clone(),
                     None => {
                         let d = render_cache::chart_fingerprint(path)
                             .map_err(|e| Error::Input(e.to_string()))?;
-                        chart_digests.insert(path.clone(), d.clone());
-                        d
+                        let chart_ref = match &plan.chart {
+                            ChartPlan::Local(_) => super::charts::local(path),
+                            _ => None,
+                        };
+                        chart_digests.insert(path.clone(), (d.clone(), chart_ref.clone()));
+                        (d, chart_ref)
                     }
                 };
                 // The locked versions of its dependencies are part of a chart's identity.
@@ -114,9 +120,19 @@ fn side_tenant(
                     .join(","),
                     _ => String::new(),
                 };
-                format!("local:{digest}:{deps}")
+                (format!("local:{digest}:{deps}"), chart_ref)
             }
-            ChartPlan::Remote(remote) => format!("locked:{}", charts.locked_entry(remote)?.digest),
+            ChartPlan::Remote(remote) => {
+                let entry = charts.locked_entry(remote)?;
+                let chart = format!("locked:{}", entry.digest);
+                let chart_ref = super::charts::ChartRef {
+                    name: entry.chart,
+                    version: entry.version,
+                    dir: None,
+                    digest: Some(entry.digest),
+                };
+                (chart, Some(chart_ref))
+            }
         };
         let values = pipeline::component_values(plan, ctx)?;
         // Label templates and templated manifests read the tenant's variables directly.
@@ -136,6 +152,7 @@ fn side_tenant(
         components.push(ComponentInputs {
             name: plan.name.clone(),
             values,
+            chart: chart_ref,
         });
     }
     let bytes = serde_json::to_vec(&inputs).expect("JSON serializes");

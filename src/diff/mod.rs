@@ -7,9 +7,12 @@
 //! ([`objects`]), their merged values key by key with provenance ([`values`]), and the result
 //! is printed for a terminal, a pull-request comment or a program ([`report`]).
 
+pub mod charts;
 pub mod git;
 pub mod ignore;
+pub mod impact;
 pub mod inputs;
+pub mod mask;
 pub mod objects;
 pub mod report;
 pub mod values;
@@ -108,8 +111,12 @@ pub struct TenantDiff {
     /// The tenant directory, relative to the repository root.
     pub tenant: String,
     pub status: TenantStatus,
+    /// The tenant's variables (head side, base side for a removed tenant).
+    pub vars: BTreeMap<String, String>,
     pub values: Vec<ValueChange>,
     pub objects: Vec<ObjectChange>,
+    /// What the change does to the running tenant: restarts, refused updates, deletions.
+    pub impact: Vec<impact::Impact>,
 }
 
 impl TenantDiff {
@@ -129,6 +136,11 @@ pub struct DiffReport {
     pub rendered: usize,
     /// Tenants with a difference, by directory.
     pub tenants: Vec<TenantDiff>,
+    /// Chart version changes, the most widespread first.
+    pub charts: Vec<charts::ChartBump>,
+    /// The variables that group tenants (`env`, `region`): those bound by the tenant path
+    /// above its last segment, and the stack's own `vars`. Counts are broken down by them.
+    pub group_vars: Vec<String>,
 }
 
 /// The numbers of the summary line and table.
@@ -165,6 +177,28 @@ impl DiffReport {
             objects_removed: objects(Change::Removed),
             objects_changed: objects(Change::Changed),
         }
+    }
+
+    /// The rollout impact counts and the headline sentence.
+    pub fn impact_summary(&self) -> impact::ImpactSummary {
+        impact::summarize(
+            self.tenants.iter().map(|t| impact::TenantImpacts {
+                tenant: &t.tenant,
+                vars: &t.vars,
+                impacts: &t.impact,
+            }),
+            self.compared,
+            &self.group_vars,
+        )
+    }
+
+    /// Identical impacts across tenants.
+    pub fn impact_groups(&self) -> Vec<impact::ImpactGroup> {
+        impact::group(
+            self.tenants
+                .iter()
+                .map(|t| (t.tenant.as_str(), t.impact.as_slice())),
+        )
     }
 
     /// Identical value changes across tenants.
@@ -272,21 +306,45 @@ pub fn run(opts: &DiffOptions) -> Result<DiffReport, DiffError> {
     }
     let mut rendered = render_all(&jobs, &opts.context)?.into_iter();
 
-    let mut tenants = Vec::new();
-    for (dir, pair) in &changed {
+    let mut objects = Vec::new();
+    for (_, pair) in &changed {
         let base_objects = pair.0.map(|_| rendered.next().expect("one render per job"));
         let head_objects = pair.1.map(|_| rendered.next().expect("one render per job"));
-        let rendered_pair = (base_objects.as_ref(), head_objects.as_ref());
-        if let Some(diff) = tenant_diff(dir, pair, rendered_pair, &opts.ignore) {
+        objects.push((base_objects, head_objects));
+    }
+    // Every Secret value of every rendered tenant, on either side, is hidden everywhere.
+    let mut secrets = BTreeSet::new();
+    for (b, h) in &objects {
+        for side in [b, h].into_iter().flatten() {
+            secrets.extend(objects::secret_values(side));
+        }
+    }
+    let mask = mask::Mask::new(secrets);
+    let mut tenants = Vec::new();
+    for ((dir, pair), (b, h)) in changed.iter().zip(&objects) {
+        if let Some(diff) = tenant_diff(dir, pair, (b.as_ref(), h.as_ref()), &opts.ignore, &mask) {
             tenants.push(diff);
         }
     }
+    let group_vars = group_vars(
+        pairs
+            .values()
+            .flat_map(|(b, h)| b.iter().chain(h.iter()).copied()),
+    );
+    let charts = charts::bumps(
+        changed
+            .iter()
+            .filter_map(|(_, (b, h))| Some(((*b)?, (*h)?))),
+        group_vars.first().map(String::as_str),
+    );
     Ok(DiffReport {
         base,
         head,
         compared,
         rendered: changed.len(),
         tenants,
+        charts,
+        group_vars,
     })
 }
 
@@ -299,21 +357,18 @@ fn tenant_diff(
     (base, head): &Pair,
     (base_objects, head_objects): (Option<&Objects>, Option<&Objects>),
     ignore: &[IgnorePath],
+    mask: &mask::Mask,
 ) -> Option<TenantDiff> {
     let empty = BTreeMap::new();
-    let objects = objects::compare(
+    let (old, new) = (
         base_objects.unwrap_or(&empty),
         head_objects.unwrap_or(&empty),
-        ignore,
     );
+    let objects = objects::compare(old, new, ignore, mask);
     let (status, values) = match (base, head) {
         (Some(b), Some(h)) => {
             let mut values = values::changes(&b.components, &h.components);
-            let mut secrets = BTreeSet::new();
-            for side in [base_objects, head_objects].into_iter().flatten() {
-                secrets.extend(objects::secret_values(side));
-            }
-            values::redact(&mut values, &secrets);
+            values::redact(&mut values, mask);
             (TenantStatus::Changed, values)
         }
         (None, _) => (TenantStatus::Added, Vec::new()),
@@ -322,12 +377,54 @@ fn tenant_diff(
     if status == TenantStatus::Changed && objects.is_empty() && values.is_empty() {
         return None;
     }
+    let vars = head
+        .or(*base)
+        .map(|t| {
+            t.vars
+                .iter()
+                .map(|(k, v)| (k.clone(), v.value.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
     Some(TenantDiff {
         tenant: dir.to_owned(),
         status,
+        vars,
         values,
         objects,
+        impact: impact::assess(old, new),
     })
+}
+
+/// The variables that group tenants: every variable a stack's `vars` sets, and those the
+/// tenant path binds above its last segment (`customers/{{env}}/{{tenant}}` → `env`), in
+/// path order first. The last segment names the tenant itself, so counting by it says nothing.
+fn group_vars<'a>(tenants: impl Iterator<Item = &'a SideTenant>) -> Vec<String> {
+    use crate::context::VarSource;
+    let mut path = Vec::new();
+    let mut stack = BTreeSet::new();
+    for t in tenants {
+        for (name, var) in &t.vars {
+            match &var.source {
+                VarSource::Stack(_) => {
+                    stack.insert(name.clone());
+                }
+                VarSource::TenantPath(pattern) if path.is_empty() => {
+                    let mut names: Vec<String> = pattern
+                        .split("{{")
+                        .skip(1)
+                        .filter_map(|p| p.split_once("}}"))
+                        .map(|(n, _)| n.trim().to_owned())
+                        .collect();
+                    names.pop();
+                    path = names;
+                }
+                _ => {}
+            }
+        }
+    }
+    stack.retain(|n| !path.contains(n));
+    path.into_iter().chain(stack).collect()
 }
 
 /// Tenants by directory, with their base and head versions; a tenant is kept when the

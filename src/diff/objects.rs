@@ -7,6 +7,7 @@
 //! `data` and `stringData` are reported as the keys added, removed or changed.
 
 use super::ignore::{self, IgnorePath};
+use super::mask::Mask;
 use crate::yaml::{self, YamlError};
 use serde::Serialize;
 use serde_json::Value;
@@ -100,6 +101,9 @@ pub struct ObjectChange {
     pub diff: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub secret_keys: Vec<SecretKeyChange>,
+    /// The object differs only in Secret values it holds, which are masked: `diff` is empty.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub hidden_only: bool,
 }
 
 /// The placeholder shown for every Secret value.
@@ -128,10 +132,14 @@ pub fn parse(stream: &[u8]) -> Result<BTreeMap<ObjectId, Value>, YamlError> {
 
 /// Every object that differs between `base` and `head`, in identity order, after removing the
 /// ignored fields from both.
+///
+/// Every Secret value of `mask` is hidden in the diff text; an object whose only difference is
+/// such a value is still reported, with an empty diff and `hidden_only`.
 pub fn compare(
     base: &BTreeMap<ObjectId, Value>,
     head: &BTreeMap<ObjectId, Value>,
     ignores: &[IgnorePath],
+    mask: &Mask,
 ) -> Vec<ObjectChange> {
     let prepare = |v: &Value| {
         let mut v = v.clone();
@@ -157,11 +165,18 @@ pub fn compare(
         } else {
             Vec::new()
         };
-        let old_text = old.map(|v| normalised_text(id, &v)).unwrap_or_default();
-        let new_text = new.map(|v| normalised_text(id, &v)).unwrap_or_default();
+        let text = |v: Option<Value>| {
+            v.map(|mut v| {
+                mask.value(&mut v);
+                normalised_text(id, &v)
+            })
+            .unwrap_or_default()
+        };
+        let (old_text, new_text) = (text(old), text(new));
         changes.push(ObjectChange {
             id: id.clone(),
             change,
+            hidden_only: old_text == new_text && secret_keys.is_empty(),
             diff: unified_hunks(&old_text, &new_text),
             secret_keys,
         });
@@ -286,6 +301,7 @@ mod tests {
             &parse(BASE.as_bytes()).unwrap(),
             &parse(head.as_bytes()).unwrap(),
             &[],
+            &Mask::default(),
         );
         assert_eq!(changes.len(), 1, "{changes:?}");
         assert_eq!(changes[0].id.to_string(), "apps/Deployment ns/web");
@@ -304,6 +320,7 @@ mod tests {
             &parse(BASE.as_bytes()).unwrap(),
             &parse(head.as_bytes()).unwrap(),
             &[],
+            &Mask::default(),
         );
         assert_eq!(changes.len(), 1);
         let secret = &changes[0];
@@ -340,6 +357,7 @@ mod tests {
             &parse(BASE.as_bytes()).unwrap(),
             &parse(head.as_bytes()).unwrap(),
             &ignores,
+            &Mask::default(),
         );
         assert!(changes.is_empty(), "{changes:?}");
     }

@@ -6,7 +6,7 @@ use super::inputs::ComponentInputs;
 use crate::values::explain::{Explanation, explain};
 use serde::Serialize;
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 /// One leaf of one component's merged values that differs between the sides.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -71,28 +71,19 @@ pub fn changes(base: &[ComponentInputs], head: &[ComponentInputs]) -> Vec<ValueC
     out
 }
 
-/// Hides the old or new value of every change whose value is also the value of a Secret key
-/// in the tenant's manifests: a values file may hold what a chart turns into a Secret, and a
+/// Hides the old or new value of every change whose value is, or holds, a Secret value of
+/// the compared manifests: a values file may hold what a chart turns into a Secret, and a
 /// pull-request comment must not print it.
-pub fn redact(changes: &mut [ValueChange], secret_values: &BTreeSet<String>) {
-    let hide = |value: &mut Option<Value>| {
-        let text = match value {
-            Some(Value::String(s)) => s.clone(),
-            Some(v @ (Value::Number(_) | Value::Bool(_))) => v.to_string(),
-            _ => return,
-        };
-        if secret_values.contains(&text) {
-            *value = Some(Value::String(REDACTED.into()));
-        }
-    };
+pub fn redact(changes: &mut [ValueChange], mask: &super::mask::Mask) {
     for change in changes {
-        hide(&mut change.old);
-        hide(&mut change.new);
+        for value in [&mut change.old, &mut change.new].into_iter().flatten() {
+            mask.value(value);
+        }
     }
 }
 
 /// What a hidden value is shown as.
-pub const REDACTED: &str = "(redacted)";
+pub const REDACTED: &str = super::mask::REDACTED;
 
 /// Groups identical changes across tenants, the most widespread first.
 pub fn group<'a>(
@@ -187,6 +178,7 @@ mod tests {
         vec![ComponentInputs {
             name: "web".into(),
             values: crate::pipeline::ComponentValues { layers, merged },
+            chart: None,
         }]
     }
 
@@ -220,7 +212,8 @@ mod tests {
             new: Some(Value::from(4711)),
             via: "common.yaml".into(),
         }];
-        let secrets = BTreeSet::from(["hunter2".to_owned(), "4711".to_owned()]);
+        let secrets =
+            super::super::mask::Mask::new(["hunter2".to_owned(), "4711".to_owned()].into());
         redact(&mut changes, &secrets);
         assert_eq!(
             summary_line(&changes[0]),

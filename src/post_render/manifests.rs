@@ -119,7 +119,9 @@ fn template_file(
             name.to_uppercase()
         ));
     }
-    templater.render(text, vars).map_err(|e| match e {
+    // Variables may come from Argo CD parameters and ARGOCD_ENV_*: none may add objects or
+    // keys to the file.
+    templater.render_yaml(text, vars).map_err(|e| match e {
         TemplateError::Invalid { message, .. } => format!("invalid template: {message}"),
         other => other.to_string(),
     })

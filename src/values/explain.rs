@@ -55,7 +55,7 @@ pub fn explain(merged: &Node, layers: &[Layer], prefix: &[String]) -> Option<Vec
                 let overrides = layers
                     .iter()
                     .rev()
-                    .filter_map(|layer| layer.tree.get(&path))
+                    .filter_map(|layer| setting_on_path(&layer.tree, &path))
                     .filter(|n| n.origin != node.origin)
                     .map(|n| Setting::new(&n.origin, n))
                     .collect();
@@ -75,6 +75,19 @@ pub fn explain(merged: &Node, layers: &[Layer], prefix: &[String]) -> Option<Vec
             })
             .collect(),
     )
+}
+
+/// What a layer set at `path`: the node there, or a null, scalar or list the layer put on a
+/// parent of `path` (a higher layer's map replaced it, so it was overridden too).
+fn setting_on_path<'a>(tree: &'a Node, path: &[String]) -> Option<&'a Node> {
+    let mut node = tree;
+    for segment in path {
+        match &node.kind {
+            NodeKind::Map(m) => node = m.get(segment)?,
+            NodeKind::Leaf(_) => return Some(node),
+        }
+    }
+    Some(node)
 }
 
 fn collect_leaves<'a>(node: &'a Node, path: Vec<String>, out: &mut Vec<(Vec<String>, &'a Node)>) {
@@ -143,5 +156,24 @@ mod tests {
         let text = to_text(&all);
         assert!(text.contains("overrides common.yaml:2 = \"a\""), "{text}");
         assert!(explain(&merged, &layers, &["nope".to_string()]).is_none());
+    }
+
+    #[test]
+    fn a_null_or_scalar_replaced_by_a_map_is_an_override() {
+        let layers = vec![
+            Layer::from_yaml("m: null\nk: 5\n", Arc::from("common.yaml")).unwrap(),
+            Layer::from_yaml("m: {x: 1}\nk:\n  z: 2\n", Arc::from("tenant.yaml")).unwrap(),
+        ];
+        let merged = merge_layers(layers[0].tree.clone(), &layers[1..]);
+        let all = explain(&merged, &layers, &[]).unwrap();
+        let text = to_text(&all);
+        assert!(
+            text.contains("m.x = 1\n  set by    tenant.yaml:1\n  overrides common.yaml:1 = null\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("k.z = 2\n  set by    tenant.yaml:3\n  overrides common.yaml:2 = 5\n"),
+            "{text}"
+        );
     }
 }

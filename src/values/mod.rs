@@ -78,6 +78,40 @@ impl Node {
     }
 }
 
+/// The JSON file handed to `helm template -f`. Helm reads it with its YAML reader, which
+/// refuses raw U+007F–U+009F (except U+0085), U+FFFE and U+FFFF, and turns a raw U+0085,
+/// U+2028 or U+2029 inside a string into a line break; such characters are written as `\uXXXX`
+/// escapes so helm reads back exactly the string strata merged. The output stays valid JSON.
+pub fn to_helm_json(value: &serde_json::Value) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, HelmSafeJson);
+    serde::Serialize::serialize(value, &mut ser).expect("JSON values serialize");
+    out
+}
+
+struct HelmSafeJson;
+
+impl serde_json::ser::Formatter for HelmSafeJson {
+    fn write_string_fragment<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        let mut start = 0;
+        for (i, c) in fragment.char_indices() {
+            if matches!(
+                c as u32,
+                0x7f..=0x9f | 0x2028 | 0x2029 | 0xfeff | 0xfffe | 0xffff
+            ) {
+                writer.write_all(&fragment.as_bytes()[start..i])?;
+                write!(writer, "\\u{:04x}", c as u32)?;
+                start = i + c.len_utf8();
+            }
+        }
+        writer.write_all(&fragment.as_bytes()[start..])
+    }
+}
+
 /// Splits `a.b.c` into segments; `\.` keeps a literal dot inside a key (as in `helm --set`).
 pub fn split_key_path(path: &str) -> Vec<String> {
     let mut out = vec![String::new()];
@@ -104,6 +138,16 @@ pub enum ValuesError {
         source_name: Arc<str>,
         line: Option<u32>,
         message: String,
+    },
+    #[error(
+        "{source_name}: the key {key:?} has {segments} dotted parts; at most {max} are accepted \
+         (helm --set accepts {max} too); shorten the path or use the valuesYaml parameter"
+    )]
+    KeyTooDeep {
+        source_name: Arc<str>,
+        key: String,
+        segments: usize,
+        max: usize,
     },
     #[error(
         "{source_name}:{line}: the top level of a values file must be a map of keys, not {found}"

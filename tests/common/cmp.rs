@@ -420,6 +420,19 @@ impl Sidecar {
         self.exec(&argv, app, Flow::Generate)
     }
 
+    /// Only the generate command, without init: for requests init would already refuse,
+    /// to check that generate refuses them on its own too.
+    pub fn generate_only(&self, app: &App) -> Output {
+        let argv = self.command("/spec/generate");
+        self.exec(&argv, app, Flow::Generate)
+    }
+
+    /// Only the init command.
+    pub fn init_only(&self, app: &App) -> Option<Output> {
+        let init = argv_of(&self.plugin["spec"]["init"])?;
+        Some(self.exec(&init, app, Flow::Generate))
+    }
+
     /// MatchRepository: `None` when plugin.yaml configures no discovery,
     /// else whether the plugin claims the app path. Only `find.command` is
     /// modelled (match = exit 0 and non-empty stdout after trimming one

@@ -6,6 +6,7 @@
 pub mod cmp;
 pub mod registry;
 pub mod servers;
+pub mod slow;
 
 use std::ffi::OsStr;
 use std::fs;

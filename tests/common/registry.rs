@@ -519,6 +519,8 @@ struct TokenState {
     mode: Mutex<TokenMode>,
     issued: AtomicUsize,
     refused: AtomicUsize,
+    /// Every token handed out, so tests can check none of them leaks.
+    tokens: Mutex<Vec<String>>,
     key: PathBuf,
     /// The signing certificate, base64 DER, for the token header's `x5c`.
     cert_der: String,
@@ -551,6 +553,7 @@ impl TokenServer {
             mode: Mutex::new(TokenMode::Valid),
             issued: AtomicUsize::new(0),
             refused: AtomicUsize::new(0),
+            tokens: Mutex::new(Vec::new()),
             key,
             cert_der: STANDARD.encode(der),
         });
@@ -578,6 +581,11 @@ impl TokenServer {
     pub fn refused(&self) -> usize {
         self.state.refused.load(Ordering::SeqCst)
     }
+
+    /// Every token issued so far.
+    pub fn tokens(&self) -> Vec<String> {
+        self.state.tokens.lock().unwrap().clone()
+    }
 }
 
 /// `GET /token?service=…&scope=…` with Basic credentials.
@@ -596,6 +604,7 @@ fn issue(state: &TokenState, request: &StubRequest) -> StubResponse {
         _ => access(&request.query),
     };
     let token = mint(state, &access, mode == TokenMode::Expired);
+    state.tokens.lock().unwrap().push(token.clone());
     let field = match mode {
         TokenMode::AccessTokenField => "access_token",
         _ => "token",

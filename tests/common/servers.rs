@@ -144,6 +144,49 @@ impl Tls {
         tls
     }
 
+    /// A self-signed server certificate for `127.0.0.1` that is also a CA (`CA:TRUE`), as
+    /// quick private setups make them: `cert` and `ca_pem` are the same file.
+    pub fn self_signed_ca() -> Tls {
+        let dir = tempfile::Builder::new()
+            .prefix("strata-tls-")
+            .tempdir()
+            .expect("temp dir");
+        let p = |name: &str| dir.path().join(name);
+        run_ok(
+            openssl()
+                .args(["req", "-x509", "-new", "-nodes", "-days", "2"])
+                .args([
+                    "-newkey",
+                    "ec",
+                    "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1",
+                    "-subj",
+                    "/CN=127.0.0.1",
+                    "-addext",
+                    "basicConstraints=critical,CA:TRUE",
+                    "-addext",
+                    "subjectAltName=IP:127.0.0.1,DNS:localhost",
+                    "-keyout",
+                    p("server.key").to_str().unwrap(),
+                    "-out",
+                    p("server.pem").to_str().unwrap(),
+                ]),
+        );
+        Tls {
+            ca_pem: p("server.pem"),
+            ca_key: p("server.key"),
+            cert: p("server.pem"),
+            key: p("server.key"),
+            dir: Arc::new(dir),
+        }
+    }
+
+    /// `openssl rehash` of a directory of CA certificates: the hashed layout OpenSSL and Go
+    /// read through `SSL_CERT_DIR`.
+    pub fn rehash(dir: &Path) {
+        run_ok(openssl().arg("rehash").arg(dir));
+    }
+
     /// One CA and server certificate for the whole test binary.
     pub fn shared() -> &'static Tls {
         static TLS: OnceLock<Tls> = OnceLock::new();

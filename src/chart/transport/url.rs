@@ -115,11 +115,15 @@ fn split_host_port(hostport: &str) -> Option<(&str, Option<u16>)> {
     }
 }
 
-/// A URL safe to print: no userinfo, no query (signed URLs carry tokens there). Text that
-/// does not parse as a URL is cut at its first `@`, `?` so nothing secret slips through.
+/// A URL safe to print: no userinfo, no query (signed URLs carry tokens there).
+///
+/// Text that does not parse as a URL is handled without trusting its shape: everything up to
+/// the last `@` after the scheme is dropped (a password may hold `/`, `?`, `#` or spaces, which
+/// end an authority for a parser but not for whoever wrote the URL), and the rest is cut at its
+/// first `?` or `#`.
 pub fn redact(url: &str) -> String {
     match UrlParts::parse(url) {
-        Some(mut u) => {
+        Some(mut u) if !u.host.contains(['@', ' ']) && !u.path.contains('@') => {
             let had_query = u.query.take().is_some();
             u.userinfo = None;
             let mut out = u.without_userinfo();
@@ -128,15 +132,77 @@ pub fn redact(url: &str) -> String {
             }
             out
         }
-        None => {
-            let cut = url.find(['@', '?']).unwrap_or(url.len());
-            let mut out = url[..cut].to_owned();
-            if cut < url.len() {
-                out.push('…');
-            }
-            out
-        }
+        _ => redact_unparsed(url),
     }
+}
+
+/// The conservative fallback of [`redact`]: never depends on where a parser would end the
+/// authority.
+fn redact_unparsed(url: &str) -> String {
+    let (scheme, rest) = match url.split_once("://") {
+        Some((scheme, rest)) => (Some(scheme), rest),
+        None => (None, url),
+    };
+    let mut out = String::new();
+    if let Some(scheme) = scheme {
+        out.push_str(scheme);
+        out.push_str("://");
+    }
+    let rest = match rest.rfind('@') {
+        Some(at) => {
+            out.push('…');
+            out.push('@');
+            &rest[at + 1..]
+        }
+        None => rest,
+    };
+    let cut = rest.find(['?', '#']).unwrap_or(rest.len());
+    out.push_str(&rest[..cut]);
+    if cut < rest.len() {
+        out.push('…');
+    }
+    out
+}
+
+/// Free text (an error message, a log line) with the userinfo of every URL in it removed.
+///
+/// The safety net behind every message strata prints: a URL is found by its `://`, and its
+/// userinfo is everything from there to the last `@` before the next whitespace, quote, `<`,
+/// `>` or the next `://`. What looks like userinfo is replaced by `…@`, so the reader still
+/// sees that credentials were there.
+pub fn redact_text(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains("://") {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(pos) = rest.find("://") {
+        let (head, tail) = rest.split_at(pos + 3);
+        out.push_str(head);
+        let end = tail
+            .find(|c: char| c.is_whitespace() || "\"'`<>".contains(c))
+            .unwrap_or(tail.len());
+        let token_end = tail[..end].find("://").unwrap_or(end);
+        let token = &tail[..token_end];
+        match token.rfind('@') {
+            Some(at) => {
+                out.push_str("…@");
+                rest = &tail[at + 1..];
+            }
+            None => rest = tail,
+        }
+        // Copy up to the next URL candidate unchanged.
+        let next = rest.find("://").map_or(rest.len(), |p| {
+            // Back up to the start of the scheme so it is copied with its `://`.
+            rest[..p]
+                .rfind(|c: char| !(c.is_ascii_alphanumeric() || "+-.".contains(c)))
+                .map_or(0, |i| i + 1)
+        });
+        out.push_str(&rest[..next]);
+        rest = &rest[next..];
+    }
+    out.push_str(rest);
+    std::borrow::Cow::Owned(out)
 }
 
 /// Resolves an archive URL from an index against the repository URL, the way browsers and
@@ -236,7 +302,42 @@ mod tests {
             redact("https://u:secret@h/repo/index.yaml?token=abc"),
             "https://h/repo/index.yaml?…"
         );
-        assert_eq!(redact("not a url u:secret@h"), "not a url u:secret…");
+        assert_eq!(redact("not a url u:secret@h"), "…@h");
+    }
+
+    #[test]
+    fn redaction_does_not_depend_on_parsing() {
+        for (url, secret) in [
+            ("http://u:pa/ss@h/x", "pa/ss"),
+            ("http://u:p?ss@h/x", "p?ss"),
+            ("http://u:p#ss@h/x", "p#ss"),
+            ("http://u:p ss@h/x", "p ss"),
+            ("http://u:p@s@s@h/x", "p@s@s"),
+            ("https://u:pw:9x@h:notaport/x", "pw:9x"),
+            ("u:s3cr/t@h/x", "s3cr/t"),
+            ("oci://u:s3cr[t@[::1/x", "s3cr[t"),
+            ("http://:tok/en@", "tok/en"),
+        ] {
+            let shown = redact(url);
+            assert!(!shown.contains(secret), "{url} → {shown}");
+        }
+        assert_eq!(redact("http://u:pa/ss@h/x"), "http://…@h/x");
+        assert_eq!(redact("http://h/x?sig=abc"), "http://h/x?…");
+    }
+
+    #[test]
+    fn redacts_every_url_in_free_text() {
+        let text = "chart repository \"http://ci:PW@host/charts\" and oci://u:p/w@r:5000/c, then https://ok/x: done; git@host:repo";
+        let shown = redact_text(text);
+        assert_eq!(
+            shown,
+            "chart repository \"http://…@host/charts\" and oci://…@r:5000/c, then https://ok/x: done; git@host:repo"
+        );
+        assert_eq!(redact_text("no urls @ all"), "no urls @ all");
+        assert_eq!(
+            redact_text("a http://x@y b http://u:v@w"),
+            "a http://…@y b http://…@w"
+        );
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! The machine-readable format: the summary counts, the grouped value changes and every
 //! differing tenant with its value changes and objects (each with its unified diff).
 
+use super::super::charts::ChartBump;
+use super::super::impact::{ImpactGroup, ImpactSummary};
 use super::super::values::ValueGroup;
 use super::super::{Counts, DiffReport, Revision, TenantDiff};
 use serde::Serialize;
@@ -12,6 +14,10 @@ struct JsonReport<'a> {
     head: &'a Revision,
     changed: bool,
     summary: Counts,
+    /// The headline and the counts behind it.
+    impact: ImpactSummary,
+    charts: &'a [ChartBump],
+    impact_groups: Vec<ImpactGroup>,
     value_changes: Vec<ValueGroup>,
     tenants: &'a [TenantDiff],
 }
@@ -23,6 +29,9 @@ pub fn render(report: &DiffReport) -> String {
         head: &report.head,
         changed: report.has_changes(),
         summary: report.counts(),
+        impact: report.impact_summary(),
+        charts: &report.charts,
+        impact_groups: report.impact_groups(),
         value_changes: report.value_groups(),
         tenants: &report.tenants,
     };

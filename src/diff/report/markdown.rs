@@ -124,6 +124,12 @@ fn header(report: &DiffReport) -> String {
         side(&report.base),
         side(&report.head)
     );
+    if report.has_changes() {
+        out.push_str(&format!(
+            "**Rollout:** {}.\n\n",
+            html(&report.impact_summary().headline)
+        ));
+    }
     out.push_str(
         "| Tenants changed | Tenants added | Tenants removed | Tenants unchanged | Objects added | Objects removed | Objects changed |\n\
          |---:|---:|---:|---:|---:|---:|---:|\n",
@@ -150,10 +156,58 @@ fn header(report: &DiffReport) -> String {
         plural(c.tenants_compared, "tenant"),
         plural(c.tenants_rendered, "tenant")
     ));
+    out.push_str(&chart_list(report));
+    out.push_str(&impact_table(report));
     let groups = report.value_groups();
     if !groups.is_empty() {
         out.push_str(&value_table(&groups));
     }
+    out
+}
+
+fn chart_list(report: &DiffReport) -> String {
+    if report.charts.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("#### Charts\n\n");
+    for bump in &report.charts {
+        out.push_str(&format!("- {}\n", html(&bump.line())));
+        for line in bump.changes.iter().flat_map(|c| c.lines()) {
+            if !line.trim().is_empty() {
+                out.push_str(&format!("  {}\n", html(line.trim_end())));
+            }
+        }
+    }
+    out.push('\n');
+    out
+}
+
+fn impact_table(report: &DiffReport) -> String {
+    let groups = report.impact_groups();
+    if groups.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        "#### Rollout impact\n\n| Impact | Kind | Why | Tenants | Pods | Examples |\n|---|---|---|---:|---:|---|\n",
+    );
+    for g in groups.iter().take(MAX_ROWS) {
+        let examples: Vec<String> = g
+            .objects
+            .iter()
+            .take(3)
+            .map(|(t, o)| cell_code(&format!("{t}: {o}")))
+            .collect();
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} |\n",
+            g.kind.label(),
+            cell_code(&g.object_kind),
+            html(&g.detail).replace('|', "\\|"),
+            g.tenants(),
+            g.pods.map(|p| p.to_string()).unwrap_or_default(),
+            examples.join("<br>")
+        ));
+    }
+    out.push('\n');
     out
 }
 
@@ -358,6 +412,10 @@ fn tenant_blocks(tenant: &TenantDiff, shared: &Shared, budget: usize) -> Vec<Str
 /// The Secret key list and the fenced diff of one object, cut at `max` characters.
 fn object_body(object: &ObjectChange, max: usize) -> String {
     let mut out = String::new();
+    if object.hidden_only {
+        out.push_str("Only Secret values held by this object differ (hidden).\n\n");
+        return out;
+    }
     if !object.secret_keys.is_empty() {
         out.push_str(&format!(
             "Secret keys: {} (values hidden)\n\n",
@@ -462,9 +520,14 @@ mod tests {
                         change: Change::Changed,
                         diff: format!("@@ -1 +1 @@\n+tenant{i}\n{diff}"),
                         secret_keys: Vec::new(),
+                        hidden_only: false,
                     }],
+                    vars: BTreeMap::new(),
+                    impact: Vec::new(),
                 })
                 .collect(),
+            charts: Vec::new(),
+            group_vars: Vec::new(),
         }
     }
 

@@ -4,10 +4,14 @@
 //! Colour is plain ANSI escapes, only when the caller says the output is a terminal, so
 //! redirected output and CI logs stay clean.
 
+use super::super::impact::ImpactKind;
 use super::super::objects::{Change, ObjectChange};
 use super::super::values::summary_line;
 use super::super::{DiffReport, TenantStatus};
 use super::{plural, secret_keys};
+
+/// Objects listed under an impact that is not a plain restart, at most.
+const MAX_LISTED: usize = 10;
 
 /// ANSI styling, or none.
 #[derive(Debug, Clone, Copy)]
@@ -59,6 +63,10 @@ pub fn render(report: &DiffReport, color: bool) -> String {
         return out;
     }
     out.push_str(&format!(
+        "{}\n",
+        style.bold(&format!("rollout: {}", report.impact_summary().headline))
+    ));
+    out.push_str(&format!(
         "{} compared: {} changed, {} added, {} removed, {} unchanged\n",
         plural(counts.tenants_compared, "tenant"),
         counts.tenants_changed,
@@ -70,6 +78,42 @@ pub fn render(report: &DiffReport, color: bool) -> String {
         "objects: {} added, {} removed, {} changed\n",
         counts.objects_added, counts.objects_removed, counts.objects_changed
     ));
+    if !report.charts.is_empty() {
+        out.push_str(&format!("\n{}\n", style.bold("charts:")));
+        for bump in &report.charts {
+            out.push_str(&format!("  {}\n", bump.line()));
+            for line in bump.changes.iter().flat_map(|c| c.lines()) {
+                if !line.trim().is_empty() {
+                    out.push_str(&format!("    {}\n", line.trim_end()));
+                }
+            }
+        }
+    }
+    let impacts = report.impact_groups();
+    if !impacts.is_empty() {
+        out.push_str(&format!("\n{}\n", style.bold("rollout impact:")));
+        for g in &impacts {
+            let pods = g
+                .pods
+                .map(|p| format!(", {}", plural(p as usize, "pod")))
+                .unwrap_or_default();
+            out.push_str(&format!(
+                "  {}: {} ({}) in {}{pods}\n",
+                g.kind.label(),
+                g.object_kind,
+                g.detail,
+                plural(g.tenants(), "tenant")
+            ));
+            if !matches!(g.kind, ImpactKind::Restart | ImpactKind::NextRun) {
+                for (tenant, object) in g.objects.iter().take(MAX_LISTED) {
+                    out.push_str(&format!("    {tenant}: {object}\n"));
+                }
+                if g.objects.len() > MAX_LISTED {
+                    out.push_str(&format!("    …and {} more\n", g.objects.len() - MAX_LISTED));
+                }
+            }
+        }
+    }
     let groups = report.value_groups();
     if !groups.is_empty() {
         out.push_str(&format!("\n{}\n", style.bold("value changes:")));
@@ -124,6 +168,9 @@ fn object_text(object: &ObjectChange, style: Style) -> String {
             "# Secret keys: {} (values hidden)\n",
             secret_keys(&object.secret_keys)
         ));
+    }
+    if object.hidden_only {
+        out.push_str("# only Secret values held by this object differ (hidden)\n");
     }
     for line in object.diff.lines() {
         out.push_str(&style.diff_line(line));
