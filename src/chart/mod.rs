@@ -3,6 +3,7 @@
 
 pub mod archive;
 pub mod cache;
+pub mod cred_helper;
 pub mod credentials;
 pub mod deps;
 pub mod index;
