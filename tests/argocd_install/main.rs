@@ -598,6 +598,8 @@ fn helm_values_render_with_the_real_argo_cd_chart() {
 }
 
 /// Peak resident memory of one process, from the kernel's accounting of that child.
+// The child is reaped by wait4 (which also returns its rusage), not by Child::wait.
+#[allow(clippy::zombie_processes)]
 fn peak_rss_mib(cmd: &mut std::process::Command) -> f64 {
     let child = cmd
         .stdout(std::process::Stdio::null())
