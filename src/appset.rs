@@ -666,4 +666,52 @@ mod tests {
         }
         assert!(!is_kubernetes_name(&"a".repeat(254)));
     }
+
+    #[test]
+    fn origin_urls_lose_their_user_info() {
+        for (url, want) in [
+            (
+                "https://deploy:token@git.example.com/a/b.git",
+                "https://git.example.com/a/b.git",
+            ),
+            (
+                "https://token@git.example.com/a",
+                "https://git.example.com/a",
+            ),
+            ("https://git.example.com/a", "https://git.example.com/a"),
+            (
+                "ssh://git@git.example.com/a.git",
+                "ssh://git@git.example.com/a.git",
+            ),
+            (
+                "ssh://git:pw@git.example.com/a.git",
+                "ssh://git.example.com/a.git",
+            ),
+            ("git@git.example.com:a/b.git", "git@git.example.com:a/b.git"),
+        ] {
+            assert_eq!(without_user_info(url), want, "{url}");
+        }
+    }
+
+    #[test]
+    fn qualified_names() {
+        for good in [
+            "team",
+            "example.com/tier",
+            "resources-finalizer.argocd.argoproj.io/background",
+        ] {
+            assert!(is_qualified_name(good), "{good}");
+        }
+        for bad in [
+            "",
+            "Bad Key",
+            "-a",
+            "a/",
+            "/a",
+            "Example.com/a",
+            &"a".repeat(64),
+        ] {
+            assert!(!is_qualified_name(bad), "{bad:?}");
+        }
+    }
 }

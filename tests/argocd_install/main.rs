@@ -596,3 +596,62 @@ fn helm_values_render_with_the_real_argo_cd_chart() {
     let params = &object(&touched, "ConfigMap", "argocd-cmd-params-cm")["data"];
     assert_eq!(params["reposerver.grpc.max.size"], "200");
 }
+
+/// Peak resident memory of one process, from the kernel's accounting of that child.
+// The child is reaped by wait4 (which also returns its rusage), not by Child::wait.
+#[allow(clippy::zombie_processes)]
+fn peak_rss_mib(cmd: &mut std::process::Command) -> f64 {
+    let child = cmd
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: a zeroed rusage is a valid out-parameter, and `pid` is our own unreaped child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(reaped, pid, "wait4");
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "exit status {status}"
+    );
+    usage.ru_maxrss as f64 / 1024.0
+}
+
+/// The sizing the docs state: one helm render peaks near 50 MiB, and the sidecar's memory
+/// limit covers the repo-server's parallelism limit × four components of that.
+#[test]
+fn sidecar_memory_covers_parallel_helm_renders() {
+    let chart = manifest_dir().join("examples/fleet/charts/web");
+    let mut peak: f64 = 0.0;
+    for helm in Helm::ALL {
+        let mib = peak_rss_mib(
+            std::process::Command::new(helm.path())
+                .args(["template", "acme"])
+                .arg(&chart)
+                .arg("--include-crds"),
+        );
+        assert!(
+            (20.0..80.0).contains(&mib),
+            "helm {} peaked at {mib:.1} MiB",
+            helm.version()
+        );
+        peak = peak.max(mib);
+    }
+    let built = build_kustomization(&[]);
+    let parallelism: f64 =
+        object(&built, "ConfigMap", "argocd-cmd-params-cm")["data"]["reposerver.parallelism.limit"]
+            .as_str()
+            .expect("reposerver.parallelism.limit")
+            .parse()
+            .unwrap();
+    let repo = pod(object(&built, "Deployment", "argocd-repo-server"));
+    let limit = named(&repo["containers"], "strata")["resources"]["limits"]["memory"].clone();
+    assert_eq!(limit, "1Gi");
+    // strata's own share is small beside helm's: 64 MiB set aside for it.
+    assert!(
+        parallelism * 4.0 * peak + 64.0 <= 1024.0,
+        "{parallelism} requests × 4 components × {peak:.1} MiB exceed the 1 GiB limit"
+    );
+}
