@@ -183,3 +183,54 @@ fn explain_names_the_patches() {
         "{stdout}"
     );
 }
+
+fn git(t: &Tree, args: &[&str]) {
+    let out = run_std(
+        std::process::Command::new("git")
+            .args(args)
+            .current_dir(t.root())
+            .env_clear()
+            .env("PATH", BASE_PATH)
+            .env("HOME", test_home())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_NAME", "strata tests")
+            .env("GIT_AUTHOR_EMAIL", "tests@example.com")
+            .env("GIT_COMMITTER_NAME", "strata tests")
+            .env("GIT_COMMITTER_EMAIL", "tests@example.com"),
+    );
+    assert_success(&out, &format!("git {}", args.join(" ")));
+}
+
+#[test]
+fn diff_sees_a_patch_change() {
+    let t = Tree::new();
+    t.write(
+        "charts/web/Chart.yaml",
+        "apiVersion: v2\nname: web\nversion: 1.0.0\n",
+    );
+    t.write("charts/web/templates/all.yaml", TEMPLATES);
+    t.write("patches/common.yaml", COMMON);
+    t.mkdir("t/acme");
+    t.write("t/acme/.keep", "");
+    t.write(
+        "strata.yaml",
+        "apiVersion: strata/v1\nkind: Stack\ntenants: {path: \"t/{{tenant}}\"}\nvars: {proxy: \"1.31\"}\ncomponents:\n  - name: web\n    chart: {path: charts/web}\n    patches: [patches/common.yaml]\n",
+    );
+    git(&t, &["init", "-q", "-b", "main"]);
+    git(&t, &["add", "-A"]);
+    git(&t, &["commit", "-q", "-m", "base"]);
+    // Only the patch file changes: the tenant must still be rendered and compared.
+    t.write(
+        "patches/common.yaml",
+        COMMON.replace("envoy:", "envoyproxy/envoy:"),
+    );
+    let out = in_repo(
+        &t,
+        Helm::V4,
+        &["diff", "--base", "main", "--format", "json"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let text = report.to_string();
+    assert!(text.contains("envoyproxy/envoy:1.31"), "{text}");
+}

@@ -148,6 +148,11 @@ fn side_tenant(
             "values": values.merged.to_json(),
             "postRender": plan.post_render,
             "templated": templated.then(|| resolved.tenant.values()),
+            // Patches after helm change the output: their rendered text is an input.
+            "patches": String::from_utf8_lossy(
+                &crate::post_render::patch::Patches::load(&plan.patches, &resolved.tenant.values())?
+                    .cache_input()
+            ),
         }));
         components.push(ComponentInputs {
             name: plan.name.clone(),
