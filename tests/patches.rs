@@ -234,3 +234,97 @@ fn diff_sees_a_patch_change() {
     let text = report.to_string();
     assert!(text.contains("envoyproxy/envoy:1.31"), "{text}");
 }
+
+#[test]
+fn diff_names_the_patches_that_touched_each_object() {
+    let t = Tree::new();
+    t.write(
+        "charts/web/Chart.yaml",
+        "apiVersion: v2\nname: web\nversion: 1.0.0\n",
+    );
+    t.write("charts/web/templates/all.yaml", TEMPLATES);
+    t.write("patches/common.yaml", COMMON);
+    t.mkdir("t/acme");
+    t.write("t/acme/.keep", "");
+    t.write(
+        "strata.yaml",
+        "apiVersion: strata/v1\nkind: Stack\ntenants: {path: \"t/{{tenant}}\"}\nvars: {proxy: \"1.31\"}\ncomponents:\n  - name: web\n    chart: {path: charts/web}\n    patches: [patches/common.yaml, \"t/{{tenant}}/patches.yaml?\"]\n",
+    );
+    git(&t, &["init", "-q", "-b", "main"]);
+    git(&t, &["add", "-A"]);
+    git(&t, &["commit", "-q", "-m", "base"]);
+    // Head: the common patch changes the Deployment, a new tenant patch (absent at base) the
+    // ConfigMap, and the chart adds an object no patch selects.
+    t.write(
+        "patches/common.yaml",
+        COMMON.replace("envoy:", "envoyproxy/envoy:"),
+    );
+    t.write(
+        "t/acme/patches.yaml",
+        "# the tenant's own\n- target: {kind: ConfigMap, name: acme-config}\n  strategicMerge: {data: {mode: fast}}\n",
+    );
+    t.write(
+        "charts/web/templates/extra.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-extra\ndata: {a: b}\n",
+    );
+
+    let out = in_repo(
+        &t,
+        Helm::V4,
+        &["diff", "--base", "main", "--format", "json"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let objects = report["tenants"][0]["objects"].as_array().unwrap();
+    let patched_by = |kind: &str, name: &str| {
+        objects
+            .iter()
+            .find(|o| o["kind"] == kind && o["name"] == name)
+            .unwrap_or_else(|| panic!("{kind} {name} not in {objects:?}"))
+            .get("patchedBy")
+            .cloned()
+    };
+    assert_eq!(
+        patched_by("Deployment", "acme"),
+        Some(json!(["patches/common.yaml:1"]))
+    );
+    assert_eq!(
+        patched_by("ConfigMap", "acme-config"),
+        Some(json!(["t/acme/patches.yaml:2"]))
+    );
+    assert_eq!(patched_by("ConfigMap", "acme-extra"), None);
+    assert!(
+        !objects.iter().any(|o| o["kind"] == "Service"),
+        "the Service did not change: {objects:?}"
+    );
+
+    let out = in_repo(
+        &t,
+        Helm::V4,
+        &["diff", "--base", "main", "--format", "text"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("+++ head apps/Deployment acme\n# patched by patches/common.yaml:1\n")
+            && stdout.contains(
+                "+++ head v1/ConfigMap acme-config\n# patched by t/acme/patches.yaml:2\n"
+            )
+            && stdout.matches("# patched by").count() == 2,
+        "{stdout}"
+    );
+
+    let out = in_repo(
+        &t,
+        Helm::V4,
+        &["diff", "--base", "main", "--format", "markdown"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("Patched by `patches/common.yaml:1`.")
+            && stdout.contains("Patched by `t/acme/patches.yaml:2`.")
+            && stdout.matches("Patched by").count() == 2,
+        "{stdout}"
+    );
+}

@@ -316,7 +316,7 @@ pub fn run(opts: &DiffOptions) -> Result<DiffReport, DiffError> {
     let mut secrets = BTreeSet::new();
     for (b, h) in &objects {
         for side in [b, h].into_iter().flatten() {
-            secrets.extend(objects::secret_values(side));
+            secrets.extend(objects::secret_values(&side.objects));
         }
     }
     let mask = mask::Mask::new(secrets);
@@ -355,16 +355,25 @@ type Pair<'a> = (Option<&'a SideTenant>, Option<&'a SideTenant>);
 fn tenant_diff(
     dir: &str,
     (base, head): &Pair,
-    (base_objects, head_objects): (Option<&Objects>, Option<&Objects>),
+    (base_objects, head_objects): (Option<&Rendered>, Option<&Rendered>),
     ignore: &[IgnorePath],
     mask: &mask::Mask,
 ) -> Option<TenantDiff> {
     let empty = BTreeMap::new();
     let (old, new) = (
-        base_objects.unwrap_or(&empty),
-        head_objects.unwrap_or(&empty),
+        base_objects.map_or(&empty, |r| &r.objects),
+        head_objects.map_or(&empty, |r| &r.objects),
     );
-    let objects = objects::compare(old, new, ignore, mask);
+    let mut objects = objects::compare(old, new, ignore, mask);
+    for object in &mut objects {
+        for side in [base_objects, head_objects].into_iter().flatten() {
+            for at in side.patched_by(&object.id) {
+                if !object.patched_by.iter().any(|a| a == at) {
+                    object.patched_by.push(at.to_owned());
+                }
+            }
+        }
+    }
     let (status, values) = match (base, head) {
         (Some(b), Some(h)) => {
             let mut values = values::changes(&b.components, &h.components);
@@ -466,17 +475,36 @@ fn pair_tenants<'a>(
 
 type Objects = BTreeMap<ObjectId, serde_json::Value>;
 
+/// One side's render of a tenant: its objects, and its patches after helm for provenance.
+struct Rendered {
+    objects: Objects,
+    patches: Vec<crate::post_render::patch::Patch>,
+}
+
+impl Rendered {
+    /// `file:line` of every patch whose target selects the object as rendered on this side.
+    /// The rendered stream does not say which component an object came from, so a patch is
+    /// named for every object of the tenant its target selects.
+    fn patched_by<'a>(&'a self, id: &ObjectId) -> impl Iterator<Item = &'a str> {
+        let object = self.objects.get(id);
+        self.patches
+            .iter()
+            .filter(move |p| object.is_some_and(|o| p.target.matches_json(o)))
+            .map(|p| p.at.as_str())
+    }
+}
+
 /// Renders every job with the real pipeline, several tenants at a time (each render already
 /// runs its components concurrently), and returns the objects in job order. The first error
 /// stops the remaining jobs.
-fn render_all(jobs: &[(&Side, &str)], template: &Context) -> Result<Vec<Objects>, DiffError> {
+fn render_all(jobs: &[(&Side, &str)], template: &Context) -> Result<Vec<Rendered>, DiffError> {
     let workers = std::thread::available_parallelism()
         .map_or(4, |n| n.get())
         .clamp(1, 8)
         .min(jobs.len().max(1));
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
-    let results: Mutex<Vec<Option<Result<Objects, DiffError>>>> =
+    let results: Mutex<Vec<Option<Result<Rendered, DiffError>>>> =
         Mutex::new((0..jobs.len()).map(|_| None).collect());
     std::thread::scope(|scope| {
         for _ in 0..workers {
@@ -506,7 +534,7 @@ fn render_all(jobs: &[(&Side, &str)], template: &Context) -> Result<Vec<Objects>
         .collect()
 }
 
-fn render_one(side: &Side, dir: &str, template: &Context) -> Result<Objects, DiffError> {
+fn render_one(side: &Side, dir: &str, template: &Context) -> Result<Rendered, DiffError> {
     let side_error = |source| DiffError::Side {
         side: side.label.clone(),
         source,
@@ -514,9 +542,19 @@ fn render_one(side: &Side, dir: &str, template: &Context) -> Result<Objects, Dif
     let ctx =
         inputs::side_context(template, side.root, &side.root.join(dir)).map_err(side_error)?;
     let stream = pipeline::render(&ctx).map_err(side_error)?;
-    objects::parse(&stream).map_err(|source| DiffError::Manifests {
+    let objects = objects::parse(&stream).map_err(|source| DiffError::Manifests {
         side: side.label.clone(),
         tenant: dir.to_owned(),
         source,
-    })
+    })?;
+    // The render checked the patches already; they are read again for their provenance.
+    let resolved = pipeline::resolve(&ctx).map_err(side_error)?;
+    let vars = resolved.tenant.values();
+    let mut patches = Vec::new();
+    for component in &resolved.components {
+        let loaded = crate::post_render::patch::Patches::load(&component.patches, &vars)
+            .map_err(|e| side_error(e.into()))?;
+        patches.extend(loaded.patches);
+    }
+    Ok(Rendered { objects, patches })
 }

@@ -104,6 +104,10 @@ pub struct ObjectChange {
     /// The object differs only in Secret values it holds, which are masked: `diff` is empty.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub hidden_only: bool,
+    /// `file:line` of every patch after helm whose target selects the object on either side,
+    /// in patch order (base side first).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub patched_by: Vec<String>,
 }
 
 /// The placeholder shown for every Secret value.
@@ -179,6 +183,7 @@ pub fn compare(
             hidden_only: old_text == new_text && secret_keys.is_empty(),
             diff: unified_hunks(&old_text, &new_text),
             secret_keys,
+            patched_by: Vec::new(),
         });
     }
     changes

@@ -89,7 +89,7 @@ impl std::fmt::Display for Target {
 
 impl Target {
     fn matches(&self, object: &GoValue) -> bool {
-        let text = |path: &[&str]| -> Option<&str> {
+        self.matches_by(|path| {
             let mut node = object;
             for key in path {
                 match node {
@@ -101,7 +101,22 @@ impl Target {
                 GoValue::String(s) => Some(s.as_str()),
                 _ => None,
             }
-        };
+        })
+    }
+
+    /// Whether the target selects `object`, given as JSON (how `diff` holds rendered objects).
+    pub fn matches_json(&self, object: &serde_json::Value) -> bool {
+        self.matches_by(|path| {
+            let mut node = object;
+            for key in path {
+                node = node.get(key)?;
+            }
+            node.as_str()
+        })
+    }
+
+    /// Every given field compared with the object's text at its path.
+    fn matches_by<'a>(&self, text: impl Fn(&[&str]) -> Option<&'a str>) -> bool {
         let field_ok = |want: &Option<String>, path: &[&str]| {
             want.as_deref().is_none_or(|w| text(path) == Some(w))
         };

@@ -251,6 +251,7 @@ struct ShareKey {
     kind: String,
     lines: String,
     secret_keys: String,
+    patched_by: Vec<String>,
 }
 
 impl ShareKey {
@@ -265,6 +266,7 @@ impl ShareKey {
                 .collect::<Vec<_>>()
                 .join("\n"),
             secret_keys: secret_keys(&object.secret_keys),
+            patched_by: object.patched_by.clone(),
         }
     }
 }
@@ -412,6 +414,17 @@ fn tenant_blocks(tenant: &TenantDiff, shared: &Shared, budget: usize) -> Vec<Str
 /// The Secret key list and the fenced diff of one object, cut at `max` characters.
 fn object_body(object: &ObjectChange, max: usize) -> String {
     let mut out = String::new();
+    if !object.patched_by.is_empty() {
+        out.push_str(&format!(
+            "Patched by {}.\n\n",
+            object
+                .patched_by
+                .iter()
+                .map(|at| format!("`{at}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
     if object.hidden_only {
         out.push_str("Only Secret values held by this object differ (hidden).\n\n");
         return out;
@@ -521,6 +534,7 @@ mod tests {
                         diff: format!("@@ -1 +1 @@\n+tenant{i}\n{diff}"),
                         secret_keys: Vec::new(),
                         hidden_only: false,
+                        patched_by: Vec::new(),
                     }],
                     vars: BTreeMap::new(),
                     impact: Vec::new(),

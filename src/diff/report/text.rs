@@ -163,6 +163,9 @@ fn object_text(object: &ObjectChange, style: Style) -> String {
             absent(object.change == Change::Removed)
         )),
     );
+    for at in &object.patched_by {
+        out.push_str(&format!("# patched by {at}\n"));
+    }
     if !object.secret_keys.is_empty() {
         out.push_str(&format!(
             "# Secret keys: {} (values hidden)\n",
