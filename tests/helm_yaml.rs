@@ -210,3 +210,20 @@ fn nesting_and_size_limits_match_helm() {
         text(&out.stderr)
     );
 }
+
+/// go-yaml v2 caps alias expansion by a ratio that shrinks as the document grows; strata
+/// counts the same steps, so it accepts and refuses at exactly the same size as helm: 149
+/// aliases of a 300-item list pass, 150 do not (and, measured once, in the shrinking range:
+/// 3923 aliases of a 100-item list pass, 3924 do not).
+#[test]
+fn alias_expansion_stops_exactly_where_helm_stops() {
+    let file = |aliases: usize| {
+        format!(
+            "a: &a [{}]\nb: [{}]\n",
+            vec!["x"; 300].join(", "),
+            vec!["*a"; aliases].join(", ")
+        )
+    };
+    assert_same_json(&[file(149).as_bytes()], "149 aliases");
+    assert_both_refuse(file(150).as_bytes(), Some(1), "excessive aliasing");
+}
