@@ -11,6 +11,7 @@ pub mod chart;
 pub mod check;
 pub mod config;
 pub mod context;
+pub mod deep_stack;
 pub mod diff;
 pub mod error;
 pub mod fleet;

@@ -235,7 +235,7 @@ pub fn render(ctx: &Context) -> Result<Vec<u8>, Error> {
             .zip(&prepared)
             .map(|(((component, json), chart), prepared)| {
                 let helm = &helm;
-                scope.spawn(move || -> Result<Vec<u8>, Error> {
+                crate::deep_stack::spawn_scoped(scope, move || -> Result<Vec<u8>, Error> {
                     if let Some(out) = &prepared.manifests {
                         return Ok(out.clone());
                     }
