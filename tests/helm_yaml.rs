@@ -233,10 +233,9 @@ fn alias_expansion_stops_exactly_where_helm_stops() {
     assert_both_refuse(file(150).as_bytes(), Some(1), "excessive aliasing");
 }
 
-/// Every thread that reads, merges or writes values has room for Helm's 10000 levels: a fleet
-/// render (worker threads), a render with post-render rewriting (component threads) and
-/// `strata diff`'s inputs all take the deepest file helm reads, instead of aborting on a
-/// stack overflow.
+/// Threads that read, merge or write values have room for Helm's 10000 levels: a fleet render
+/// (worker threads) and a render with post-render rewriting (component threads) take the
+/// deepest file helm reads, instead of aborting on a stack overflow.
 #[test]
 fn the_deepest_values_helm_reads_pass_through_every_worker_thread() {
     let deep = format!("a: {}1{}\n", "[".repeat(9_999), "]".repeat(9_999));
