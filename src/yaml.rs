@@ -96,7 +96,25 @@ pub fn parse_config<T: DeserializeOwned>(text: &str) -> Result<T, YamlError> {
 /// make a small file expand into a long parse. Deserialize into structs that name only the
 /// fields you need: unknown fields are skipped without building values for them.
 pub fn parse_large<T: DeserializeOwned>(text: &str) -> Result<T, YamlError> {
-    let options = serde_saphyr::options! {
+    serde_saphyr::from_str_with_options(text, large_options()).map_err(YamlError::from_lib)
+}
+
+/// [`parse_large`] from a reader, into a seed: the document streams through the seed as it is
+/// read, so a visitor that handles one entry at a time holds one entry at a time, however
+/// large the file (a 200 MB index).
+pub fn stream_large<R, S, V>(reader: R, seed: S) -> Result<V, YamlError>
+where
+    R: std::io::Read,
+    S: for<'de> serde::de::DeserializeSeed<'de, Value = V>,
+{
+    serde_saphyr::with_deserializer_from_reader_with_options(reader, large_options(), |de| {
+        seed.deserialize(de)
+    })
+    .map_err(YamlError::from_lib)
+}
+
+fn large_options() -> serde_saphyr::Options {
+    serde_saphyr::options! {
         with_snippet: false,
         duplicate_keys: DuplicateKeyPolicy::LastWins,
         alias_limits: serde_saphyr::alias_limits! { max_total_replayed_events: 100_000 },
@@ -105,9 +123,9 @@ pub fn parse_large<T: DeserializeOwned>(text: &str) -> Result<T, YamlError> {
             max_events: 80_000_000,
             max_documents: 4,
             max_total_scalar_bytes: 512 * 1024 * 1024,
+            max_reader_input_bytes: Some(512 * 1024 * 1024),
         },
-    };
-    serde_saphyr::from_str_with_options(text, options).map_err(YamlError::from_lib)
+    }
 }
 
 /// Parses a rendered manifest stream (helm's output) into one JSON value per non-empty
