@@ -26,7 +26,11 @@ impl fmt::Display for VarSource {
             }
             VarSource::TenantFile(file) => write!(f, "{file} vars"),
             VarSource::ArgoEnv(name) => {
-                write!(f, "Argo CD env {}", crate::quote::bounded(name, crate::quote::QUOTE_MAX))
+                write!(
+                    f,
+                    "Argo CD env {}",
+                    crate::quote::bounded(name, crate::quote::QUOTE_MAX)
+                )
             }
             VarSource::Parameter(name) => {
                 write!(f, "Argo CD parameter {}", crate::quote::quote(name))
