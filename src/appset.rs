@@ -633,7 +633,7 @@ fn server_for(
     };
     let value = &value;
     match clusters.servers.get(value) {
-        Some(server) => Ok(server.value.clone()),
+        Some(server) => Ok(server.value.url().to_owned()),
         None => default.ok_or_else(|| AppsetError::NoServer {
             dir: dir.to_owned(),
             by: by.clone(),

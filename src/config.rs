@@ -105,6 +105,9 @@ pub struct StackSpec {
     /// Policy rules for `strata check`, each on for the tenants its `when` selects.
     #[serde(default)]
     pub checks: crate::check::spec::ChecksSpec,
+    /// Waves to roll changes out in, and the limits `strata check --base` puts on a change.
+    #[serde(default)]
+    pub rollout: Option<crate::rollout::RolloutSpec>,
 }
 
 /// `commonLabels` / `commonAnnotations`: key → template over the tenant's variables plus
@@ -122,12 +125,48 @@ pub struct ClustersSpec {
     /// The variable whose value selects the server (`region`), or a template over several
     /// (`"{{env}}-{{region}}"`) when one variable does not identify a cluster.
     pub by: Spanned<String>,
-    /// Variable value → Argo CD cluster server URL.
+    /// Variable value → Argo CD cluster server URL, or `{server, kubeVersion, apiVersions}`.
     #[serde(default)]
-    pub servers: BTreeMap<String, Spanned<String>>,
+    pub servers: BTreeMap<String, Spanned<ServerEntry>>,
+    /// The Kubernetes version of every cluster that does not give its own: what helm's
+    /// `.Capabilities.KubeVersion` is in render, diff, check and snapshot, as Argo CD passes it.
+    #[serde(default)]
+    pub kube_version: Option<Spanned<String>>,
+    /// The API versions of every cluster that does not list its own (`.Capabilities.APIVersions`).
+    #[serde(default)]
+    pub api_versions: Option<Vec<String>>,
     /// The server for a value that `servers` does not list; without it such a tenant is an error.
     #[serde(default)]
     pub default: Option<Spanned<String>>,
+}
+
+/// One cluster of `clusters.servers`: its URL alone, or the URL with the cluster's Kubernetes
+/// version and API versions, so CI renders what Argo CD renders for that cluster.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum ServerEntry {
+    Url(String),
+    Cluster(ClusterEntry),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ClusterEntry {
+    pub server: String,
+    #[serde(default)]
+    pub kube_version: Option<String>,
+    /// This cluster's whole list; it replaces `clusters.apiVersions`.
+    #[serde(default)]
+    pub api_versions: Option<Vec<String>>,
+}
+
+impl ServerEntry {
+    pub fn url(&self) -> &str {
+        match self {
+            ServerEntry::Url(url) => url,
+            ServerEntry::Cluster(c) => &c.server,
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -162,6 +201,9 @@ pub struct ComponentSpec {
     /// Layer path templates, lowest precedence first; a trailing `?` marks an optional layer.
     #[serde(default)]
     pub values: Vec<Spanned<String>>,
+    /// Patch file path templates, applied in order to helm's output; `?` as for `values`.
+    #[serde(default)]
+    pub patches: Vec<Spanned<String>>,
     /// Added to the stack's `commonLabels`; a key set in both takes the component's template.
     #[serde(default)]
     pub common_labels: MetadataTemplates,
@@ -417,6 +459,10 @@ impl Stack {
         if let Some(clusters) = &spec.clusters {
             check_clusters(clusters).map_err(|(line, message)| invalid(line, message))?;
         }
+        if let Some(rollout) = &spec.rollout {
+            crate::rollout::check_spec(rollout)
+                .map_err(|(line, message)| invalid(line, message))?;
+        }
         if spec.timeout_seconds == Some(0) {
             let line = text
                 .lines()
@@ -462,22 +508,61 @@ fn check_clusters(clusters: &ClustersSpec) -> Result<(), (u64, String)> {
             "clusters has neither servers nor default: give at least one server".into(),
         ));
     }
-    let named = clusters
-        .servers
-        .iter()
-        .map(|(value, url)| (format!("clusters.servers.{value}"), url));
-    let default = clusters
-        .default
-        .iter()
-        .map(|url| ("clusters.default".to_owned(), url));
-    for (field, url) in named.chain(default) {
-        if !(url.value.starts_with("https://") || url.value.starts_with("http://")) {
+    let named = clusters.servers.iter().map(|(value, entry)| {
+        (
+            format!("clusters.servers.{value}"),
+            entry.value.url(),
+            entry.referenced.line(),
+        )
+    });
+    let default = clusters.default.iter().map(|url| {
+        (
+            "clusters.default".to_owned(),
+            url.value.as_str(),
+            url.referenced.line(),
+        )
+    });
+    for (field, url, line) in named.chain(default) {
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
             return Err((
-                url.referenced.line(),
+                line,
                 format!(
-                    "{field} {:?} must be a cluster API server URL starting with https:// or http://",
-                    url.value
+                    "{field} {url:?} must be a cluster API server URL starting with https:// or http://"
                 ),
+            ));
+        }
+    }
+    let versions = clusters
+        .kube_version
+        .iter()
+        .map(|v| {
+            (
+                "clusters.kubeVersion".to_owned(),
+                v.value.as_str(),
+                v.referenced.line(),
+            )
+        })
+        .chain(
+            clusters
+                .servers
+                .iter()
+                .filter_map(|(name, entry)| match &entry.value {
+                    ServerEntry::Cluster(ClusterEntry {
+                        kube_version: Some(v),
+                        ..
+                    }) => Some((
+                        format!("clusters.servers.{name}.kubeVersion"),
+                        v.as_str(),
+                        entry.referenced.line(),
+                    )),
+                    _ => None,
+                }),
+        );
+    for (field, version, line) in versions {
+        if crate::clusters::parse_kube_version(version).is_none() {
+            return Err((
+                line,
+                format!("{field} {version:?} is not a Kubernetes version such as 1.30 or v1.30.2"),
             ));
         }
     }
@@ -537,7 +622,10 @@ mod tests {
         let stack = with("  by: region\n  servers:\n    den1: https://den1.example.com\n").unwrap();
         let clusters = stack.spec.clusters.unwrap();
         assert_eq!(clusters.by.value, "region");
-        assert_eq!(clusters.servers["den1"].value, "https://den1.example.com");
+        assert_eq!(
+            clusters.servers["den1"].value.url(),
+            "https://den1.example.com"
+        );
         assert!(clusters.default.is_none());
 
         let err = with("  by: region\n  servers:\n    den1: den1.example.com\n").unwrap_err();

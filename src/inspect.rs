@@ -25,6 +25,8 @@ pub struct Explained {
     pub chart: Option<String>,
     pub layers: Vec<Layer>,
     pub merged: Node,
+    /// The patches applied after helm, with their file and line.
+    pub patches: Vec<crate::post_render::patch::Patch>,
 }
 
 /// Every component's values with its chart's defaults as the lowest layer. A chart that cannot
@@ -64,11 +66,17 @@ pub fn explained(resolved: &Resolved, ctx: &Context) -> Result<Vec<Explained>, E
                 line: 0,
             });
             let merged = merge_layers(base, &layers);
+            let patches = crate::post_render::patch::Patches::load(
+                &component.patches,
+                &resolved.tenant.values(),
+            )?
+            .patches;
             Ok(Explained {
                 component: component.name.clone(),
                 chart,
                 layers,
                 merged,
+                patches,
             })
         })
         .collect()

@@ -85,10 +85,20 @@ fn directive(value: Option<&str>) -> String {
 /// Installs the subscriber (and the bridge for libraries that use the `log` crate, capped at
 /// `info` so their debug formatting never even runs). Call once, first thing.
 pub fn init() {
+    init_with(false);
+}
+
+/// [`init`], with `--debug` standing for `STRATA_LOG=debug` (and winning over it).
+pub fn init_with(debug: bool) {
     let _ = tracing_log::LogTracer::builder()
         .with_max_level(tracing_log::log::LevelFilter::Info)
         .init();
-    let wanted = directive(std::env::var("STRATA_LOG").ok().as_deref());
+    let from_env = std::env::var("STRATA_LOG").ok();
+    let wanted = directive(if debug {
+        Some("debug")
+    } else {
+        from_env.as_deref()
+    });
     let filter = tracing_subscriber::EnvFilter::try_new(&wanted)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     let layer = tracing_subscriber::fmt::layer()

@@ -2,9 +2,10 @@
 //! No logic of its own lives here.
 
 use anyhow::{Context as _, Result, bail};
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use strata::chart::cache::Cache;
@@ -23,11 +24,29 @@ use strata::{
 /// layers with Helm's own rules, remembering which file and line set each value, and renders
 /// with the real `helm template`.
 #[derive(Parser)]
-#[command(name = "strata", version, propagate_version = true)]
+#[command(
+    name = "strata",
+    version,
+    propagate_version = true,
+    after_help = ENVIRONMENT_HELP
+)]
 struct Cli {
+    /// Log strata's own steps at debug level on stderr (the same as STRATA_LOG=debug).
+    #[arg(long, global = true)]
+    debug: bool,
     #[command(subcommand)]
     command: Command,
 }
+
+/// The environment variables every command reads, for `--help` and the man page.
+const ENVIRONMENT_HELP: &str = "Environment:
+  STRATA_HELM       the helm binary (default: the first `helm` on PATH)
+  STRATA_LOG        log level for strata's own messages on stderr: error, warn (default),
+                    info, debug, trace, or a tracing filter
+  STRATA_CACHE_DIR  the shared chart and render cache (default: $XDG_CACHE_HOME/strata,
+                    else ~/.cache/strata)
+  STRATA_TIMEOUT    seconds one tenant's render may take
+  STRATA_NO_CACHE   1 to bypass the render cache";
 
 #[derive(Subcommand)]
 enum Command {
@@ -109,6 +128,29 @@ enum Command {
     /// Keep every tenant's rendered manifests in the repository, and verify them in CI.
     #[command(subcommand)]
     Snapshot(SnapshotCommand),
+    /// Roll changes out in waves (strata.yaml rollout.waves).
+    #[command(subcommand)]
+    Rollout(RolloutCommand),
+    /// Print a shell completion script: `strata completion bash > /etc/bash_completion.d/strata`.
+    Completion {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `strata man > /usr/local/share/man/man1/strata.1`.
+    Man,
+}
+
+#[derive(Subcommand)]
+enum RolloutCommand {
+    /// For each versioned component, which version each wave runs (from pins and
+    /// strata.lock), which waves are pending the first wave's version, and tenants a more
+    /// specific pin keeps off their wave's version.
+    Status {
+        #[command(flatten)]
+        stack: StackArgs,
+        #[arg(long, value_enum, default_value = "table")]
+        format: TenantsFormat,
+    },
 }
 
 #[derive(Args)]
@@ -147,12 +189,20 @@ struct LockArgs {
 struct PromoteArgs {
     #[command(flatten)]
     stack: StackArgs,
-    /// The tenants whose versions to copy: NAME=VALUE[,NAME=VALUE].
+    /// The tenants whose versions to copy (a selector). With --wave/--next, the wave before
+    /// the target by default.
     #[arg(long, value_name = "SELECTOR", value_parser = Selector::parse)]
-    from: Selector,
-    /// The tenants to move: NAME=VALUE[,NAME=VALUE]; the pin is written with exactly these.
-    #[arg(long, value_name = "SELECTOR", value_parser = Selector::parse)]
-    to: Selector,
+    from: Option<Selector>,
+    /// The tenants to move (a selector); the pin's `when` is exactly this.
+    #[arg(long, value_name = "SELECTOR", value_parser = Selector::parse, required_unless_present_any = ["wave", "next"], conflicts_with_all = ["wave", "next"])]
+    to: Option<Selector>,
+    /// Move this wave of rollout.waves to the version the wave before it runs (the first wave
+    /// needs --from); the pin is `when: {wave: NAME}`.
+    #[arg(long, value_name = "NAME", conflicts_with = "next")]
+    wave: Option<String>,
+    /// Move the first wave that does not run the version of the wave before it.
+    #[arg(long)]
+    next: bool,
     /// Only this component.
     #[arg(long)]
     component: Option<String>,
@@ -203,9 +253,10 @@ struct RenderInputArgs {
     /// Kubernetes version for .Capabilities, as Argo CD passes it (e.g. 1.30.11).
     #[arg(long, env = "KUBE_VERSION", hide_env_values = true)]
     kube_version: Option<String>,
-    /// Comma-separated API versions for .Capabilities.APIVersions (g/v and g/v/Kind).
-    #[arg(long, value_name = "LIST")]
-    api_versions: Option<String>,
+    /// API versions for .Capabilities.APIVersions (g/v and g/v/Kind); repeatable, and each
+    /// may be a comma-separated list, as with helm: -a monitoring.coreos.com/v1 -a apps/v1.
+    #[arg(short = 'a', long, value_name = "LIST")]
+    api_versions: Vec<String>,
     /// Seconds one tenant's render may take (default: strata.yaml timeoutSeconds, else 45).
     #[arg(long, env = "STRATA_TIMEOUT", value_name = "SECONDS")]
     timeout: Option<u64>,
@@ -220,9 +271,9 @@ impl RenderInputArgs {
         ctx.kube_version = self.kube_version.clone().filter(|v| !v.trim().is_empty());
         ctx.api_versions = self
             .api_versions
-            .as_deref()
-            .map(split_api_versions)
-            .unwrap_or_default();
+            .iter()
+            .flat_map(|list| split_api_versions(list))
+            .collect();
         ctx.timeout = match self.timeout {
             Some(0) => bail!("--timeout must be at least 1 second"),
             t => t.map(std::time::Duration::from_secs),
@@ -297,12 +348,16 @@ struct TenantsArgs {
 
 #[derive(Clone, Copy, ValueEnum)]
 enum TenantsFormat {
+    /// Also accepted as `text`, the name the other commands use for their human format.
+    #[value(alias = "text")]
     Table,
     Json,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
 enum ValuesFormat {
+    /// Also accepted as `text`, the name the other commands use for their human format.
+    #[value(alias = "text")]
     Yaml,
     Json,
 }
@@ -392,6 +447,15 @@ struct CheckArgs {
     /// objects without a schema are counted as skipped, not failed.
     #[arg(long, value_name = "DIR")]
     schemas: Option<PathBuf>,
+    /// Also compare with this revision and apply strata.yaml rollout.guards to the change:
+    /// it fails when it restarts pods in more tenants or waves than a guard allows, or a
+    /// chart version runs in a wave before the waves ahead of it.
+    #[arg(long, value_name = "REV")]
+    base: Option<String>,
+    /// With --base: report the guards a change breaks as warnings instead of failures, for a
+    /// fleet-wide change made on purpose.
+    #[arg(long, requires = "base")]
+    allow_wide_rollout: bool,
     #[command(flatten)]
     render: FleetRenderArgs,
 }
@@ -513,7 +577,7 @@ fn main() -> ExitCode {
 
 fn work() -> ExitCode {
     let cli = Cli::parse();
-    strata::logging::init();
+    strata::logging::init_with(cli.debug);
     strata::interrupt::install();
     if let Command::Diff(args) = &cli.command {
         return diff_main(args);
@@ -640,8 +704,20 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Promote(args) => {
             let ctx = stack_context(&args.stack)?;
-            let done = promote::promote(&ctx, &args.from, &args.to, args.component.as_deref())?;
-            write_stdout(promote::summary(&done, &args.from, &args.to).as_bytes())
+            let (from, to) = match (args.from, args.to) {
+                (Some(from), Some(to)) => (from, to),
+                (from, _) => strata::rollout::promotion_selectors(
+                    &ctx,
+                    args.wave.as_deref(),
+                    args.next,
+                    from,
+                    args.component.as_deref(),
+                )?,
+            };
+            let done = promote::promote(&ctx, &from, &to, args.component.as_deref())?;
+            let mut summary = promote::summary(&done, &from, &to);
+            summary.extend(strata::rollout::impact_note(&ctx, &to));
+            write_stdout(summary.as_bytes())
         }
         Command::Cache(CacheCommand::Ls) => {
             let cache = Cache::from_env();
@@ -720,6 +796,26 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Appset(args) => appset_command(args),
         Command::Check(args) => check_command(&args),
+        Command::Rollout(RolloutCommand::Status { stack, format }) => {
+            let status = strata::rollout::status(&stack_context(&stack)?)?;
+            let text = match format {
+                TenantsFormat::Table => strata::rollout::status_text(&status),
+                TenantsFormat::Json => serde_json::to_string_pretty(&status)? + "\n",
+            };
+            write_stdout(text.as_bytes())
+        }
+        Command::Completion { shell } => {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "strata", &mut out);
+            write_stdout(&out)
+        }
+        Command::Man => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut out)
+                .context("cannot render the man page")?;
+            write_stdout(&out)
+        }
         Command::Snapshot(command) => snapshot_command(command),
     }
 }
@@ -789,7 +885,28 @@ fn check_command(args: &CheckArgs) -> Result<()> {
         kube_schemas: args.schemas.clone(),
         jobs: args.render.jobs.unwrap_or_else(fleet::default_jobs),
     };
-    let report = check::run(&ctx, &options)?;
+    let mut report = check::run(&ctx, &options)?;
+    if let Some(base) = &args.base {
+        let diff = strata::diff::run(&strata::diff::DiffOptions {
+            dir: ctx.start_dir.clone(),
+            base: base.clone(),
+            head: None,
+            selection: args.selection.selection(),
+            ignore: Vec::new(),
+            context: ctx.clone(),
+        })?;
+        let broken = strata::rollout::guard_failures(&ctx, &diff)?;
+        if args.allow_wide_rollout {
+            for f in &broken {
+                eprintln!(
+                    "strata: warning: allowed by --allow-wide-rollout: {}",
+                    f.message
+                );
+            }
+        } else {
+            check::add_rollout_failures(&mut report, &diff, broken);
+        }
+    }
     let text = match args.format {
         CheckFormat::Text => report.text(),
         CheckFormat::Json => report.json(),
@@ -1082,10 +1199,24 @@ fn explain_command(
     let choices = pipeline::chart_choices(&resolved, ctx)?;
     let mut found = BTreeMap::new();
     let mut chart_names = BTreeMap::new();
+    let mut patch_lines: BTreeMap<String, String> = BTreeMap::new();
     for values in strata::inspect::explained(&resolved, ctx)? {
         if !components.iter().any(|c| c.name == values.component) {
             continue;
         }
+        let patches: String = values
+            .patches
+            .iter()
+            .map(|p| {
+                format!(
+                    "# patched after helm by {} ({} on {})\n",
+                    p.at,
+                    p.kind_name(),
+                    p.target
+                )
+            })
+            .collect();
+        patch_lines.insert(values.component.clone(), patches);
         if let Some(list) = explain::explain(&values.merged, &values.layers, &path) {
             if let Some(chart) = values.chart {
                 chart_names.insert(values.component.clone(), chart);
@@ -1123,6 +1254,9 @@ fn explain_command(
                 } else if let Some(chart) = chart_names.get(name) {
                     out.push_str(&format!("# chart {chart}\n"));
                 }
+                if let Some(lines) = patch_lines.get(name) {
+                    out.push_str(lines);
+                }
                 out.push_str(&explain::to_text(list));
             }
             out
@@ -1144,7 +1278,12 @@ fn write_file_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+    // A temporary file is private (0600); the result is an ordinary output file with the
+    // permissions the shell would give it (0666 less the umask), like `render --all`.
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".strata-")
+        .permissions(std::fs::Permissions::from_mode(0o666))
+        .tempfile_in(dir)
         .with_context(|| format!("cannot write {}", path.display()))?;
     tmp.write_all(bytes)
         .with_context(|| format!("cannot write {}", path.display()))?;

@@ -738,3 +738,33 @@ fn a_chart_bump_is_summarised_with_its_change_notes() {
         "{markdown}"
     );
 }
+
+/// A cluster's kubeVersion in strata.yaml is a render input: changing it re-renders, and
+/// shows, exactly the tenants on that cluster.
+#[test]
+fn a_cluster_kube_version_change_diffs_the_tenants_on_that_cluster() {
+    let repo = Repo::new(Helm::V3);
+    repo.write(
+        "fleet/charts/web/templates/capabilities.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: capabilities\ndata:\n  kube: {{ .Capabilities.KubeVersion.Version | quote }}\n",
+    );
+    repo.edit(
+        "fleet/strata.yaml",
+        "    prod-yul1: https://prod-yul1.k8s.example.com\n",
+        "    prod-yul1: {server: https://prod-yul1.k8s.example.com, kubeVersion: \"1.29.0\"}\n",
+    );
+    repo.commit("capabilities");
+    repo.edit(
+        "fleet/strata.yaml",
+        "kubeVersion: \"1.29.0\"",
+        "kubeVersion: \"1.30.0\"",
+    );
+    let report = repo.diff_json(&["--base", "main", "fleet"], 1);
+    assert_eq!(tenants_of(&report), [GLOBEX]);
+    let out = repo.diff(&["--base", "main", "fleet"]);
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("-  kube: v1.29.0\n+  kube: v1.30.0\n"),
+        "{stdout}"
+    );
+}

@@ -663,3 +663,92 @@ stack/t/globex  tenant=globex  api@^2 (not locked)
     assert!(text(&single.stdout).contains("chartVersion: \"1.2.0\""));
     assert_same_bytes(&written["t__acme.yaml"], &single.stdout, "acme");
 }
+
+/// `clusters` gives each cluster's Kubernetes and API versions: render uses them when no
+/// version is given, an explicit version wins with a warning, and generate keeps Argo CD's.
+#[test]
+fn per_cluster_kube_versions_reach_helm() {
+    for helm in Helm::ALL {
+        let t = fleet_repo();
+        t.write(
+            "fleet/charts/web/templates/capabilities.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: capabilities\ndata:\n  kube: {{ .Capabilities.KubeVersion.Version | quote }}\n  monitoring: {{ .Capabilities.APIVersions.Has \"monitoring.coreos.com/v1\" | quote }}\n",
+        );
+        let stack = fs::read_to_string(t.path("fleet/strata.yaml")).unwrap();
+        let stack = stack.replace(
+            "    prod-yul1: https://prod-yul1.k8s.example.com\n",
+            "    prod-yul1:\n      server: https://prod-yul1.k8s.example.com\n      kubeVersion: \"1.30.2\"\n      apiVersions: [monitoring.coreos.com/v1]\n",
+        );
+        let stack = stack.replace(
+            "  default: https://kubernetes.default.svc\n",
+            "  default: https://kubernetes.default.svc\n  kubeVersion: \"1.29.4\"\n",
+        );
+        t.write("fleet/strata.yaml", &stack);
+        let capabilities = |out: &std::process::Output| -> (String, String) {
+            let stdout = text(&out.stdout);
+            let doc = stdout
+                .split("---")
+                .find(|d| d.contains("name: capabilities"))
+                .unwrap_or_else(|| panic!("no capabilities ConfigMap:\n{}", describe(out)))
+                .to_owned();
+            let field = |name: &str| {
+                doc.lines()
+                    .find_map(|l| l.trim().strip_prefix(&format!("{name}: ")))
+                    .unwrap_or_default()
+                    .trim_matches('"')
+                    .to_owned()
+            };
+            (field("kube"), field("monitoring"))
+        };
+
+        let globex = in_repo(&t, helm, &["render", "fleet/customers/prod/globex"]);
+        assert_success(&globex, "render globex (prod-yul1)");
+        assert_eq!(
+            capabilities(&globex),
+            ("v1.30.2".into(), "true".into()),
+            "{helm:?}"
+        );
+        let acme = in_repo(&t, helm, &["render", "fleet/customers/prod/acme"]);
+        assert_success(&acme, "render acme (prod-den1, the stack default)");
+        assert_eq!(capabilities(&acme), ("v1.29.4".into(), "false".into()));
+
+        let explicit = in_repo(
+            &t,
+            helm,
+            &[
+                "render",
+                "fleet/customers/prod/globex",
+                "--kube-version",
+                "1.31.0",
+            ],
+        );
+        assert_success(&explicit, "render --kube-version");
+        assert_eq!(capabilities(&explicit).0, "v1.31.0");
+        assert!(
+            text(&explicit.stderr)
+                .contains("disagrees with kubeVersion 1.30.2 of cluster prod-yul1"),
+            "{}",
+            describe(&explicit)
+        );
+
+        // Argo CD's values are kept, with the same warning.
+        let mut generate = strata(helm);
+        generate
+            .current_dir(t.path("fleet/customers/prod/globex"))
+            .env("STRATA_CACHE_DIR", t.path("cache/generate"))
+            .env("ARGOCD_APP_NAME", "globex")
+            .env("ARGOCD_APP_SOURCE_PATH", "fleet/customers/prod/globex")
+            .env("KUBE_VERSION", "1.31.1")
+            .env("KUBE_API_VERSIONS", "v1,apps/v1")
+            .arg("generate");
+        let out = run(&mut generate);
+        assert_success(&out, "generate");
+        assert_eq!(capabilities(&out), ("v1.31.1".into(), "false".into()));
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains("disagrees with kubeVersion 1.30.2"),
+            "{stderr}"
+        );
+        assert!(stderr.contains("lack monitoring.coreos.com/v1"), "{stderr}");
+    }
+}

@@ -336,3 +336,25 @@ fn hex_part(digest: &str) -> &str {
 fn normalise(digest: &str) -> String {
     format!("sha256:{}", hex_part(digest))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waiting_for_a_lock_ends_with_the_budget() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lock");
+        let held = File::create(&path).unwrap();
+        held.lock().unwrap();
+        let other = File::create(&path).unwrap();
+        let budget = Budget::starting_now(Duration::from_millis(300));
+        let started = std::time::Instant::now();
+        assert!(!lock_within(&other, false, Some(budget)).unwrap());
+        assert!(started.elapsed() < Duration::from_secs(2));
+        assert!(!lock_within(&other, true, Some(budget)).unwrap());
+        held.unlock().unwrap();
+        let budget = Budget::starting_now(Duration::from_secs(5));
+        assert!(lock_within(&other, false, Some(budget)).unwrap());
+    }
+}

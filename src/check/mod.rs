@@ -334,3 +334,26 @@ fn in_parallel<T: Sync, R: Send>(
         })
         .collect()
 }
+
+/// Adds what `rollout.guards` says about the change in `diff` to the report: one failure per
+/// broken guard, under the change itself rather than a tenant, since a guard counts tenants.
+pub fn add_rollout_failures(
+    report: &mut CheckReport,
+    diff: &crate::diff::DiffReport,
+    broken: Vec<crate::rollout::GuardFailure>,
+) {
+    report
+        .checks
+        .insert(report::ROLLOUT_GUARD.to_owned(), diff.compared);
+    for f in broken {
+        report.failures.push(Failure {
+            tenant: format!("change since {}", diff.base),
+            component: None,
+            rule: report::ROLLOUT_GUARD.to_owned(),
+            object: None,
+            message: f.message,
+            set_by: None,
+        });
+    }
+    report.passed = report.failures.is_empty();
+}

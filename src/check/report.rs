@@ -13,6 +13,7 @@ pub const VALUES: &str = "values";
 pub const VALUES_SCHEMA: &str = "valuesSchema";
 pub const RENDER: &str = "render";
 pub const KUBE_SCHEMA: &str = "kubeSchema";
+pub const ROLLOUT_GUARD: &str = "rolloutGuard";
 
 /// One failed check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -155,6 +155,12 @@ fn side_tenant(
             chart: chart_ref,
         });
     }
+    // What the tenant's cluster tells helm, when strata.yaml `clusters` says it.
+    let facts = crate::clusters::facts_for(&resolved.stack, &resolved.tenant.values());
+    inputs.push(serde_json::json!({
+        "kubeVersion": facts.kube_version,
+        "apiVersions": facts.api_versions,
+    }));
     let bytes = serde_json::to_vec(&inputs).expect("JSON serializes");
     Ok(SideTenant {
         dir: resolved.tenant.shown_dir.clone(),
