@@ -22,6 +22,44 @@ struct Parameter {
     map: Option<BTreeMap<String, String>>,
 }
 
+/// Prefixes of the environment variables a plugin command reads.
+const READ_PREFIXES: &[&str] = &["ARGOCD_", "KUBE_", "STRATA_"];
+
+/// The process environment as text, for [`context_from_env`]. A variable strata reads
+/// (`ARGOCD_*`, `KUBE_*`, `STRATA_*`) that is not UTF-8 is an error naming it: skipping it would
+/// silently drop a parameter, a variable or a setting. Other variables are not strata's
+/// business and are left out.
+pub fn env_from(
+    vars: impl IntoIterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
+) -> Result<BTreeMap<String, String>, crate::Error> {
+    use std::os::unix::ffi::OsStrExt;
+    let mut env = BTreeMap::new();
+    for (key, value) in vars {
+        let ours = READ_PREFIXES
+            .iter()
+            .any(|p| key.as_bytes().starts_with(p.as_bytes()));
+        match (key.into_string(), value.into_string()) {
+            (Ok(key), Ok(value)) => {
+                env.insert(key, value);
+            }
+            (Ok(key), Err(_)) if ours => {
+                return Err(crate::Error::Input(format!(
+                    "environment variable {} is not valid UTF-8; Argo CD passes parameters and plugin env as UTF-8 text, so fix what sets it",
+                    crate::quote::quote(&key)
+                )));
+            }
+            (Err(key), _) if ours => {
+                return Err(crate::Error::Input(format!(
+                    "the name of environment variable {} is not valid UTF-8",
+                    crate::quote::quote_bytes(key.as_bytes())
+                )));
+            }
+            _ => {}
+        }
+    }
+    Ok(env)
+}
+
 /// Builds the context of a plugin command from its environment and working directory.
 pub fn context_from_env(
     cwd: PathBuf,
@@ -81,7 +119,8 @@ pub fn timeout_from_env(env: &BTreeMap<String, String>) -> Result<Option<Duratio
         Some(text) => match text.trim().parse::<u64>() {
             Ok(secs) if secs > 0 => Ok(Some(Duration::from_secs(secs))),
             _ => Err(crate::Error::Input(format!(
-                "STRATA_TIMEOUT={text:?} is not a whole number of seconds above 0"
+                "STRATA_TIMEOUT={} is not a whole number of seconds above 0",
+                crate::quote::quote(&text)
             ))),
         },
     }
@@ -123,7 +162,8 @@ fn apply_parameters(ctx: &mut Context, json: &str) -> Result<(), crate::Error> {
                     ));
                 } else if p.array.is_some() || p.map.is_some() {
                     tracing::warn!(
-                        "Argo CD parameter {name:?} is an array or map; only string parameters become variables, so it is ignored"
+                        "Argo CD parameter {} is an array or map; only string parameters become variables, so it is ignored",
+                        crate::quote::quote(name)
                     );
                 }
             }
@@ -185,6 +225,25 @@ mod tests {
         assert!(!no_cache_requested(None));
         let ctx = context_from_env(PathBuf::new(), &env(&[("STRATA_NO_CACHE", "1")])).unwrap();
         assert!(ctx.no_cache);
+    }
+
+    #[test]
+    fn a_variable_strata_reads_must_be_utf8() {
+        use std::ffi::OsString;
+        use std::os::unix::ffi::OsStringExt;
+        let bad = || OsString::from_vec(vec![b'a', 0xff, b'b']);
+        for name in ["ARGOCD_APP_PARAMETERS", "ARGOCD_ENV_REGION", "KUBE_VERSION"] {
+            let err = env_from([(OsString::from(name), bad())])
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(name) && err.contains("UTF-8"), "{err}");
+        }
+        let env = env_from([
+            (OsString::from("OTHER"), bad()),
+            (OsString::from("ARGOCD_APP_NAME"), OsString::from("acme")),
+        ])
+        .unwrap();
+        assert_eq!(env.len(), 1);
     }
 
     #[test]

@@ -201,6 +201,9 @@ pub struct ComponentSpec {
     /// Layer path templates, lowest precedence first; a trailing `?` marks an optional layer.
     #[serde(default)]
     pub values: Vec<Spanned<String>>,
+    /// Patch file path templates, applied in order to helm's output; `?` as for `values`.
+    #[serde(default)]
+    pub patches: Vec<Spanned<String>>,
     /// Added to the stack's `commonLabels`; a key set in both takes the component's template.
     #[serde(default)]
     pub common_labels: MetadataTemplates,

@@ -25,8 +25,16 @@ impl fmt::Display for VarSource {
                 write!(f, "tenant directory (tenants.path {pattern:?})")
             }
             VarSource::TenantFile(file) => write!(f, "{file} vars"),
-            VarSource::ArgoEnv(name) => write!(f, "Argo CD env {name}"),
-            VarSource::Parameter(name) => write!(f, "Argo CD parameter {name:?}"),
+            VarSource::ArgoEnv(name) => {
+                write!(
+                    f,
+                    "Argo CD env {}",
+                    crate::quote::bounded(name, crate::quote::QUOTE_MAX)
+                )
+            }
+            VarSource::Parameter(name) => {
+                write!(f, "Argo CD parameter {}", crate::quote::quote(name))
+            }
             VarSource::Cli => f.write_str("--var"),
         }
     }
@@ -80,7 +88,10 @@ pub struct Context {
 pub fn parse_var_arg(arg: &str) -> Result<(String, String), String> {
     match arg.split_once('=') {
         Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_owned(), v.to_owned())),
-        _ => Err(format!("expected NAME=VALUE, got {arg:?}")),
+        _ => Err(format!(
+            "expected NAME=VALUE, got {}",
+            crate::quote::quote(arg)
+        )),
     }
 }
 

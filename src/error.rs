@@ -27,6 +27,9 @@ pub enum Error {
     /// Boxed like `Chart`: the variants carry several strings.
     #[error(transparent)]
     PostRender(Box<PostRenderError>),
+    /// Boxed like `Chart`.
+    #[error(transparent)]
+    Patch(Box<crate::post_render::patch::PatchError>),
     #[error("{0}")]
     Tenant(String),
     #[error("{context}: {source}")]
@@ -54,6 +57,12 @@ pub enum Error {
 impl From<PostRenderError> for Error {
     fn from(e: PostRenderError) -> Error {
         Error::PostRender(Box::new(e))
+    }
+}
+
+impl From<crate::post_render::patch::PatchError> for Error {
+    fn from(e: crate::post_render::patch::PatchError) -> Error {
+        Error::Patch(Box::new(e))
     }
 }
 

@@ -25,6 +25,8 @@ pub struct Explained {
     pub chart: Option<String>,
     pub layers: Vec<Layer>,
     pub merged: Node,
+    /// The patches applied after helm, with their file and line.
+    pub patches: Vec<crate::post_render::patch::Patch>,
 }
 
 /// Every component's values with its chart's defaults as the lowest layer. A chart that cannot
@@ -64,11 +66,17 @@ pub fn explained(resolved: &Resolved, ctx: &Context) -> Result<Vec<Explained>, E
                 line: 0,
             });
             let merged = merge_layers(base, &layers);
+            let patches = crate::post_render::patch::Patches::load(
+                &component.patches,
+                &resolved.tenant.values(),
+            )?
+            .patches;
             Ok(Explained {
                 component: component.name.clone(),
                 chart,
                 layers,
                 merged,
+                patches,
             })
         })
         .collect()
@@ -100,7 +108,7 @@ pub fn computed_values(
             if matches!(component.chart, ChartPlan::Manifests(_)) {
                 return Ok((component.name.clone(), None));
             }
-            let copy = probe_copy(chart)?;
+            let (copy, _registered) = probe_copy(chart)?;
             let out = helm.template(&TemplateRequest {
                 component: &component.name,
                 chart: &copy.path().join("chart"),
@@ -125,12 +133,13 @@ pub fn computed_values(
 }
 
 /// A private copy of the chart with the probe template added.
-fn probe_copy(chart: &FetchedChart) -> Result<tempfile::TempDir, Error> {
+fn probe_copy(
+    chart: &FetchedChart,
+) -> Result<(tempfile::TempDir, crate::interrupt::DirGuard), Error> {
     let fail = |e: &dyn std::fmt::Display| Error::Input(format!("cannot copy the chart: {e}"));
-    let tmp = tempfile::Builder::new()
-        .prefix("strata-values-")
-        .tempdir()
-        .map_err(|e| fail(&e))?;
+    // Private, removed on SIGTERM/SIGINT and, after a SIGKILL, by a later run.
+    let (tmp, registered) =
+        crate::scratch::private_dir(&std::env::temp_dir(), "strata").map_err(|e| fail(&e))?;
     let dest = tmp.path().join("chart");
     std::fs::create_dir(&dest).map_err(|e| fail(&e))?;
     if chart.dir.is_dir() {
@@ -143,7 +152,7 @@ fn probe_copy(chart: &FetchedChart) -> Result<tempfile::TempDir, Error> {
     let templates = dest.join("templates");
     std::fs::create_dir_all(&templates).map_err(|e| fail(&e))?;
     std::fs::write(templates.join(PROBE), "{{ toJson .Values }}\n").map_err(|e| fail(&e))?;
-    Ok(tmp)
+    Ok((tmp, registered))
 }
 
 /// Copies a chart that strata already read (from the cache, or a repository chart checked

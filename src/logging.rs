@@ -54,19 +54,19 @@ impl<S> Filter<S> for DependencyCap {
     }
 }
 
-/// stderr, with URL userinfo removed from every line. The formatter hands over one whole
-/// event per write, so a URL is never split between two calls.
-struct RedactingStderr;
+/// A writer (stderr in use) with URL userinfo removed from everything written. The formatter
+/// hands over one whole event per write, so a URL is never split between two calls.
+struct Redacting<W: Write>(W);
 
-impl Write for RedactingStderr {
+impl<W: Write> Write for Redacting<W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let text = String::from_utf8_lossy(buf);
-        std::io::stderr().write_all(redact_text(&text).as_bytes())?;
+        self.0.write_all(redact_text(&text).as_bytes())?;
         Ok(buf.len())
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
-        std::io::stderr().flush()
+        self.0.flush()
     }
 }
 
@@ -85,14 +85,24 @@ fn directive(value: Option<&str>) -> String {
 /// Installs the subscriber (and the bridge for libraries that use the `log` crate, capped at
 /// `info` so their debug formatting never even runs). Call once, first thing.
 pub fn init() {
+    init_with(false);
+}
+
+/// [`init`], with `--debug` standing for `STRATA_LOG=debug` (and winning over it).
+pub fn init_with(debug: bool) {
     let _ = tracing_log::LogTracer::builder()
         .with_max_level(tracing_log::log::LevelFilter::Info)
         .init();
-    let wanted = directive(std::env::var("STRATA_LOG").ok().as_deref());
+    let from_env = std::env::var("STRATA_LOG").ok();
+    let wanted = directive(if debug {
+        Some("debug")
+    } else {
+        from_env.as_deref()
+    });
     let filter = tracing_subscriber::EnvFilter::try_new(&wanted)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     let layer = tracing_subscriber::fmt::layer()
-        .with_writer(|| RedactingStderr)
+        .with_writer(|| Redacting(std::io::stderr()))
         .with_target(false)
         .with_ansi(std::io::stderr().is_terminal())
         .without_time()
@@ -117,6 +127,17 @@ mod tests {
         assert!(allowed("ureq", Level::WARN));
         assert!(allowed("handlebars::render", Level::INFO));
         assert!(!allowed("handlebars::render", Level::DEBUG));
+    }
+
+    #[test]
+    fn log_lines_lose_url_userinfo() {
+        let mut out = Redacting(Vec::new());
+        out.write_all(b"DEBUG GET https://ci:pa/ss@h/index.yaml failed\n")
+            .unwrap();
+        assert_eq!(
+            String::from_utf8(out.0).unwrap(),
+            "DEBUG GET https://…@h/index.yaml failed\n"
+        );
     }
 
     #[test]

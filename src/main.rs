@@ -2,9 +2,10 @@
 //! No logic of its own lives here.
 
 use anyhow::{Context as _, Result, bail};
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use strata::chart::cache::Cache;
@@ -23,11 +24,29 @@ use strata::{
 /// layers with Helm's own rules, remembering which file and line set each value, and renders
 /// with the real `helm template`.
 #[derive(Parser)]
-#[command(name = "strata", version, propagate_version = true)]
+#[command(
+    name = "strata",
+    version,
+    propagate_version = true,
+    after_help = ENVIRONMENT_HELP
+)]
 struct Cli {
+    /// Log strata's own steps at debug level on stderr (the same as STRATA_LOG=debug).
+    #[arg(long, global = true)]
+    debug: bool,
     #[command(subcommand)]
     command: Command,
 }
+
+/// The environment variables every command reads, for `--help` and the man page.
+const ENVIRONMENT_HELP: &str = "Environment:
+  STRATA_HELM       the helm binary (default: the first `helm` on PATH)
+  STRATA_LOG        log level for strata's own messages on stderr: error, warn (default),
+                    info, debug, trace, or a tracing filter
+  STRATA_CACHE_DIR  the shared chart and render cache (default: $XDG_CACHE_HOME/strata,
+                    else ~/.cache/strata)
+  STRATA_TIMEOUT    seconds one tenant's render may take
+  STRATA_NO_CACHE   1 to bypass the render cache";
 
 #[derive(Subcommand)]
 enum Command {
@@ -112,6 +131,13 @@ enum Command {
     /// Roll changes out in waves (strata.yaml rollout.waves).
     #[command(subcommand)]
     Rollout(RolloutCommand),
+    /// Print a shell completion script: `strata completion bash > /etc/bash_completion.d/strata`.
+    Completion {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `strata man > /usr/local/share/man/man1/strata.1`.
+    Man,
 }
 
 #[derive(Subcommand)]
@@ -227,9 +253,10 @@ struct RenderInputArgs {
     /// Kubernetes version for .Capabilities, as Argo CD passes it (e.g. 1.30.11).
     #[arg(long, env = "KUBE_VERSION", hide_env_values = true)]
     kube_version: Option<String>,
-    /// Comma-separated API versions for .Capabilities.APIVersions (g/v and g/v/Kind).
-    #[arg(long, value_name = "LIST")]
-    api_versions: Option<String>,
+    /// API versions for .Capabilities.APIVersions (g/v and g/v/Kind); repeatable, and each
+    /// may be a comma-separated list, as with helm: -a monitoring.coreos.com/v1 -a apps/v1.
+    #[arg(short = 'a', long, value_name = "LIST")]
+    api_versions: Vec<String>,
     /// Seconds one tenant's render may take (default: strata.yaml timeoutSeconds, else 45).
     #[arg(long, env = "STRATA_TIMEOUT", value_name = "SECONDS")]
     timeout: Option<u64>,
@@ -244,9 +271,9 @@ impl RenderInputArgs {
         ctx.kube_version = self.kube_version.clone().filter(|v| !v.trim().is_empty());
         ctx.api_versions = self
             .api_versions
-            .as_deref()
-            .map(split_api_versions)
-            .unwrap_or_default();
+            .iter()
+            .flat_map(|list| split_api_versions(list))
+            .collect();
         ctx.timeout = match self.timeout {
             Some(0) => bail!("--timeout must be at least 1 second"),
             t => t.map(std::time::Duration::from_secs),
@@ -321,12 +348,16 @@ struct TenantsArgs {
 
 #[derive(Clone, Copy, ValueEnum)]
 enum TenantsFormat {
+    /// Also accepted as `text`, the name the other commands use for their human format.
+    #[value(alias = "text")]
     Table,
     Json,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
 enum ValuesFormat {
+    /// Also accepted as `text`, the name the other commands use for their human format.
+    #[value(alias = "text")]
     Yaml,
     Json,
 }
@@ -546,7 +577,7 @@ fn main() -> ExitCode {
 
 fn work() -> ExitCode {
     let cli = Cli::parse();
-    strata::logging::init();
+    strata::logging::init_with(cli.debug);
     strata::interrupt::install();
     if let Command::Diff(args) = &cli.command {
         return diff_main(args);
@@ -772,6 +803,18 @@ fn run(cli: Cli) -> Result<()> {
                 TenantsFormat::Json => serde_json::to_string_pretty(&status)? + "\n",
             };
             write_stdout(text.as_bytes())
+        }
+        Command::Completion { shell } => {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "strata", &mut out);
+            write_stdout(&out)
+        }
+        Command::Man => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut out)
+                .context("cannot render the man page")?;
+            write_stdout(&out)
         }
         Command::Snapshot(command) => snapshot_command(command),
     }
@@ -1002,9 +1045,7 @@ fn parse_jobs(text: &str) -> Result<usize, String> {
 /// The context of a plugin command: Argo CD's environment and the app path as cwd.
 fn argocd_context() -> Result<Context> {
     let cwd = std::env::current_dir().context("cannot read the working directory")?;
-    let env: BTreeMap<String, String> = std::env::vars_os()
-        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-        .collect();
+    let env = argocd::env_from(std::env::vars_os())?;
     Ok(argocd::context_from_env(cwd, &env)?)
 }
 
@@ -1158,10 +1199,24 @@ fn explain_command(
     let choices = pipeline::chart_choices(&resolved, ctx)?;
     let mut found = BTreeMap::new();
     let mut chart_names = BTreeMap::new();
+    let mut patch_lines: BTreeMap<String, String> = BTreeMap::new();
     for values in strata::inspect::explained(&resolved, ctx)? {
         if !components.iter().any(|c| c.name == values.component) {
             continue;
         }
+        let patches: String = values
+            .patches
+            .iter()
+            .map(|p| {
+                format!(
+                    "# patched after helm by {} ({} on {})\n",
+                    p.at,
+                    p.kind_name(),
+                    p.target
+                )
+            })
+            .collect();
+        patch_lines.insert(values.component.clone(), patches);
         if let Some(list) = explain::explain(&values.merged, &values.layers, &path) {
             if let Some(chart) = values.chart {
                 chart_names.insert(values.component.clone(), chart);
@@ -1199,6 +1254,9 @@ fn explain_command(
                 } else if let Some(chart) = chart_names.get(name) {
                     out.push_str(&format!("# chart {chart}\n"));
                 }
+                if let Some(lines) = patch_lines.get(name) {
+                    out.push_str(lines);
+                }
                 out.push_str(&explain::to_text(list));
             }
             out
@@ -1220,7 +1278,12 @@ fn write_file_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+    // A temporary file is private (0600); the result is an ordinary output file with the
+    // permissions the shell would give it (0666 less the umask), like `render --all`.
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".strata-")
+        .permissions(std::fs::Permissions::from_mode(0o666))
+        .tempfile_in(dir)
         .with_context(|| format!("cannot write {}", path.display()))?;
     tmp.write_all(bytes)
         .with_context(|| format!("cannot write {}", path.display()))?;

@@ -134,6 +134,8 @@ pub struct RenderInputs {
     /// Each component's merged values, as the JSON helm receives.
     pub values: Vec<Vec<u8>>,
     pub prepared: Vec<Prepared>,
+    /// Each component's patches, applied after helm.
+    pub patches: Vec<crate::post_render::patch::Patches>,
 }
 
 /// Reads every layer, resolves every chart and prepares post-render settings and manifests
@@ -172,10 +174,16 @@ pub fn prepare_inputs_within(
         .zip(&charts)
         .map(|(c, chart)| post_render::prepare(c, &chart.dir, &resolved.root, &templater, &vars))
         .collect::<Result<_, _>>()?;
+    let patches = resolved
+        .components
+        .iter()
+        .map(|c| crate::post_render::patch::Patches::load(&c.patches, &vars))
+        .collect::<Result<_, _>>()?;
     Ok(RenderInputs {
         charts,
         values,
         prepared,
+        patches,
     })
 }
 
@@ -198,6 +206,7 @@ pub fn render(ctx: &Context) -> Result<Vec<u8>, Error> {
         charts,
         values,
         prepared,
+        patches,
     } = prepare_inputs_within(&resolved, ctx, budget)?;
     let helm = Helm {
         binary: helm::find_helm(ctx.helm.as_deref())?,
@@ -207,7 +216,16 @@ pub fn render(ctx: &Context) -> Result<Vec<u8>, Error> {
     let tenant = resolved.tenant.shown_dir.as_str();
     let render_cache = (!ctx.no_cache).then(RenderCache::from_env);
     let cache_key = render_cache.as_ref().and_then(|cache| {
-        let post_render: Vec<Vec<u8>> = prepared.iter().map(Prepared::cache_input).collect();
+        let post_render: Vec<Vec<u8>> = prepared
+            .iter()
+            .zip(&patches)
+            .map(|(p, patches)| {
+                let mut bytes = p.cache_input();
+                bytes.extend_from_slice(b"\npatches\n");
+                bytes.extend_from_slice(&patches.cache_input());
+                bytes
+            })
+            .collect();
         let components: Vec<ComponentKey> = resolved
             .components
             .iter()
@@ -241,11 +259,12 @@ pub fn render(ctx: &Context) -> Result<Vec<u8>, Error> {
             .zip(&values)
             .zip(&charts)
             .zip(&prepared)
-            .map(|(((component, json), chart), prepared)| {
+            .zip(&patches)
+            .map(|((((component, json), chart), prepared), patches)| {
                 let helm = &helm;
                 scope.spawn(move || -> Result<Vec<u8>, Error> {
                     if let Some(out) = &prepared.manifests {
-                        return Ok(out.clone());
+                        return Ok(patches.apply(&component.name, out.clone())?);
                     }
                     let out = helm.template(&TemplateRequest {
                         component: &component.name,
@@ -259,7 +278,8 @@ pub fn render(ctx: &Context) -> Result<Vec<u8>, Error> {
                         include_crds: component.include_crds,
                         skip_tests: component.skip_tests,
                     })?;
-                    Ok(prepared.post.rewrite_helm_output(&component.name, out)?)
+                    let out = prepared.post.rewrite_helm_output(&component.name, out)?;
+                    Ok(patches.apply(&component.name, out)?)
                 })
             })
             .collect();

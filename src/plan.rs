@@ -154,6 +154,8 @@ pub struct ComponentPlan {
     /// `chart.plainHttp`: also how a chart in the repository reaches the OCI registries of
     /// its dependencies.
     pub plain_http: bool,
+    /// Patch files applied to the rendered objects, in order.
+    pub patches: Vec<LayerFile>,
 }
 
 /// Plans every component of the stack for the tenant, in declaration order.
@@ -194,6 +196,23 @@ fn plan_component(
     };
 
     let post_render = PostRenderPlan::from_config(stack, spec)?;
+    let mut patches = Vec::new();
+    for entry in &spec.patches {
+        let (template, optional) = match entry.value.strip_suffix('?') {
+            Some(t) => (t, true),
+            None => (entry.value.as_str(), false),
+        };
+        check_path_variables(template, &tenant.vars)?;
+        let rel = render(template, entry.referenced.line(), "patch file")?;
+        let path = root.join(&stack.dir, &rel, "patch file")?;
+        patches.push(LayerFile {
+            shown: root.display(&path),
+            path,
+            optional,
+            declared_at: at(entry.referenced.line()),
+            template_vars: None,
+        });
+    }
     if let Some(manifests) = &spec.manifests {
         let template = &manifests.path;
         check_path_variables(&template.value, &tenant.vars)?;
@@ -226,6 +245,7 @@ fn plan_component(
             layers: Vec::new(),
             post_render,
             plain_http: false,
+            patches,
         });
     }
     let chart_spec = spec.chart.as_ref().expect("validated: chart or manifests");
@@ -320,6 +340,7 @@ fn plan_component(
         layers,
         post_render,
         plain_http: chart_spec.plain_http,
+        patches,
     })
 }
 

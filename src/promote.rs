@@ -324,7 +324,11 @@ fn chart_changes(chart_yaml: &std::path::Path) -> Option<String> {
 fn write_atomically(path: &std::path::Path, text: &str, shown: &str) -> Result<(), Error> {
     let err = |e: std::io::Error| Error::Input(format!("cannot write {shown}: {e}"));
     let dir = path.parent().unwrap_or(std::path::Path::new("."));
-    let tmp = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
+    // Ordinary permissions (0666 less the umask): this rewrites strata.yaml and strata.lock.
+    let tmp = tempfile::Builder::new()
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
+        .tempfile_in(dir)
+        .map_err(err)?;
     std::fs::write(tmp.path(), text).map_err(err)?;
     tmp.persist(path).map_err(|e| err(e.error))?;
     Ok(())

@@ -174,7 +174,18 @@ mod tests {
         for d in [&dead_dir, &live_dir, &foreign, &other] {
             fs::create_dir(d).unwrap();
         }
+        let old_foreign = parent.path().join(format!("strata-{}-1-old", ns + 1));
+        fs::create_dir(&old_foreign).unwrap();
+        let long_ago = SystemTime::now() - FOREIGN_AGE - Duration::from_secs(60);
+        fs::File::open(&old_foreign)
+            .unwrap()
+            .set_modified(long_ago)
+            .unwrap();
         sweep(parent.path(), "strata");
+        assert!(
+            !old_foreign.exists(),
+            "another namespace's dir removed once old"
+        );
         assert!(
             !dead_dir.exists() || alive(dead as i32),
             "dead owner's dir removed"

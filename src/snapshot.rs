@@ -212,9 +212,8 @@ pub fn verify(ctx: &Context, options: &SnapshotOptions) -> Result<VerifyReport, 
             target.shown
         )));
     }
-    let scratch = tempfile::Builder::new()
-        .prefix("strata-snapshot-")
-        .tempdir()
+    // Private, removed on SIGTERM/SIGINT and, after a SIGKILL, by a later run.
+    let (scratch, _registered) = crate::scratch::private_dir(&std::env::temp_dir(), "strata")
         .map_err(|e| Error::Input(format!("cannot create a temporary directory: {e}")))?;
     let rendered = fleet::render_all(
         ctx,

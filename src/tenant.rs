@@ -276,8 +276,10 @@ pub fn resolve(
             && *bound != var.value
         {
             return Err(Error::Tenant(format!(
-                "variable `{name}` is {bound:?} for tenant directory {shown_dir}, but {} sets it to {:?}; remove that setting or use the other tenant's directory",
-                var.source, var.value
+                "variable `{name}` is {} for tenant directory {shown_dir}, but {} sets it to {}; remove that setting or use the other tenant's directory",
+                crate::quote::quote(bound),
+                var.source,
+                crate::quote::quote(&var.value)
             )));
         }
         vars.insert(name, var);
@@ -298,8 +300,9 @@ pub fn check_path_variables(template: &str, vars: &BTreeMap<String, Var>) -> Res
             && !is_safe_segment(&var.value)
         {
             return Err(Error::Input(format!(
-                "variable `{name}` = {:?} (from {}) cannot be used in the path {template:?}: a path variable must be one directory name, without '/', '..' or NUL",
-                var.value, var.source
+                "variable `{name}` = {} (from {}) cannot be used in the path {template:?}: a path variable must be one directory name, without '/', '..' or NUL",
+                crate::quote::quote(&var.value),
+                var.source
             )));
         }
     }

@@ -1,25 +1,20 @@
-//! The one place that talks to the third-party YAML crate.
+//! The one place that talks to the third-party YAML crates.
 //!
 //! Everything else in strata sees [`RawNode`] trees (for values files, where typing and line numbers
-//! matter) or typed config structs, so the YAML library can be swapped by editing this file alone.
+//! matter), [`GoValue`]s (rendered manifests) or typed config structs.
 //!
-//! Values files are read the way Helm reads them: YAML 1.1 scalars (`yes`/`off` booleans, `0755`
-//! octal, `1_000`), merge keys, anchors with an alias budget, duplicate keys where the last wins.
+//! Values files and rendered manifests are read the way Helm and Argo CD read them, by
+//! [`helm_reader`] (go-yaml v2's rules: YAML 1.1 scalars, merge keys in document order, the last
+//! duplicate winning, Go's key strings, its alias and nesting limits). Config files and large
+//! machine-written indexes go through serde-saphyr into typed structs.
 
-use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_saphyr::{DuplicateKeyPolicy, Location, Spanned};
-use std::cell::RefCell;
-use std::fmt;
+use serde::de::DeserializeOwned;
+use serde_saphyr::DuplicateKeyPolicy;
 
 mod go_scalar;
 mod go_value;
 pub mod helm_reader;
 pub use go_value::{GoMap, GoValue, parse_go_document};
-
-thread_local! {
-    /// The text being parsed, so scalars can be checked against their exact spelling.
-    static SOURCE: RefCell<String> = const { RefCell::new(String::new()) };
-}
 
 /// A parsed YAML node with the 1-based line it starts on.
 #[derive(Debug, Clone, PartialEq)]
@@ -101,7 +96,25 @@ pub fn parse_config<T: DeserializeOwned>(text: &str) -> Result<T, YamlError> {
 /// make a small file expand into a long parse. Deserialize into structs that name only the
 /// fields you need: unknown fields are skipped without building values for them.
 pub fn parse_large<T: DeserializeOwned>(text: &str) -> Result<T, YamlError> {
-    let options = serde_saphyr::options! {
+    serde_saphyr::from_str_with_options(text, large_options()).map_err(YamlError::from_lib)
+}
+
+/// [`parse_large`] from a reader, into a seed: the document streams through the seed as it is
+/// read, so a visitor that handles one entry at a time holds one entry at a time, however
+/// large the file (a 200 MB index).
+pub fn stream_large<R, S, V>(reader: R, seed: S) -> Result<V, YamlError>
+where
+    R: std::io::Read,
+    S: for<'de> serde::de::DeserializeSeed<'de, Value = V>,
+{
+    serde_saphyr::with_deserializer_from_reader_with_options(reader, large_options(), |de| {
+        seed.deserialize(de)
+    })
+    .map_err(YamlError::from_lib)
+}
+
+fn large_options() -> serde_saphyr::Options {
+    serde_saphyr::options! {
         with_snippet: false,
         duplicate_keys: DuplicateKeyPolicy::LastWins,
         alias_limits: serde_saphyr::alias_limits! { max_total_replayed_events: 100_000 },
@@ -110,9 +123,9 @@ pub fn parse_large<T: DeserializeOwned>(text: &str) -> Result<T, YamlError> {
             max_events: 80_000_000,
             max_documents: 4,
             max_total_scalar_bytes: 512 * 1024 * 1024,
+            max_reader_input_bytes: Some(512 * 1024 * 1024),
         },
-    };
-    serde_saphyr::from_str_with_options(text, options).map_err(YamlError::from_lib)
+    }
 }
 
 /// Parses a rendered manifest stream (helm's output) into one JSON value per non-empty
@@ -133,184 +146,6 @@ pub fn to_yaml<T: serde::Serialize>(value: &T) -> String {
     let options = serde_saphyr::ser_options! { prefer_block_scalars: false };
     serde_saphyr::to_string_with_options(value, options)
         .unwrap_or_else(|e| format!("# cannot print as YAML: {e}\n"))
-}
-
-/// Helm converts non-string keys to strings on its way to JSON (`1:` → `"1"`, `yes:` → `"true"`).
-struct KeyDe(String);
-
-impl KeyDe {
-    fn from_spanned<E: de::Error>(key: Spanned<RawKindDe>) -> Result<KeyDe, E> {
-        match as_go_reads_it(key.value.0, key.defined) {
-            RawKind::String(s) => Ok(KeyDe(s)),
-            RawKind::Bool(b) => Ok(KeyDe(b.to_string())),
-            RawKind::Number(n) => Ok(KeyDe(format_number_key(n))),
-            RawKind::Null => Ok(KeyDe("null".into())),
-            RawKind::Seq(_) | RawKind::Map(_) => Err(E::custom("a mapping key must be a scalar")),
-        }
-    }
-}
-
-/// Go's YAML 1.1 resolver is stricter than the library's in two corners: booleans are only
-/// the listed spellings (`tRue` and `yEs` stay strings), and plain numbers may hold `_` also
-/// with a fraction (`1_000.5` is a float). The scalar's source text decides.
-fn as_go_reads_it(kind: RawKind, at: Location) -> RawKind {
-    const GO_BOOLS: &[&str] = &[
-        "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "true", "True", "TRUE", "false",
-        "False", "FALSE", "on", "On", "ON", "off", "Off", "OFF",
-    ];
-    let needs_check = match &kind {
-        RawKind::Bool(_) => true,
-        RawKind::String(s) => s.contains('_'),
-        _ => false,
-    };
-    if !needs_check {
-        return kind;
-    }
-    let span = at.span();
-    let (Some(offset), Some(len)) = (span.byte_offset(), span.byte_len()) else {
-        return kind;
-    };
-    let raw = SOURCE.with(|s| {
-        s.borrow()
-            .get(offset as usize..(offset + len) as usize)
-            .map(str::to_owned)
-    });
-    let Some(raw) = raw else { return kind };
-    match kind {
-        RawKind::Bool(_)
-            if raw.chars().all(|c| c.is_ascii_alphabetic())
-                && !GO_BOOLS.contains(&raw.as_str()) =>
-        {
-            RawKind::String(raw)
-        }
-        RawKind::String(s) if raw == s => match go_underscore_float(&s) {
-            Some(n) => RawKind::Number(n),
-            None => RawKind::String(s),
-        },
-        other => other,
-    }
-}
-
-/// `1_000.5` → 1000.5, as go-yaml v2 reads a plain scalar: underscores removed, then a
-/// YAML-style float (`[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?`).
-fn go_underscore_float(text: &str) -> Option<f64> {
-    if !text.starts_with(|c: char| c.is_ascii_digit() || matches!(c, '-' | '+' | '.')) {
-        return None;
-    }
-    let plain: String = text.chars().filter(|&c| c != '_').collect();
-    let body = plain.strip_prefix(['-', '+']).unwrap_or(&plain);
-    let (mantissa, exponent) = match body.find(['e', 'E']) {
-        Some(i) => (&body[..i], Some(&body[i + 1..])),
-        None => (body, None),
-    };
-    let digits = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
-    let mantissa_ok = match mantissa.split_once('.') {
-        Some(("", frac)) => digits(frac),
-        Some((int, frac)) => digits(int) && (frac.is_empty() || digits(frac)),
-        None => digits(mantissa),
-    };
-    let exponent_ok = exponent.is_none_or(|e| digits(e.strip_prefix(['-', '+']).unwrap_or(e)));
-    if !(mantissa_ok && exponent_ok) {
-        return None;
-    }
-    plain.parse::<f64>().ok().filter(|n| n.is_finite())
-}
-
-fn format_number_key(n: f64) -> String {
-    if n.fract() == 0.0 && n.abs() < 1e15 {
-        format!("{}", n as i64)
-    } else {
-        format!("{n}")
-    }
-}
-
-struct RawKindDe(RawKind);
-
-impl<'de> serde::Deserialize<'de> for RawKindDe {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(RawVisitor)
-    }
-}
-
-struct RawVisitor;
-
-impl<'de> Visitor<'de> for RawVisitor {
-    type Value = RawKindDe;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("any YAML value")
-    }
-    fn visit_unit<E>(self) -> Result<RawKindDe, E> {
-        Ok(RawKindDe(RawKind::Null))
-    }
-    fn visit_none<E>(self) -> Result<RawKindDe, E> {
-        Ok(RawKindDe(RawKind::Null))
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<RawKindDe, D::Error> {
-        d.deserialize_any(RawVisitor)
-    }
-    fn visit_bool<E>(self, v: bool) -> Result<RawKindDe, E> {
-        Ok(RawKindDe(RawKind::Bool(v)))
-    }
-    fn visit_i64<E>(self, v: i64) -> Result<RawKindDe, E> {
-        Ok(RawKindDe(RawKind::Number(v as f64)))
-    }
-    fn visit_u64<E>(self, v: u64) -> Result<RawKindDe, E> {
-        Ok(RawKindDe(RawKind::Number(v as f64)))
-    }
-    fn visit_i128<E>(self, v: i128) -> Result<RawKindDe, E> {
-        Ok(RawKindDe(RawKind::Number(v as f64)))
-    }
-    fn visit_u128<E>(self, v: u128) -> Result<RawKindDe, E> {
-        Ok(RawKindDe(RawKind::Number(v as f64)))
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<RawKindDe, E> {
-        if !v.is_finite() {
-            return Err(E::custom(
-                "infinite or NaN numbers cannot be given to Helm (it fails on them)",
-            ));
-        }
-        // `-0.0` stays negative, as in Go (the integer `-0` arrives through visit_i64 as 0).
-        Ok(RawKindDe(RawKind::Number(v)))
-    }
-    fn visit_str<E>(self, v: &str) -> Result<RawKindDe, E> {
-        Ok(RawKindDe(RawKind::String(v.to_owned())))
-    }
-    fn visit_string<E>(self, v: String) -> Result<RawKindDe, E> {
-        Ok(RawKindDe(RawKind::String(v)))
-    }
-    fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<RawKindDe, E> {
-        String::from_utf8(v.to_vec())
-            .map(|s| RawKindDe(RawKind::String(s)))
-            .map_err(|_| E::custom("binary value is not UTF-8"))
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawKindDe, A::Error> {
-        let mut items = Vec::new();
-        while let Some(item) = seq.next_element::<Spanned<RawKindDe>>()? {
-            items.push(RawNode {
-                line: item.referenced.line() as u32,
-                kind: as_go_reads_it(item.value.0, item.defined),
-            });
-        }
-        Ok(RawKindDe(RawKind::Seq(items)))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawKindDe, A::Error> {
-        let mut entries = Vec::new();
-        while let Some(key) = map.next_key::<Spanned<RawKindDe>>()? {
-            let line = key.referenced.line() as u32;
-            let name = KeyDe::from_spanned::<A::Error>(key)?.0;
-            let value = map.next_value::<Spanned<RawKindDe>>()?;
-            // The key's line is where a reader looks for "who set this", also for block values.
-            entries.push((
-                name,
-                RawNode {
-                    line,
-                    kind: as_go_reads_it(value.value.0, value.defined),
-                },
-            ));
-        }
-        Ok(RawKindDe(RawKind::Map(entries)))
-    }
 }
 
 #[cfg(test)]

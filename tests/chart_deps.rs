@@ -365,6 +365,11 @@ fn plain_http_registry_dependencies_and_two_versions_warning() {
     t.mkdir("t/acme");
     let out = in_repo(&t, Helm::V4, &["lock", "."]);
     assert_success(&out, "lock over plain HTTP");
+    // The lock gets the permissions any new file gets here (0666 less the umask), not 0600.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let ordinary = t.write("ordinary.txt", "x");
+    assert_eq!(mode(&t.path("strata.lock")), mode(&ordinary));
     let out = in_repo(&t, Helm::V4, &["render", "t/acme"]);
     assert_success(&out, "render over plain HTTP");
     let stderr = text(&out.stderr);

@@ -8,7 +8,8 @@
 //! prints `toJson .Values`, and strata's render of the same layers must print the same.
 //!
 //! `STRATA_FUZZ_SEED` picks another seed and `STRATA_FUZZ_CASES` the number of cases (a fixed
-//! seed and a small count by default, so the suite stays deterministic and fast).
+//! seed and a small count by default, so the suite stays deterministic and fast);
+//! `STRATA_FUZZ_PRINT=1` prints the generated layer files.
 
 mod common;
 
@@ -133,6 +134,8 @@ const SCALARS: &[&str] = &[
     "plain words",
     "'it''s'",
     "\"multi\\nline\"",
+    "!!merge <<",
+    "\"raw\u{85}nel\"",
     "\"<<\"",
     "<<",
 ];
@@ -228,7 +231,15 @@ impl Gen {
             let body = self.flow_seq(depth + 1);
             return format!("{}{body}\n", self.register(&anchor, false));
         }
-        if roll < 42 && !self.anchors.is_empty() {
+        if (42..45).contains(&roll) {
+            let pad = " ".repeat(indent + 2);
+            let header = self.rng.pick(&["|", "|-", "|+", ">", ">-", "|2"]);
+            return format!(
+                "{header}\n{pad}first line\n{pad}  indented: {}\n\n{pad}last\n",
+                self.rng.pick(SCALARS).replace(['\n', '\u{85}'], " ")
+            );
+        }
+        if roll < 50 && !self.anchors.is_empty() {
             let target = self.anchors[self.rng.below(self.anchors.len())].clone();
             return format!("*{target}\n");
         }
@@ -269,7 +280,8 @@ impl Gen {
             if self.rng.chance(15)
                 && let Some(merge) = self.merge_value()
             {
-                entries.push(format!("<<: {merge}"));
+                let key = self.rng.pick(&["<<", "!!merge <<"]);
+                entries.push(format!("{key}: {merge}"));
                 continue;
             }
             let key = self.rng.pick(KEYS);
@@ -398,7 +410,10 @@ fn random_layer_stacks_render_like_helm() {
             }
             let expected = dumped(
                 &run_std(&mut cmd),
-                &format!("helm {} (seed {seed}, cases {first}..)", which.version()),
+                &format!(
+                    "helm {} (seed {seed}, cases {first}..; STRATA_FUZZ_PRINT=1 prints the layers)",
+                    which.version()
+                ),
             );
             let actual = dumped(
                 &run(strata(which).current_dir(tree.root()).args([

@@ -321,3 +321,186 @@ fn a_later_run_removes_stale_cache_staging_dirs() {
         std::fs::create_dir_all(stale.join("chart")).unwrap();
     }
 }
+
+/// A Helm repository serving `archive` as chart `web` 1.0.0, with an index written by hand
+/// (helm would refuse to index a hostile archive), and a stack using it.
+fn hostile_repository(tree: &Tree, archive: &[u8]) -> Nginx {
+    use sha2::{Digest, Sha256};
+    let repo = tree.mkdir("repo");
+    std::fs::write(repo.join("web-1.0.0.tgz"), archive).unwrap();
+    std::fs::write(
+        repo.join("index.yaml"),
+        format!(
+            "apiVersion: v1\nentries:\n  web:\n    - name: web\n      version: 1.0.0\n      apiVersion: v2\n      urls: [web-1.0.0.tgz]\n      digest: {}\ngenerated: \"2026-01-01T00:00:00Z\"\n",
+            hex::encode(Sha256::digest(archive))
+        ),
+    )
+    .unwrap();
+    let nginx = Nginx::serve(&repo).start();
+    tree.write(
+        "stack/strata.yaml",
+        format!(
+            "apiVersion: strata/v1\nkind: Stack\ntenants:\n  path: t\ncomponents:\n  - name: web\n    releaseName: web\n    namespace: web\n    chart: {{repository: \"{}\", name: web, version: 1.0.0}}\n",
+            nginx.url()
+        ),
+    );
+    tree.write("stack/t/tenant.yaml", "{}\n");
+    nginx
+}
+
+/// A gzip-compressed tar of `(path, content)` entries; long paths use GNU long names.
+fn tgz(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    let mut builder = tar::Builder::new(gz);
+    for (path, content) in entries {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(content.len() as u64);
+        header.set_mode(0o644);
+        header.set_entry_type(tar::EntryType::Regular);
+        builder.append_data(&mut header, path, *content).unwrap();
+    }
+    builder.into_inner().unwrap().finish().unwrap()
+}
+
+#[test]
+fn a_huge_entry_name_is_quoted_bounded() {
+    // 40 MB of name: one path segment far above any file system's limit, and the same name
+    // outside the chart's top-level directory (refused before anything is written).
+    let name = "n".repeat(40 * 1024 * 1024);
+    let inside = format!("web/{name}");
+    let outside = format!("other/{name}");
+    let chart_yaml: &[u8] = b"apiVersion: v2\nname: web\nversion: 1.0.0\n";
+    for (what, archive) in [
+        ("too long to write", tgz(&[(inside.as_str(), b"x")])),
+        (
+            "outside the chart",
+            tgz(&[("web/Chart.yaml", chart_yaml), (outside.as_str(), b"x")]),
+        ),
+    ] {
+        let tree = Tree::new();
+        let _nginx = hostile_repository(&tree, &archive);
+        let out = run(strata(Helm::V3)
+            .env("STRATA_CACHE_DIR", tree.path("cache"))
+            .arg("render")
+            .arg("--refresh")
+            .arg(tree.path("stack/t")));
+        assert_error(&out, what, &["chart archive", "more bytes"]);
+        assert!(
+            out.stderr.len() < 2048,
+            "{what}: stderr holds {} bytes: {}",
+            out.stderr.len(),
+            &text(&out.stderr)[..2000.min(out.stderr.len())]
+        );
+    }
+}
+
+/// A tmpfs of 1 MiB, unmounted on drop.
+struct SmallDisk(PathBuf);
+
+impl SmallDisk {
+    fn mount(dir: PathBuf) -> SmallDisk {
+        std::fs::create_dir_all(&dir).unwrap();
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])
+            .arg(&dir)
+            .output()
+            .expect("run mount");
+        assert!(
+            out.status.success(),
+            "this test needs root to mount a 1 MiB tmpfs (CI runs as root): {}",
+            describe(&out)
+        );
+        SmallDisk(dir)
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_full_disk_is_reported_as_no_space_not_as_a_broken_archive() {
+    let tree = Tree::new();
+    // 3 MiB of zeros: a valid chart (under helm's 5 MiB per file) that compresses to a few KiB.
+    let big = vec![0u8; 3 * 1024 * 1024];
+    let archive = tgz(&[
+        (
+            "web/Chart.yaml",
+            b"apiVersion: v2\nname: web\nversion: 1.0.0\n",
+        ),
+        ("web/files/zeros.bin", &big),
+        (
+            "web/templates/cm.yaml",
+            b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\n",
+        ),
+    ]);
+    let _nginx = hostile_repository(&tree, &archive);
+    let disk = SmallDisk::mount(tree.path("cache"));
+    let out = run(strata(Helm::V3)
+        .env("STRATA_CACHE_DIR", &disk.0)
+        .arg("render")
+        .arg("--refresh")
+        .arg(tree.path("stack/t")));
+    assert_error(
+        &out,
+        "full cache disk",
+        &["No space left on device", "files/zeros.bin", "chart cache"],
+    );
+    assert!(
+        !text(&out.stderr).contains("unsafe or broken"),
+        "{}",
+        describe(&out)
+    );
+    // The same archive on a disk with room renders.
+    let out = run(strata(Helm::V3)
+        .env("STRATA_CACHE_DIR", tree.path("roomy-cache"))
+        .arg("render")
+        .arg("--refresh")
+        .arg(tree.path("stack/t")));
+    assert_success(&out, "render with room");
+}
+
+#[test]
+fn non_utf8_argocd_variables_are_errors_naming_them() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let setup = Setup::new(Helm::V3);
+    let bad = OsStr::from_bytes(b"[{\"name\":\"tenant\",\"string\":\"a\xffb\"}]");
+    for name in ["ARGOCD_APP_PARAMETERS", "ARGOCD_ENV_REGION"] {
+        let out = Command::new(strata_bin())
+            .env_clear()
+            .env("PATH", BASE_PATH)
+            .env("HOME", test_home())
+            .env("STRATA_HELM", Helm::V3.path())
+            .env("ARGOCD_APP_NAME", "app")
+            .env("ARGOCD_APP_SOURCE_PATH", "stack/t")
+            .env(name, bad)
+            .current_dir(setup.tree.path("stack/t"))
+            .arg("generate")
+            .output()
+            .unwrap();
+        assert_error(&out, name, &[name, "UTF-8"]);
+    }
+}
+
+#[test]
+fn a_huge_helm_error_is_cut_at_64_kib() {
+    let setup = Setup::new(Helm::V3);
+    setup.tree.write(
+        "stack/chart/templates/fail.yaml",
+        "{{ fail (repeat 200000 \"x\") }}\n",
+    );
+    let out = setup.command(None).output().unwrap();
+    assert_error(
+        &out,
+        "huge helm error",
+        &["helm template failed", "more bytes"],
+    );
+    assert!(
+        out.stderr.len() < 64 * 1024 + 200,
+        "stderr holds {} bytes",
+        out.stderr.len()
+    );
+}

@@ -22,6 +22,7 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
+use crate::quote::{QUOTE_MAX, bounded, quote};
 use flate2::read::MultiGzDecoder;
 use sha2::{Digest, Sha256};
 use tar::EntryType;
@@ -60,7 +61,7 @@ impl Default for Limits {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ArchiveError {
-    #[error("cannot unpack a chart into {}: {problem}", path.display())]
+    #[error("cannot unpack a chart into {}: {problem}", bounded(&path.display().to_string(), QUOTE_MAX))]
     Destination {
         path: PathBuf,
         problem: &'static str,
@@ -70,47 +71,79 @@ pub enum ArchiveError {
         #[source]
         source: io::Error,
     },
-    #[error("chart archive ends in the middle of entry {entry:?}")]
+    #[error("chart archive ends in the middle of entry {}", quote(.entry))]
     Truncated { entry: String },
-    #[error("chart archive entry {entry:?} {problem}")]
+    #[error("chart archive entry {} {problem}", quote(.entry))]
     UnsafePath {
         entry: String,
         problem: &'static str,
     },
     #[error(
-        "chart archive entry {entry:?} is a {kind}; only regular files and directories are allowed"
+        "chart archive entry {} is a {kind}; only regular files and directories are allowed",
+        quote(.entry)
     )]
     UnsupportedType { entry: String, kind: &'static str },
     #[error(
-        "chart archive entry {entry:?} is outside the top-level directory {top:?}; a chart archive holds exactly one top-level directory"
+        "chart archive entry {} is outside the top-level directory {}; a chart archive holds exactly one top-level directory",
+        quote(.entry),
+        quote(.top)
     )]
     OutsideChart { entry: String, top: String },
     #[error(
-        "chart archive entry {entry:?} is a file at the top level; a chart archive holds one directory with the chart inside"
+        "chart archive entry {} is a file at the top level; a chart archive holds one directory with the chart inside",
+        quote(.entry)
     )]
     TopLevelFile { entry: String },
-    #[error("chart archive entry {entry:?} is larger than the limit of {limit} bytes per file")]
+    #[error("chart archive entry {} is larger than the limit of {limit} bytes per file", quote(.entry))]
     FileTooLarge { entry: String, limit: u64 },
     #[error(
-        "chart archive expands to more than the limit of {limit} bytes (exceeded at entry {entry:?})"
+        "chart archive expands to more than the limit of {limit} bytes (exceeded at entry {})",
+        quote(.entry)
     )]
     TooLarge { entry: String, limit: u64 },
     #[error("chart archive holds more than {limit} bytes of tar headers and data")]
     StreamTooLarge { limit: u64 },
     #[error("chart archive has more than {limit} entries")]
     TooManyEntries { limit: usize },
-    #[error("chart archive entry {entry:?} repeats or conflicts with an earlier entry")]
+    #[error("chart archive entry {} repeats or conflicts with an earlier entry", quote(.entry))]
     Duplicate { entry: String },
     #[error("chart archive is empty")]
     Empty,
-    #[error("chart archive has no Chart.yaml in its top-level directory {top:?}")]
+    #[error("chart archive has no Chart.yaml in its top-level directory {}", quote(.top))]
     MissingChartYaml { top: String },
-    #[error("cannot write {}: {source}", path.display())]
+    #[error("cannot write {}: {source}", bounded(&path.display().to_string(), QUOTE_MAX))]
     Write {
         path: PathBuf,
         #[source]
         source: io::Error,
     },
+}
+
+impl ArchiveError {
+    /// Whether this is the local disk failing (full, read-only, no permission) rather than
+    /// the archive: such errors must not be reported as a broken chart.
+    pub fn is_local_io(&self) -> bool {
+        match self {
+            ArchiveError::Destination { .. } => true,
+            // A name too long or invalid is the archive's doing; a full, read-only or
+            // failing disk is not.
+            ArchiveError::Write { source, .. } => matches!(
+                source.raw_os_error(),
+                Some(
+                    libc::ENOSPC
+                        | libc::EDQUOT
+                        | libc::EROFS
+                        | libc::EACCES
+                        | libc::EPERM
+                        | libc::EIO
+                        | libc::EMFILE
+                        | libc::ENFILE
+                        | libc::ENOMEM
+                )
+            ),
+            _ => false,
+        }
+    }
 }
 
 /// Lower-case hex SHA-256, the form Helm index digests and OCI digests use.

@@ -32,6 +32,15 @@ pub enum CacheError {
         expected: String,
         found: String,
     },
+    /// The local disk failed while unpacking (ENOSPC, EROFS, EACCES): not the archive's
+    /// fault, so not reported as a broken chart.
+    #[error("cannot unpack chart {chart} {version} into the chart cache: {source}")]
+    Unpack {
+        chart: String,
+        version: String,
+        #[source]
+        source: ArchiveError,
+    },
     #[error("chart archive {chart} {version} is unsafe or broken: {source}")]
     Archive {
         chart: String,
@@ -232,10 +241,21 @@ impl Cache {
         let chart_dir = staging.path().join(CHART_DIR);
         fs::create_dir(&chart_dir).map_err(io(&chart_dir))?;
         archive::unpack_chart(bytes.as_slice(), &chart_dir, &Limits::default()).map_err(
-            |source| CacheError::Archive {
-                chart: info.chart.clone(),
-                version: info.version.clone(),
-                source,
+            |source| {
+                let (chart, version) = (info.chart.clone(), info.version.clone());
+                if source.is_local_io() {
+                    CacheError::Unpack {
+                        chart,
+                        version,
+                        source,
+                    }
+                } else {
+                    CacheError::Archive {
+                        chart,
+                        version,
+                        source,
+                    }
+                }
             },
         )?;
         let record = staging.path().join(ENTRY_FILE);
@@ -315,4 +335,26 @@ fn hex_part(digest: &str) -> &str {
 
 fn normalise(digest: &str) -> String {
     format!("sha256:{}", hex_part(digest))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waiting_for_a_lock_ends_with_the_budget() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lock");
+        let held = File::create(&path).unwrap();
+        held.lock().unwrap();
+        let other = File::create(&path).unwrap();
+        let budget = Budget::starting_now(Duration::from_millis(300));
+        let started = std::time::Instant::now();
+        assert!(!lock_within(&other, false, Some(budget)).unwrap());
+        assert!(started.elapsed() < Duration::from_secs(2));
+        assert!(!lock_within(&other, true, Some(budget)).unwrap());
+        held.unlock().unwrap();
+        let budget = Budget::starting_now(Duration::from_secs(5));
+        assert!(lock_within(&other, false, Some(budget)).unwrap());
+    }
 }

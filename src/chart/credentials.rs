@@ -518,13 +518,9 @@ fn from_registry_config(path: &Path) -> Vec<(Prefix, Credential)> {
             return Vec::new();
         }
     };
-    if config.creds_store.is_some() || !config.cred_helpers.is_empty() {
-        tracing::debug!(
-            "{}: credential helpers (credsStore, credHelpers) are not used by strata",
-            path.display()
-        );
-    }
-    let mut out = Vec::new();
+    // Docker's order: a host's credHelpers entry, then credsStore, then `auths`; at equal
+    // prefix length the earlier entry wins, so helper entries go first.
+    let mut out = from_helpers(path, &config);
     for (key, entry) in config.auths {
         let Some(host) = registry_host(&key) else {
             continue;
@@ -575,6 +571,49 @@ fn from_registry_config(path: &Path) -> Vec<(Prefix, Credential)> {
             }
         }
         out.push((prefix, cred));
+    }
+    out
+}
+
+/// Credentials from the config's credential helpers (see [`super::cred_helper`]).
+fn from_helpers(path: &Path, config: &RegistryConfig) -> Vec<(Prefix, Credential)> {
+    let mut servers: Vec<(String, &str)> = config
+        .cred_helpers
+        .iter()
+        .map(|(server, helper)| (server.clone(), helper.as_str()))
+        .collect();
+    if let Some(store) = config.creds_store.as_deref().filter(|s| !s.is_empty()) {
+        for server in super::cred_helper::list(store).into_keys() {
+            let host = registry_host(&server);
+            if !servers.iter().any(|(s, _)| registry_host(s) == host) {
+                servers.push((server, store));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (server, helper) in servers {
+        let Some(host) = registry_host(&server) else {
+            continue;
+        };
+        let Some(found) = super::cred_helper::get(helper, &server) else {
+            continue;
+        };
+        let mut cred = Credential::new(
+            &host,
+            format!(
+                "credential helper docker-credential-{helper} for {host} (registry config {})",
+                path.display()
+            ),
+        );
+        if found.identity_token {
+            cred.identity_token = Some(Secret::new(found.secret));
+        } else {
+            cred.username = found.username;
+            cred.password = Some(Secret::new(found.secret));
+        }
+        if let Some(prefix) = Prefix::parse(&host) {
+            out.push((prefix, cred));
+        }
     }
     out
 }

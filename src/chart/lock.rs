@@ -150,7 +150,11 @@ impl Lock {
             source,
         };
         let dir = path.parent().unwrap_or(Path::new("."));
-        let tmp = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
+        // Ordinary permissions (0666 less the umask), not the temporary file's 0600.
+        let tmp = tempfile::Builder::new()
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
+            .tempfile_in(dir)
+            .map_err(err)?;
         std::fs::write(tmp.path(), self.to_text()).map_err(err)?;
         tmp.persist(path).map_err(|e| err(e.error))?;
         Ok(())

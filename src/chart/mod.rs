@@ -3,8 +3,10 @@
 
 pub mod archive;
 pub mod cache;
+pub mod cred_helper;
 pub mod credentials;
 pub mod deps;
+pub mod index;
 pub mod lock;
 pub mod oci;
 pub mod repo;

@@ -52,9 +52,9 @@ const TOKEN_EXPIRY_MARGIN: Duration = Duration::from_secs(5);
 /// fault; none contains a credential or token.
 #[derive(Debug, thiserror::Error)]
 pub enum OciError {
-    #[error("invalid OCI repository URL {url:?}: {reason}")]
+    #[error("invalid OCI repository URL {}: {reason}", crate::quote::quote(&crate::chart::transport::url::redact(.url)))]
     InvalidUrl { url: String, reason: &'static str },
-    #[error("invalid chart {what} {value:?} for an OCI registry: {reason}")]
+    #[error("invalid chart {what} {} for an OCI registry: {reason}", crate::quote::quote(.value))]
     InvalidName {
         what: &'static str,
         value: String,
@@ -103,7 +103,7 @@ pub enum OciError {
     },
     #[error("{reference} is not a Helm chart: {detail}")]
     NotAChart { reference: String, detail: String },
-    #[error("unsupported digest {digest:?} (only sha256:<64 hex digits> is supported)")]
+    #[error("unsupported digest {} (only sha256:<64 hex digits> is supported)", crate::quote::quote(.digest))]
     UnsupportedDigest { digest: String },
     #[error("digest mismatch for the {what} of {reference}: expected {expected}, found {found}")]
     DigestMismatch {

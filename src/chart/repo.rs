@@ -11,30 +11,34 @@
 //! - files are written to a temporary name and renamed, so a reader never sees half a file;
 //! - offline, the cache is used whatever its age.
 //!
+//! - the index is streamed to disk and parsed as it is read, never held whole in memory (see
+//!   [`super::index`]).
+//!
 //! Layout: `<dir>/<sha256 of the normalised repository URL>/` holding `index.yaml` as served,
-//! `entries.json` (the few fields strata reads, which load in a fraction of the time the full
-//! YAML takes to parse), `meta.json` (URL, ETag, Last-Modified, fetch time, content hash) and
+//! `entries.jsonl` (one line per chart with the few fields strata reads, see
+//! [`super::index`]), `meta.json` (URL, ETag, Last-Modified, fetch time, content hash) and
 //! `lock`.
 
 use super::cache::lock_within;
 use super::credentials::{Credential, CredentialStore};
+pub use super::index::{ChartVersionEntry, RepoIndex};
+use super::index::{DeriveError, derive};
 use super::transport::url::{UrlParts, default_port, redact, resolve};
 use super::transport::{Response, Transport, TransportError};
+use crate::budget::Budget;
 use crate::yaml::YamlError;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fs::{self, File};
-use std::io::Write;
+use std::io::{BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 const INDEX_FILE: &str = "index.yaml";
-const ENTRIES_FILE: &str = "entries.json";
+const ENTRIES_FILE: &str = "entries.jsonl";
 const META_FILE: &str = "meta.json";
-/// Bumped when [`ChartVersionEntry`] changes, so old `entries.json` files are re-derived.
-const ENTRIES_FORMAT: u32 = 1;
 const LOCK_FILE: &str = "lock";
 
 /// Why an index or an archive could not be had. Messages name URLs without secrets.
@@ -69,12 +73,19 @@ pub enum RepoError {
         #[source]
         source: YamlError,
     },
+    #[error("timed out reading the index of chart repository {repo}: {budget}")]
+    IndexTimeout { repo: String, budget: String },
+    #[error(
+        "cannot fetch the index of chart repository {repo}: it is larger than the {limit}-byte limit"
+    )]
+    IndexTooLarge { repo: String, limit: u64 },
     #[error(
         "offline: there is no cached index for chart repository {repo}; run once with network access to fill the cache"
     )]
     OfflineNoCache { repo: String },
     #[error(
-        "chart {chart:?} is not in the index of {repo}{}",
+        "chart {} is not in the index of {repo}{}",
+        crate::quote::quote(chart),
         similar_hint(similar)
     )]
     ChartNotFound {
@@ -110,108 +121,6 @@ fn similar_hint(similar: &[String]) -> String {
         String::new()
     } else {
         format!(" (did you mean {}?)", similar.join(", "))
-    }
-}
-
-/// One version of one chart, as listed in index.yaml (only what strata uses).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ChartVersionEntry {
-    #[serde(default)]
-    pub name: String,
-    #[serde(default)]
-    pub version: String,
-    #[serde(default)]
-    pub urls: Vec<String>,
-    /// Hex SHA-256 of the archive, when the index has it.
-    #[serde(default)]
-    pub digest: Option<String>,
-    #[serde(default)]
-    pub annotations: BTreeMap<String, String>,
-    #[serde(default)]
-    pub created: Option<String>,
-}
-
-/// A parsed index: chart name → versions, in the order the index lists them.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RepoIndex {
-    entries: BTreeMap<String, Vec<ChartVersionEntry>>,
-}
-
-/// `entries.json`: a [`RepoIndex`] tied to the index.yaml it was derived from.
-#[derive(Deserialize)]
-struct Derived {
-    format: u32,
-    sha256: String,
-    index: RepoIndex,
-}
-
-#[derive(Serialize)]
-struct DerivedRef<'a> {
-    format: u32,
-    sha256: &'a str,
-    index: &'a RepoIndex,
-}
-
-#[derive(Deserialize)]
-struct IndexFile {
-    #[serde(default)]
-    entries: BTreeMap<String, Option<Vec<ChartVersionEntry>>>,
-}
-
-impl RepoIndex {
-    /// Parses index.yaml. Entries without a version or without any URL are dropped: they
-    /// cannot be selected or downloaded. A missing `name` defaults to the entries key.
-    pub fn parse(text: &str) -> Result<RepoIndex, YamlError> {
-        let file: IndexFile = crate::yaml::parse_large(text)?;
-        let mut entries = BTreeMap::new();
-        for (chart, versions) in file.entries {
-            let versions: Vec<ChartVersionEntry> = versions
-                .unwrap_or_default()
-                .into_iter()
-                .filter(|v| !v.version.is_empty() && !v.urls.is_empty())
-                .map(|mut v| {
-                    if v.name.is_empty() {
-                        v.name.clone_from(&chart);
-                    }
-                    v
-                })
-                .collect();
-            entries.insert(chart, versions);
-        }
-        Ok(RepoIndex { entries })
-    }
-
-    /// Every listed version of `chart`; empty when the chart is not in the index.
-    pub fn versions(&self, chart: &str) -> &[ChartVersionEntry] {
-        self.entries.get(chart).map(Vec::as_slice).unwrap_or(&[])
-    }
-
-    pub fn chart_names(&self) -> impl Iterator<Item = &str> {
-        self.entries.keys().map(String::as_str)
-    }
-
-    /// The versions of `chart`, or [`RepoError::ChartNotFound`] naming similar charts.
-    pub fn require(&self, repo: &str, chart: &str) -> Result<&[ChartVersionEntry], RepoError> {
-        match self.entries.get(chart) {
-            Some(v) if !v.is_empty() => Ok(v),
-            _ => {
-                let lower = chart.to_ascii_lowercase();
-                let similar = self
-                    .chart_names()
-                    .filter(|n| {
-                        let n = n.to_ascii_lowercase();
-                        n.contains(&lower) || lower.contains(&n)
-                    })
-                    .take(5)
-                    .map(str::to_owned)
-                    .collect();
-                Err(RepoError::ChartNotFound {
-                    chart: chart.to_owned(),
-                    repo: redact(repo),
-                    similar,
-                })
-            }
-        }
     }
 }
 
@@ -324,7 +233,7 @@ pub fn fetch_index(
     }
     if let Some(meta) = read_meta(&dir)
         && (t.offline() || is_fresh(&meta, cache.ttl))
-        && let Some(index) = load_cached(&dir, &meta, &repo)?
+        && let Some(index) = load_cached(&dir, &meta, &repo, budget)?
     {
         return Ok(index);
     }
@@ -340,7 +249,7 @@ pub fn fetch_index(
     let cached = read_meta(&dir);
     if let Some(meta) = &cached
         && is_fresh(meta, cache.ttl)
-        && let Some(index) = load_cached(&dir, meta, &repo)?
+        && let Some(index) = load_cached(&dir, meta, &repo, budget)?
     {
         return Ok(index);
     }
@@ -368,10 +277,22 @@ fn refresh(
             headers.push(("if-modified-since", lm.clone()));
         }
     }
-    let resp = get(t, &url, &headers, cred).map_err(|source| RepoError::IndexTransport {
-        repo: repo.clone(),
-        source,
-    })?;
+    // The body goes to a file beside index.yaml, renamed into place once it is known good.
+    let mut staged = tempfile::Builder::new()
+        .prefix(".index.yaml.")
+        .tempfile_in(dir)
+        .map_err(cache_err(dir))?;
+    let resp =
+        get_into(t, &url, &headers, cred, staged.as_file_mut()).map_err(|source| match source {
+            TransportError::TooLarge { limit, .. } => RepoError::IndexTooLarge {
+                repo: repo.clone(),
+                limit,
+            },
+            source => RepoError::IndexTransport {
+                repo: repo.clone(),
+                source,
+            },
+        })?;
     match (resp.status, cached) {
         (304, Some(mut meta)) => {
             meta.fetched_at = now_ms();
@@ -380,34 +301,45 @@ fn refresh(
                 META_FILE,
                 &serde_json::to_vec_pretty(&meta).expect("meta"),
             )?;
-            match load_cached(dir, &meta, &repo)? {
+            match load_cached(dir, &meta, &repo, t.options().budget)? {
                 Some(index) => Ok(index),
                 // The copy on disk went bad: fetch it whole.
                 None => refresh(t, creds, dir, repo_url, None),
             }
         }
         (200..=299, _) => {
-            let text = String::from_utf8_lossy(&resp.body);
-            let index = RepoIndex::parse(&text).map_err(|source| RepoError::InvalidIndex {
-                repo: repo.clone(),
-                source,
+            let sha256 = sha256_file(staged.path())?;
+            let budget = t.options().budget;
+            derive_file(dir, staged.path(), &sha256, budget).map_err(|e| match e {
+                DeriveError::Yaml(source) => RepoError::InvalidIndex {
+                    repo: repo.clone(),
+                    source,
+                },
+                DeriveError::Io(e) => cache_err(dir)(e),
+                DeriveError::OutOfTime(budget) => RepoError::IndexTimeout {
+                    repo: repo.clone(),
+                    budget,
+                },
             })?;
             let meta = Meta {
                 url: normalise_repo_url(repo_url),
                 etag: resp.header("etag").map(str::to_owned),
                 last_modified: resp.header("last-modified").map(str::to_owned),
                 fetched_at: now_ms(),
-                sha256: hex::encode(Sha256::digest(&resp.body)),
+                sha256,
             };
             // meta.json last: a reader that sees it also sees the files it describes.
-            write_atomic(dir, INDEX_FILE, &resp.body)?;
-            write_derived(dir, &meta.sha256, &index)?;
+            let target = dir.join(INDEX_FILE);
+            staged
+                .persist(&target)
+                .map_err(|e| cache_err(&target)(e.error))?;
             write_atomic(
                 dir,
                 META_FILE,
                 &serde_json::to_vec_pretty(&meta).expect("meta"),
             )?;
-            Ok(remember(&meta.sha256, index))
+            open_derived(dir, &meta.sha256)
+                .ok_or_else(|| cache_err(dir)(std::io::Error::other("derived index vanished")))
         }
         (401 | 403, _) => Err(auth_failed(&url, resp.status, cred)),
         (status, _) => Err(RepoError::IndexStatus {
@@ -477,6 +409,18 @@ fn get(
     t.get_with(url, headers, auth.as_ref(), tls.as_ref())
 }
 
+fn get_into(
+    t: &Transport,
+    url: &str,
+    headers: &[(&str, String)],
+    cred: Option<&Credential>,
+    file: &mut File,
+) -> Result<Response, TransportError> {
+    let auth = cred.and_then(Credential::auth);
+    let tls = cred.and_then(Credential::tls);
+    t.get_into(url, headers, auth.as_ref(), tls.as_ref(), file)
+}
+
 fn auth_failed(url: &str, status: u16, cred: Option<&Credential>) -> RepoError {
     RepoError::AuthFailed {
         url: redact(url),
@@ -513,48 +457,76 @@ fn read_meta(dir: &Path) -> Option<Meta> {
 }
 
 /// The cached index, or `None` when index.yaml is missing or no longer parses (it is then
-/// fetched again). Tries this process's memory, then `entries.json`, then index.yaml.
-fn load_cached(dir: &Path, meta: &Meta, repo: &str) -> Result<Option<Arc<RepoIndex>>, RepoError> {
+/// fetched again). Tries this process's memory, then `entries.jsonl`, then index.yaml.
+fn load_cached(
+    dir: &Path,
+    meta: &Meta,
+    repo: &str,
+    budget: Option<Budget>,
+) -> Result<Option<Arc<RepoIndex>>, RepoError> {
     if let Some(index) = remembered(&meta.sha256) {
         return Ok(Some(index));
     }
-    if let Ok(bytes) = fs::read(dir.join(ENTRIES_FILE))
-        && let Ok(derived) = serde_json::from_slice::<Derived>(&bytes)
-        && derived.format == ENTRIES_FORMAT
-        && derived.sha256 == meta.sha256
-    {
-        return Ok(Some(remember(&meta.sha256, derived.index)));
+    if let Some(index) = open_derived(dir, &meta.sha256) {
+        return Ok(Some(index));
     }
     let path = dir.join(INDEX_FILE);
-    let text = match fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(cache_err(&path)(e)),
-    };
-    match RepoIndex::parse(&text) {
-        Ok(index) => {
-            // Deterministic content renamed into place: safe under the shared lock too.
-            write_derived(dir, &meta.sha256, &index)?;
-            Ok(Some(remember(&meta.sha256, index)))
-        }
-        Err(e) => {
+    if !path.is_file() {
+        return Ok(None);
+    }
+    // Deterministic content renamed into place: safe under the shared lock too.
+    match derive_file(dir, &path, &meta.sha256, budget) {
+        Ok(()) => Ok(open_derived(dir, &meta.sha256)),
+        Err(DeriveError::Yaml(e)) => {
             tracing::warn!("cached index of {repo} does not parse ({e}); fetching it again");
             Ok(None)
         }
+        Err(DeriveError::Io(e)) => Err(cache_err(&path)(e)),
+        Err(DeriveError::OutOfTime(budget)) => Err(RepoError::IndexTimeout {
+            repo: repo.to_owned(),
+            budget,
+        }),
     }
 }
 
-fn write_derived(dir: &Path, sha256: &str, index: &RepoIndex) -> Result<(), RepoError> {
-    let derived = DerivedRef {
-        format: ENTRIES_FORMAT,
-        sha256,
-        index,
-    };
-    write_atomic(
-        dir,
-        ENTRIES_FILE,
-        &serde_json::to_vec(&derived).expect("entries"),
-    )
+/// The derived index of `dir`, when it is the one of the index with this content hash.
+fn open_derived(dir: &Path, sha256: &str) -> Option<Arc<RepoIndex>> {
+    let index = RepoIndex::open(&dir.join(ENTRIES_FILE), sha256)?;
+    Some(remember(sha256, index))
+}
+
+/// Streams the index.yaml at `index` into `dir/entries.jsonl` (through a temporary file).
+fn derive_file(
+    dir: &Path,
+    index: &Path,
+    sha256: &str,
+    budget: Option<Budget>,
+) -> Result<(), DeriveError> {
+    let reader = BufReader::with_capacity(1 << 16, File::open(index)?);
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&format!(".{ENTRIES_FILE}."))
+        .tempfile_in(dir)?;
+    {
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, tmp.as_file_mut());
+        derive(reader, sha256, &mut out, budget)?;
+        out.flush()?;
+    }
+    tmp.persist(dir.join(ENTRIES_FILE)).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// Hex SHA-256 of a file, read in blocks.
+fn sha256_file(path: &Path) -> Result<String, RepoError> {
+    let mut file = File::open(path).map_err(cache_err(path))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0; 1 << 16];
+    loop {
+        let n = file.read(&mut buf).map_err(cache_err(path))?;
+        if n == 0 {
+            return Ok(hex::encode(hasher.finalize()));
+        }
+        hasher.update(&buf[..n]);
+    }
 }
 
 /// Parsed indexes of this process by content hash, so several components using one
@@ -688,10 +660,10 @@ generated: "2024-01-02T03:04:05Z"
     }
 
     #[test]
-    fn cached_index_loads_from_entries_json_then_from_index_yaml() {
+    fn cached_index_loads_from_entries_jsonl_then_from_index_yaml() {
         let dir = tempfile::tempdir().unwrap();
         // Content no other test uses, so the process-wide memory does not already hold it.
-        let text = INDEX.replace("abc", "entries-json-test");
+        let text = INDEX.replace("abc", "entries-jsonl-test");
         let sha256 = hex::encode(Sha256::digest(text.as_bytes()));
         let meta = Meta {
             url: "https://h".into(),
@@ -700,33 +672,33 @@ generated: "2024-01-02T03:04:05Z"
             fetched_at: now_ms(),
             sha256: sha256.clone(),
         };
-        let expected = RepoIndex::parse(&text).unwrap();
         let forget = || parsed().lock().unwrap().remove(&sha256);
+        let digest_of = |index: &RepoIndex| index.versions("nginx")[0].digest.clone();
 
-        // index.yaml alone: parsed, and entries.json derived from it.
+        // index.yaml alone: derived into entries.jsonl.
         fs::write(dir.path().join(INDEX_FILE), &text).unwrap();
         forget();
-        let loaded = load_cached(dir.path(), &meta, "https://h")
+        let loaded = load_cached(dir.path(), &meta, "https://h", None)
             .unwrap()
             .unwrap();
-        assert_eq!(*loaded, expected);
+        assert_eq!(digest_of(&loaded).as_deref(), Some("entries-jsonl-test"));
         assert!(dir.path().join(ENTRIES_FILE).is_file());
 
-        // entries.json is enough on its own.
+        // entries.jsonl is enough on its own.
         fs::write(dir.path().join(INDEX_FILE), "not: [valid").unwrap();
         forget();
-        let loaded = load_cached(dir.path(), &meta, "https://h")
+        let loaded = load_cached(dir.path(), &meta, "https://h", None)
             .unwrap()
             .unwrap();
-        assert_eq!(*loaded, expected);
+        assert_eq!(digest_of(&loaded).as_deref(), Some("entries-jsonl-test"));
 
-        // An entries.json from other content is ignored; an unparsable index means no cache.
+        // An entries.jsonl from other content is ignored; an unparsable index means no cache.
         let other = Meta {
             sha256: "0".repeat(64),
             ..meta
         };
         assert!(
-            load_cached(dir.path(), &other, "https://h")
+            load_cached(dir.path(), &other, "https://h", None)
                 .unwrap()
                 .is_none()
         );

@@ -31,9 +31,9 @@ use std::str::FromStr;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SemverError {
-    #[error("invalid version {text:?}: {problem}")]
+    #[error("invalid version {}: {problem}", crate::quote::quote(.text))]
     InvalidVersion { text: String, problem: String },
-    #[error("invalid version constraint {text:?}: {problem}")]
+    #[error("invalid version constraint {}: {problem}", crate::quote::quote(.text))]
     InvalidConstraint { text: String, problem: String },
 }
 
@@ -256,7 +256,8 @@ fn check_identifiers(text: &str, what: &str) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "{what} {text:?} must be dot-separated non-empty identifiers of letters, digits and '-'"
+            "{what} {} must be dot-separated non-empty identifiers of letters, digits and '-'",
+            crate::quote::quote(text)
         ))
     }
 }
@@ -270,7 +271,8 @@ fn parse_prerelease(text: &str) -> Result<Vec<Identifier>, String> {
             }
             if id.len() > 1 && id.starts_with('0') {
                 return Err(format!(
-                    "numeric prerelease identifier {id:?} has a leading zero"
+                    "numeric prerelease identifier {} has a leading zero",
+                    crate::quote::quote(id)
                 ));
             }
             Ok(id
@@ -658,7 +660,7 @@ fn parse_alternative(text: &str) -> Result<Alternative, String> {
             "<=" | "=<" => Op::LessOrEqual,
             "~" | "~>" => Op::Tilde,
             "^" => Op::Caret,
-            other => return Err(format!("unknown operator {other:?}")),
+            other => return Err(format!("unknown operator {}", crate::quote::quote(other))),
         };
         let after_op = after_op.trim_start_matches(is_space_char);
         let token_len = after_op
@@ -667,9 +669,12 @@ fn parse_alternative(text: &str) -> Result<Alternative, String> {
         let (token, after) = after_op.split_at(token_len);
         if token.is_empty() {
             return Err(if op_text.is_empty() {
-                format!("expected a version at {rest:?}")
+                format!("expected a version at {}", crate::quote::quote(rest))
             } else {
-                format!("operator {op_text:?} is not followed by a version")
+                format!(
+                    "operator {} is not followed by a version",
+                    crate::quote::quote(op_text)
+                )
             });
         }
         comparators.push(parse_comparator(op, token)?);
@@ -735,7 +740,10 @@ fn is_wildcard(part: &str) -> bool {
 
 fn parse_comparator(op: Op, token: &str) -> Result<Comparator, String> {
     let written = split_written(token).ok_or_else(|| {
-        format!("{token:?} is not a version (expected e.g. 1.2.3, 1.2, 1.x or *)")
+        format!(
+            "{} is not a version (expected e.g. 1.2.3, 1.2, 1.x or *)",
+            crate::quote::quote(token)
+        )
     })?;
     // The first wildcard or missing part decides; parts after a wildcard are not read.
     let (wildcard, base) = if is_wildcard(written.major) {
@@ -752,7 +760,8 @@ fn parse_comparator(op: Op, token: &str) -> Result<Comparator, String> {
         Wildcard::None => token.to_string(),
         _ => format!("{base}{}", written.pre),
     };
-    let version = parse_version(&text).map_err(|problem| format!("{token:?}: {problem}"))?;
+    let version = parse_version(&text)
+        .map_err(|problem| format!("{}: {problem}", crate::quote::quote(token)))?;
     Ok(Comparator {
         op,
         version,

@@ -15,7 +15,8 @@ use base64::Engine;
 use rustls::pki_types::CertificateDer;
 use std::collections::HashMap;
 use std::fmt;
-use std::io::Read;
+use std::fs::File;
+use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -166,6 +167,8 @@ pub enum TransportError {
     Tls { url: String, reason: String },
     #[error("response from {url} is larger than the {limit}-byte limit")]
     TooLarge { url: String, limit: u64 },
+    #[error("cannot store the response from {url}: {reason}")]
+    Store { url: String, reason: String },
     #[error("invalid URL {url}: {reason}")]
     InvalidUrl { url: String, reason: String },
     #[error("proxy failed for {url}: {reason}")]
@@ -259,6 +262,30 @@ impl Transport {
         auth: Option<&Auth>,
         tls: Option<&RepoTls>,
     ) -> Result<Response, TransportError> {
+        self.fetch(url, headers, auth, tls, None)
+    }
+
+    /// [`Transport::get_with`], writing the body into `file` (emptied first) instead of
+    /// memory, so a 200 MB index never sits in memory. The returned response has no body.
+    pub fn get_into(
+        &self,
+        url: &str,
+        headers: &[(&str, String)],
+        auth: Option<&Auth>,
+        tls: Option<&RepoTls>,
+        file: &mut File,
+    ) -> Result<Response, TransportError> {
+        self.fetch(url, headers, auth, tls, Some(file))
+    }
+
+    fn fetch(
+        &self,
+        url: &str,
+        headers: &[(&str, String)],
+        auth: Option<&Auth>,
+        tls: Option<&RepoTls>,
+        mut sink: Option<&mut File>,
+    ) -> Result<Response, TransportError> {
         let shown = url::redact(url);
         if self.opts.offline {
             return Err(TransportError::Offline { url: shown });
@@ -287,7 +314,7 @@ impl Transport {
                     budget: budget.explain(),
                 });
             }
-            let result = self.attempt(&agent, &target, &shown, headers, auth);
+            let result = self.attempt(&agent, &target, &shown, headers, auth, sink.as_deref_mut());
             let retry = match &result {
                 Ok(resp) => resp.status >= 500,
                 Err(e) => e.is_transient(),
@@ -321,6 +348,7 @@ impl Transport {
         shown: &str,
         headers: &[(&str, String)],
         auth: Option<&Auth>,
+        sink: Option<&mut File>,
     ) -> Result<Response, TransportError> {
         tracing::debug!("GET {shown}");
         let started = Instant::now();
@@ -366,15 +394,42 @@ impl Transport {
         if declared.is_some_and(|n| n > limit) {
             return Err(too_large());
         }
-        let mut body = Vec::new();
-        resp.into_body()
+        let mut reader = resp
+            .into_body()
             .into_with_config()
             .limit(u64::MAX)
             .reader()
-            .take(limit.saturating_add(1))
-            .read_to_end(&mut body)
-            .map_err(|e| self.map_error(ureq::Error::from(e), shown, started, true))?;
-        if body.len() as u64 > limit {
+            .take(limit.saturating_add(1));
+        let read_error =
+            |e: std::io::Error| self.map_error(ureq::Error::from(e), shown, started, true);
+        let mut body = Vec::new();
+        let received = match sink {
+            None => reader.read_to_end(&mut body).map_err(read_error)? as u64,
+            Some(file) => {
+                let store_error = |e: std::io::Error| TransportError::Store {
+                    url: shown.to_owned(),
+                    reason: e.to_string(),
+                };
+                file.set_len(0).map_err(store_error)?;
+                file.rewind().map_err(store_error)?;
+                let mut out = std::io::BufWriter::with_capacity(1 << 16, &mut *file);
+                let mut buf = vec![0; 1 << 16];
+                let mut total = 0u64;
+                loop {
+                    let n = match reader.read(&mut buf) {
+                        Ok(0) => break,
+                        Ok(n) => n,
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                        Err(e) => return Err(read_error(e)),
+                    };
+                    out.write_all(&buf[..n]).map_err(store_error)?;
+                    total += n as u64;
+                }
+                out.flush().map_err(store_error)?;
+                total
+            }
+        };
+        if received > limit {
             return Err(too_large());
         }
         Ok(Response {

@@ -10,6 +10,7 @@
 pub mod chart_meta;
 pub mod manifests;
 mod names;
+pub mod patch;
 pub mod stream;
 
 use crate::config::{ComponentSpec, MetadataTemplates, Stack};

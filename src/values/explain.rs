@@ -159,6 +159,22 @@ mod tests {
     }
 
     #[test]
+    fn merged_anchors_show_the_duplicate_helm_keeps() {
+        let layers = vec![
+            Layer::from_yaml(
+                "base: &b\n  x: first\n  x: last\nm:\n  x: explicit\n  <<: *b\n",
+                Arc::from("common.yaml"),
+            )
+            .unwrap(),
+        ];
+        let merged = merge_layers(layers[0].tree.clone(), &layers[1..]);
+        let all = explain(&merged, &layers, &["m".to_string()]).unwrap();
+        assert_eq!(all[0].key, "m.x");
+        assert_eq!(all[0].value, serde_json::json!("last"));
+        assert_eq!(all[0].set_by.location(), "common.yaml:3");
+    }
+
+    #[test]
     fn a_null_or_scalar_replaced_by_a_map_is_an_override() {
         let layers = vec![
             Layer::from_yaml("m: null\nk: 5\n", Arc::from("common.yaml")).unwrap(),

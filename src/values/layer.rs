@@ -89,14 +89,9 @@ fn convert(raw: RawNode, source: &Arc<str>) -> Node {
     match raw.kind {
         RawKind::Map(entries) => {
             let mut map = BTreeMap::new();
+            // The reader has applied Helm's rules already: keys are unique here.
             for (key, value) in entries {
-                let line = value.line;
-                if let Some(previous) = map.insert(key.clone(), convert(value, source)) {
-                    tracing::warn!(
-                        "{source}:{line}: duplicate key {key:?} (first at line {}); the last one wins, as in Helm",
-                        previous.origin.line
-                    );
-                }
+                map.insert(key, convert(value, source));
             }
             Node {
                 origin,
@@ -127,7 +122,7 @@ fn to_plain_json(kind: RawKind) -> serde_json::Value {
             Value::Array(items.into_iter().map(|i| to_plain_json(i.kind)).collect())
         }
         RawKind::Map(entries) => {
-            // Inside lists there is no provenance to keep; the last duplicate wins.
+            // Inside lists there is no provenance to keep.
             Value::Object(
                 entries
                     .into_iter()

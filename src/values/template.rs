@@ -56,6 +56,24 @@ pub fn render_layer(
     text: &str,
     vars: &BTreeMap<String, String>,
 ) -> Result<Rendered, TemplateLayerError> {
+    Ok(render_checked(text, vars)?.document)
+}
+
+/// A YAML template rendered over the tenant's variables, with the same checks as a values
+/// layer: its text, the text's line map, and its values-typed document.
+pub struct RenderedText {
+    pub text: String,
+    /// Line of `text` (0-based index) → template line (1-based).
+    pub lines: Vec<u32>,
+    pub document: Rendered,
+}
+
+/// Renders any YAML template (a values layer, a patch file) strictly, keeping its structure
+/// whatever the variables hold; `document` has lines already mapped to the template.
+pub fn render_checked(
+    text: &str,
+    vars: &BTreeMap<String, String>,
+) -> Result<RenderedText, TemplateLayerError> {
     reject_reserved(text, vars)?;
     check_variables(text, vars)?;
     // Syntax is checked on the template as written, so positions are the file's own.
@@ -96,10 +114,15 @@ pub fn render_layer(
         }
         (Some(p), None) => return Err(scan.structure_error(p.line)),
     }
-    Ok(real_doc.map(|mut node| {
+    let document = real_doc.map(|mut node| {
         remap_lines(&mut node, &scan.lines);
         node
-    }))
+    });
+    Ok(RenderedText {
+        text: scan.real_text,
+        lines: scan.lines,
+        document,
+    })
 }
 
 /// Checks that inserting values did not change the YAML structure: `placeholder` is the

@@ -7,13 +7,10 @@
 //! as strings, non-string keys turned into strings, the last of duplicate keys winning. Unlike
 //! values files, integers stay exact 64-bit integers (a manifest is not turned into float64 on
 //! its way to the cluster), and mappings keep their order so the rewritten text reads like the
-//! original.
+//! original. The reading itself is [`helm_reader`]'s, the same rules as for values files.
 
-use super::{KeyDe, RawKind, RawKindDe, SOURCE, YamlError, as_go_reads_it};
-use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use super::{YamlError, helm_reader};
 use serde::ser::{Serialize, Serializer};
-use serde_saphyr::{DuplicateKeyPolicy, Location, Spanned};
-use std::fmt;
 
 /// A YAML value as Go reads it into `interface{}` on its way to JSON.
 #[derive(Debug, Clone, PartialEq)]
@@ -101,162 +98,24 @@ impl Serialize for GoValue {
     }
 }
 
-/// Options for rendered output: YAML 1.1 like Go, budgets raised for CRD bundles (thousands
-/// of documents, megabytes of schema), alias expansion kept low because rendered output uses
-/// none.
-fn go_options(max_documents: usize) -> serde_saphyr::Options {
-    serde_saphyr::options! {
-        with_snippet: false,
-        legacy_octal_numbers: true,
-        duplicate_keys: DuplicateKeyPolicy::PassThrough,
-        alias_limits: serde_saphyr::alias_limits! { max_total_replayed_events: 100_000 },
-        budget: serde_saphyr::budget! {
-            max_nodes: 20_000_000,
-            max_events: 80_000_000,
-            max_documents: max_documents,
-            max_total_scalar_bytes: 512 * 1024 * 1024,
-        },
-    }
-}
-
-/// Runs `parse` with the source text visible to the scalar fixups (`as_go_reads_it`).
-fn with_source<T>(text: &str, parse: impl FnOnce() -> T) -> T {
-    SOURCE.with(|s| *s.borrow_mut() = text.to_owned());
-    let parsed = parse();
-    SOURCE.with(|s| s.borrow_mut().clear());
-    parsed
-}
-
 /// Parses one YAML document (a piece of a manifest stream, its `---` line included) the way
 /// Argo CD's reader does. An empty or comment-only document is [`GoValue::Null`]. Infinite and
 /// NaN numbers are refused: the conversion to JSON fails on them in Argo CD too.
 pub fn parse_go_document(text: &str) -> Result<GoValue, YamlError> {
-    with_source(text, || {
-        serde_saphyr::from_str_with_options::<GoValueDe>(text, go_options(1))
-    })
-    .map(|v| v.0)
-    .map_err(YamlError::from_lib)
+    let mut docs = helm_reader::read_go_documents(text)?;
+    if docs.len() > 1 {
+        return Err(YamlError {
+            line: None,
+            message: "expected one YAML document, found several".into(),
+        });
+    }
+    Ok(docs.pop().unwrap_or(GoValue::Null))
 }
 
 /// Parses a whole manifest stream the way Argo CD's reader does, one value per document in
 /// order (empty documents included, as [`GoValue::Null`]).
 pub fn parse_go_stream(text: &str) -> Result<Vec<GoValue>, YamlError> {
-    with_source(text, || {
-        serde_saphyr::from_multiple_with_options::<GoValueDe>(text, go_options(1_000_000))
-    })
-    .map(|docs| docs.into_iter().map(|v| v.0).collect())
-    .map_err(YamlError::from_lib)
-}
-
-/// Applies Go's stricter corners (see `as_go_reads_it`) to a scalar, by its source spelling.
-fn as_go_types_it(value: GoValue, at: Location) -> GoValue {
-    match value {
-        GoValue::Bool(b) => match as_go_reads_it(RawKind::Bool(b), at) {
-            RawKind::String(s) => GoValue::String(s),
-            _ => GoValue::Bool(b),
-        },
-        GoValue::String(s) if s.contains('_') => match as_go_reads_it(RawKind::String(s), at) {
-            RawKind::Number(n) => GoValue::Float(n),
-            RawKind::String(s) => GoValue::String(s),
-            other => unreachable!("a string is read as a string or a number, not {other:?}"),
-        },
-        other => other,
-    }
-}
-
-struct GoValueDe(GoValue);
-
-impl<'de> serde::Deserialize<'de> for GoValueDe {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(GoVisitor)
-    }
-}
-
-fn spanned(value: Spanned<GoValueDe>) -> GoValue {
-    as_go_types_it(value.value.0, value.defined)
-}
-
-/// Go tries `int64`, then `uint64`, then `float64`.
-fn integer(v: i128) -> GoValue {
-    if let Ok(n) = i64::try_from(v) {
-        GoValue::Int(n)
-    } else if let Ok(n) = u64::try_from(v) {
-        GoValue::UInt(n)
-    } else {
-        GoValue::Float(v as f64)
-    }
-}
-
-struct GoVisitor;
-
-impl<'de> Visitor<'de> for GoVisitor {
-    type Value = GoValueDe;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("any YAML value")
-    }
-    fn visit_unit<E>(self) -> Result<GoValueDe, E> {
-        Ok(GoValueDe(GoValue::Null))
-    }
-    fn visit_none<E>(self) -> Result<GoValueDe, E> {
-        Ok(GoValueDe(GoValue::Null))
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<GoValueDe, D::Error> {
-        d.deserialize_any(GoVisitor)
-    }
-    fn visit_bool<E>(self, v: bool) -> Result<GoValueDe, E> {
-        Ok(GoValueDe(GoValue::Bool(v)))
-    }
-    fn visit_i64<E>(self, v: i64) -> Result<GoValueDe, E> {
-        Ok(GoValueDe(integer(v.into())))
-    }
-    fn visit_u64<E>(self, v: u64) -> Result<GoValueDe, E> {
-        Ok(GoValueDe(integer(v.into())))
-    }
-    fn visit_i128<E>(self, v: i128) -> Result<GoValueDe, E> {
-        Ok(GoValueDe(integer(v)))
-    }
-    fn visit_u128<E>(self, v: u128) -> Result<GoValueDe, E> {
-        Ok(GoValueDe(match i128::try_from(v) {
-            Ok(n) => integer(n),
-            Err(_) => GoValue::Float(v as f64),
-        }))
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<GoValueDe, E> {
-        if !v.is_finite() {
-            return Err(E::custom(
-                "infinite or NaN numbers cannot be converted to JSON, so Argo CD cannot read them",
-            ));
-        }
-        Ok(GoValueDe(GoValue::Float(v)))
-    }
-    fn visit_str<E>(self, v: &str) -> Result<GoValueDe, E> {
-        Ok(GoValueDe(GoValue::String(v.to_owned())))
-    }
-    fn visit_string<E>(self, v: String) -> Result<GoValueDe, E> {
-        Ok(GoValueDe(GoValue::String(v)))
-    }
-    fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<GoValueDe, E> {
-        String::from_utf8(v.to_vec())
-            .map(|s| GoValueDe(GoValue::String(s)))
-            .map_err(|_| E::custom("binary value is not UTF-8"))
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<GoValueDe, A::Error> {
-        let mut items = Vec::new();
-        while let Some(item) = seq.next_element::<Spanned<GoValueDe>>()? {
-            items.push(spanned(item));
-        }
-        Ok(GoValueDe(GoValue::Seq(items)))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<GoValueDe, A::Error> {
-        let mut entries = GoMap::default();
-        while let Some(key) = map.next_key::<Spanned<RawKindDe>>()? {
-            let name = KeyDe::from_spanned::<A::Error>(key)?.0;
-            let value = map.next_value::<Spanned<GoValueDe>>()?;
-            entries.insert(name, spanned(value));
-        }
-        Ok(GoValueDe(GoValue::Map(entries)))
-    }
+    helm_reader::read_go_documents(text)
 }
 
 #[cfg(test)]
@@ -292,6 +151,8 @@ mod tests {
             GoValue::UInt(18_446_744_073_709_551_615)
         );
         assert_eq!(scalar("2001-12-14"), GoValue::String("2001-12-14".into()));
+        assert_eq!(scalar("0X1F"), GoValue::Int(31));
+        assert_eq!(scalar("1e400"), GoValue::String("1e400".into()));
         assert_eq!(scalar("~"), GoValue::Null);
         assert_eq!(scalar("\"on\""), GoValue::String("on".into()));
         assert!(parse_go_document("x: .inf\n").is_err());
@@ -310,6 +171,15 @@ mod tests {
                 ("1", &GoValue::Int(3))
             ]
         );
+    }
+
+    #[test]
+    fn keys_are_the_strings_argo_cd_makes_of_them() {
+        let doc = parse_go_document("0.1234567891: a\n9007199254740993: b\n<<: {c: 1}\n").unwrap();
+        let GoValue::Map(map) = doc else { panic!() };
+        let keys: Vec<_> = map.iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, ["0.12345679", "9007199254740993", "c"]);
+        assert!(parse_go_document("~: x\n").is_err());
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! Values files read exactly as Helm reads them: go-yaml v2's composition and decoding rules,
-//! then `sigs.k8s.io/yaml`'s conversion to JSON.
+//! Values files (and rendered manifests) read exactly as Helm (and Argo CD) read them: go-yaml
+//! v2's composition and decoding rules, then `sigs.k8s.io/yaml`'s conversion to JSON.
 //!
 //! Helm's reader differs from every general-purpose YAML library in ways a chart can see: a
 //! merge key (`<<`) overrides keys written before it, duplicate keys keep the last value also
@@ -13,7 +13,7 @@
 //! which is capped at [`MAX_DEPTH`] (Helm's own limit).
 
 use super::go_scalar::{self, Scalar};
-use super::{RawKind, RawNode, YamlError};
+use super::{GoMap, GoValue, RawKind, RawNode, YamlError};
 use granit_parser::{Event, Parser, ScalarStyle, Span};
 use std::collections::{HashMap, HashSet};
 
@@ -47,6 +47,26 @@ enum Body {
 /// line each document starts on.
 pub fn read_documents(text: &str) -> Result<Vec<(u32, RawNode)>, YamlError> {
     check_line_separators(text)?;
+    decode_documents(text)?
+        .into_iter()
+        .map(|(line, value)| Ok((line, to_raw(value, line)?)))
+        .collect()
+}
+
+/// Reads every document of a rendered manifest stream the way Argo CD reads helm's output
+/// (the same go-yaml v2 rules, through `sigs.k8s.io/yaml`), one value per document in order;
+/// an empty or comment-only document is [`GoValue::Null`]. Integers stay exact: Kubernetes
+/// objects are not turned into float64 on their way to the cluster. A raw U+2028/U+2029 is
+/// read as text here: helm has already parsed its own output, so it can only stand where
+/// go-yaml keeps it as text (inside quotes).
+pub fn read_go_documents(text: &str) -> Result<Vec<GoValue>, YamlError> {
+    decode_documents(text)?
+        .into_iter()
+        .map(|(line, value)| to_go(value, line))
+        .collect()
+}
+
+fn decode_documents(text: &str) -> Result<Vec<(u32, Decoded)>, YamlError> {
     // go-yaml reads a NEL (U+0085) as a line break everywhere, exactly like `\n` (it counts
     // lines the same way too); the event parser treats it as content.
     let normalized;
@@ -69,8 +89,7 @@ pub fn read_documents(text: &str) -> Result<Vec<(u32, RawNode)>, YamlError> {
                 active_aliases: HashSet::new(),
             };
             let line = nodes[root].line;
-            let value = decoder.decode(root, 0)?;
-            Ok((line, to_raw(value, line)?))
+            Ok((line, decoder.decode(root, 0)?))
         })
         .collect()
 }
@@ -505,14 +524,7 @@ fn to_raw(value: Decoded, line: u32) -> Result<RawNode> {
             for (key, key_line, value) in map.entries {
                 let name = key_string(&key).map_err(|m| fail(key_line, m))?;
                 if let Some(first) = seen.insert(name.clone(), key_line) {
-                    return Err(fail(
-                        key_line,
-                        format!(
-                            "this key and the one at line {first} both become \"{name}\" when \
-                             Helm turns keys into strings, and Helm then keeps one of them at \
-                             random; remove one or write both as the same text"
-                        ),
-                    ));
+                    return Err(collision(key_line, first, &name));
                 }
                 entries.push((name, to_raw(value, key_line)?));
             }
@@ -520,6 +532,61 @@ fn to_raw(value: Decoded, line: u32) -> Result<RawNode> {
         }
     };
     Ok(RawNode { line, kind })
+}
+
+/// The same conversion for a rendered manifest, keeping Go's integer types.
+fn to_go(value: Decoded, line: u32) -> Result<GoValue> {
+    Ok(match value {
+        Decoded::Scalar(scalar) => match scalar {
+            Scalar::Null => GoValue::Null,
+            Scalar::Bool(b) => GoValue::Bool(b),
+            Scalar::Int(n) => GoValue::Int(n),
+            Scalar::UInt(n) => GoValue::UInt(n),
+            Scalar::Float(f) if f.is_finite() => GoValue::Float(f),
+            Scalar::Float(_) => {
+                return Err(YamlError {
+                    line: Some(line),
+                    message: "infinite or NaN numbers cannot be converted to JSON, so Argo CD \
+                              cannot read them"
+                        .into(),
+                });
+            }
+            Scalar::String(s) => GoValue::String(s),
+            Scalar::Merge => GoValue::String("<<".into()),
+        },
+        Decoded::Seq(items) => GoValue::Seq(
+            items
+                .into_iter()
+                .map(|(l, v)| to_go(v, l))
+                .collect::<Result<_>>()?,
+        ),
+        Decoded::Map(map) => {
+            let mut seen: HashMap<String, u32> = HashMap::with_capacity(map.entries.len());
+            let mut out = GoMap::default();
+            for (key, key_line, value) in map.entries {
+                let name = key_string(&key).map_err(|message| YamlError {
+                    line: Some(key_line),
+                    message,
+                })?;
+                if let Some(first) = seen.insert(name.clone(), key_line) {
+                    return Err(collision(key_line, first, &name));
+                }
+                out.insert(name, to_go(value, key_line)?);
+            }
+            GoValue::Map(out)
+        }
+    })
+}
+
+fn collision(line: u32, first: u32, name: &str) -> YamlError {
+    YamlError {
+        line: Some(line),
+        message: format!(
+            "this key and the one at line {first} both become \"{name}\" when keys are turned \
+             into strings, and Helm and Argo CD then keep one of them at random; remove one or \
+             write both as the same text"
+        ),
+    }
 }
 
 fn key_string(key: &GoKey) -> Result<String, String> {
