@@ -347,7 +347,7 @@ pub fn add_rollout_failures(
         .insert(report::ROLLOUT_GUARD.to_owned(), diff.compared);
     for f in broken {
         report.failures.push(Failure {
-            tenant: format!("change since {}", diff.base),
+            tenant: format!("change since {}", diff.base.name),
             component: None,
             rule: report::ROLLOUT_GUARD.to_owned(),
             object: None,
