@@ -331,7 +331,7 @@ pub fn render_all(
         (0..total).map(|_| Mutex::new(None)).collect();
     std::thread::scope(|scope| {
         for _ in 0..jobs.clamp(1, total) {
-            scope.spawn(|| {
+            crate::deep_stack::spawn_scoped(scope, || {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(candidate) = found.get(i) else {

@@ -12,6 +12,7 @@ pub mod check;
 pub mod clusters;
 pub mod config;
 pub mod context;
+pub mod deep_stack;
 pub mod diff;
 pub mod error;
 pub mod fleet;

@@ -558,15 +558,11 @@ struct ExplainArgs {
     compare: Option<Vec<PathBuf>>,
 }
 
-/// Stack for the thread that does the work. Values files may nest as deep as Helm reads them
-/// (10000 levels), and reading, merging and writing values recurses once per level; only the
-/// pages actually used are ever touched.
-const WORK_STACK_BYTES: usize = 512 << 20;
-
 fn main() -> ExitCode {
+    // The work runs on a thread with room for values nested as deep as Helm reads them.
     let worker = std::thread::Builder::new()
         .name("strata".into())
-        .stack_size(WORK_STACK_BYTES)
+        .stack_size(strata::deep_stack::STACK_BYTES)
         .spawn(work)
         .expect("start the work thread");
     match worker.join() {

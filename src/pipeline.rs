@@ -262,7 +262,7 @@ pub fn render(ctx: &Context) -> Result<Vec<u8>, Error> {
             .zip(&patches)
             .map(|((((component, json), chart), prepared), patches)| {
                 let helm = &helm;
-                scope.spawn(move || -> Result<Vec<u8>, Error> {
+                crate::deep_stack::spawn_scoped(scope, move || -> Result<Vec<u8>, Error> {
                     if let Some(out) = &prepared.manifests {
                         return Ok(patches.apply(&component.name, out.clone())?);
                     }

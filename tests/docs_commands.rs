@@ -62,6 +62,11 @@ const SETUPS: &[(&str, &str, Setup)] = &[
         locked_worker_chart,
     ),
     ("README.md", "Chart not locked", locked_worker_chart),
+    (
+        "README.md",
+        "Roll a chart out in waves: canary, then a region, then the fleet",
+        locked_worker_chart,
+    ),
     ("README.md", "Credentials", worker_chart_behind_a_login),
 ];
 

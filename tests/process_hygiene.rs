@@ -51,6 +51,7 @@ impl Setup {
                 r#"#!/bin/sh
 mark='{mark}'
 if [ "$1" = template ]; then
+  if [ -n "$IGNORE_TERM" ]; then trap '' TERM INT; fi
   echo $$ > "$mark/pid.tmp" && mv "$mark/pid.tmp" "$mark/pid"
   for a in "$@"; do
     case "$a" in
@@ -105,9 +106,13 @@ exec '{helm}' "$@"
 
     /// Starts a render whose helm sleeps, and waits until helm is running. The caller waits
     /// for the child it gets back.
-    #[allow(clippy::zombie_processes)]
     fn start_slow(&self) -> (Child, i32) {
-        let mut child = self.command(Some(60)).spawn().expect("spawn strata");
+        self.start_slow_with(self.command(Some(60)))
+    }
+
+    #[allow(clippy::zombie_processes)]
+    fn start_slow_with(&self, mut cmd: Command) -> (Child, i32) {
+        let mut child = cmd.spawn().expect("spawn strata");
         let start = Instant::now();
         loop {
             if let Some(pid) = self.mark("pid").and_then(|p| p.parse().ok()) {
@@ -503,4 +508,24 @@ fn a_huge_helm_error_is_cut_at_64_kib() {
         "stderr holds {} bytes",
         out.stderr.len()
     );
+}
+
+#[test]
+fn a_helm_that_ignores_sigterm_is_killed_after_the_grace_period() {
+    let setup = Setup::new(Helm::V3);
+    let mut cmd = setup.command(Some(60));
+    cmd.env("IGNORE_TERM", "1");
+    let (child, helm_pid) = setup.start_slow_with(cmd);
+    let started = Instant::now();
+    // SAFETY: sends a signal to the strata process this test started.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    let out = wait_with_limit(child, Duration::from_secs(20));
+    assert_eq!(out.status.code(), Some(143), "{}", describe(&out));
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(1500) && took < Duration::from_secs(10),
+        "the 2 s grace, then SIGKILL: took {took:?}"
+    );
+    assert_eq!(wait_until_gone(helm_pid), Vec::<i32>::new());
+    assert_eq!(setup.strata_dirs(), Vec::<String>::new());
 }

@@ -315,7 +315,7 @@ fn in_parallel<T: Sync, R: Send>(
     let results: Vec<Mutex<Option<R>>> = items.iter().map(|_| Mutex::new(None)).collect();
     std::thread::scope(|scope| {
         for _ in 0..jobs.clamp(1, items.len().max(1)) {
-            scope.spawn(|| {
+            crate::deep_stack::spawn_scoped(scope, || {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(item) = items.get(i) else { break };
@@ -347,7 +347,7 @@ pub fn add_rollout_failures(
         .insert(report::ROLLOUT_GUARD.to_owned(), diff.compared);
     for f in broken {
         report.failures.push(Failure {
-            tenant: format!("change since {}", diff.base),
+            tenant: format!("change since {}", diff.base.name),
             component: None,
             rule: report::ROLLOUT_GUARD.to_owned(),
             object: None,

@@ -578,8 +578,12 @@ fn headline(s: &ImpactSummary, compared: usize, group_vars: &[String]) -> String
             .iter()
             .filter_map(|v| s.restarts_by.get(v).map(|m| plural_n(m.len() as u64, v)))
             .collect();
-        if !across.is_empty() {
-            restart.push_str(&format!(" across {}", across.join(" and ")));
+        if let Some((last, rest)) = across.split_last() {
+            let list = match rest {
+                [] => last.clone(),
+                _ => format!("{} and {last}", rest.join(", ")),
+            };
+            restart.push_str(&format!(" across {list}"));
         }
         parts.push(restart);
     }

@@ -508,7 +508,7 @@ fn render_all(jobs: &[(&Side, &str)], template: &Context) -> Result<Vec<Rendered
         Mutex::new((0..jobs.len()).map(|_| None).collect());
     std::thread::scope(|scope| {
         for _ in 0..workers {
-            scope.spawn(|| {
+            crate::deep_stack::spawn_scoped(scope, || {
                 loop {
                     let i = next.fetch_add(1, Ordering::SeqCst);
                     if i >= jobs.len() || failed.load(Ordering::SeqCst) {
