@@ -179,7 +179,7 @@ impl RepoRoot {
         if ancestors.contains(&real) || ancestors.len() > MAX_TREE_DEPTH {
             return Err(PathError::LinkBroken {
                 what: what.to_owned(),
-                link: self.display(dir),
+                link: self.link_shown(dir),
                 reason: "a symbolic link loop".to_owned(),
             });
         }
@@ -200,20 +200,22 @@ impl RepoRoot {
         Ok(())
     }
 
+    /// A link as the user wrote it, not where it leads: its parent is resolved, its name kept.
+    fn link_shown(&self, link: &Path) -> String {
+        let at = match (
+            link.parent().and_then(|p| p.canonicalize().ok()),
+            link.file_name(),
+        ) {
+            (Some(parent), Some(name)) => parent.join(name),
+            _ => link.to_path_buf(),
+        };
+        let rel = at.strip_prefix(&self.canonical).unwrap_or(&at);
+        crate::quote::bounded(&rel.display().to_string(), crate::quote::QUOTE_MAX)
+    }
+
     /// Where a link finally points, if that is inside the repository.
     fn resolve_link(&self, link: &Path, what: &str) -> Result<PathBuf, PathError> {
-        // The link itself, not where it leads: its parent is resolved, its name kept.
-        let shown = || {
-            let at = match (
-                link.parent().and_then(|p| p.canonicalize().ok()),
-                link.file_name(),
-            ) {
-                (Some(parent), Some(name)) => parent.join(name),
-                _ => link.to_path_buf(),
-            };
-            let rel = at.strip_prefix(&self.canonical).unwrap_or(&at);
-            crate::quote::bounded(&rel.display().to_string(), crate::quote::QUOTE_MAX)
-        };
+        let shown = || self.link_shown(link);
         let target = link.canonicalize().map_err(|e| PathError::LinkBroken {
             what: what.to_owned(),
             link: shown(),

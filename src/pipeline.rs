@@ -138,6 +138,20 @@ pub struct RenderInputs {
     pub patches: Vec<crate::post_render::patch::Patches>,
 }
 
+/// Every tenant of `stack`, resolved in tenant-directory order: what promote and rollout
+/// reason about before anything is rendered.
+pub fn resolve_every_tenant(ctx: &Context, stack: &Stack) -> Result<Vec<Resolved>, Error> {
+    tenant::list_tenant_dirs(stack)?
+        .into_iter()
+        .map(|dir| {
+            resolve(&Context {
+                start_dir: dir,
+                ..ctx.clone()
+            })
+        })
+        .collect()
+}
+
 /// Reads every layer, resolves every chart and prepares post-render settings and manifests
 /// components, without running helm: what `init` checks and `render` starts from.
 pub fn prepare_inputs(resolved: &Resolved, ctx: &Context) -> Result<RenderInputs, Error> {

@@ -14,7 +14,6 @@ use crate::context::{Context, Selector};
 use crate::pipeline::{self, Resolved};
 use crate::plan::ChartPlan;
 use crate::selector::Selection;
-use crate::tenant::list_tenant_dirs;
 use std::collections::BTreeMap;
 
 /// One component's promotion.
@@ -41,7 +40,7 @@ pub fn promote(
     only: Option<&str>,
 ) -> Result<Vec<Promotion>, Error> {
     let (_, stack) = pipeline::load_stack(ctx)?;
-    let tenants = resolve_all(ctx, &stack)?;
+    let tenants = pipeline::resolve_every_tenant(ctx, &stack)?;
     let known: std::collections::BTreeSet<String> = stack
         .spec
         .vars
@@ -157,7 +156,7 @@ pub fn promote(
     // pin keeps on another version are reported rather than silently left behind.
     crate::lockfile::update_lock(ctx, false)?;
     let (_, stack) = pipeline::load_stack(ctx)?;
-    for t in resolve_all(ctx, &stack)?
+    for t in pipeline::resolve_every_tenant(ctx, &stack)?
         .iter()
         .filter(|t| to.matches(&t.tenant.vars))
     {
@@ -204,18 +203,6 @@ pub fn summary(promotions: &[Promotion], from: &Selector, to: &Selector) -> Stri
         }
     }
     out
-}
-
-fn resolve_all(ctx: &Context, stack: &Stack) -> Result<Vec<Resolved>, Error> {
-    list_tenant_dirs(stack)?
-        .into_iter()
-        .map(|dir| {
-            pipeline::resolve(&Context {
-                start_dir: dir,
-                ..ctx.clone()
-            })
-        })
-        .collect()
 }
 
 fn remote_of<'a>(t: &'a Resolved, component: &str) -> Option<&'a crate::plan::RemoteChart> {

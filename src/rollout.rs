@@ -14,9 +14,9 @@ use crate::config::Stack;
 use crate::context::{Context, Var, VarSource};
 use crate::diff::DiffReport;
 use crate::diff::impact::ImpactKind;
-use crate::pipeline::{self, Resolved};
+use crate::pipeline;
 use crate::selector::{Selector, When};
-use crate::tenant::{Tenant, list_tenant_dirs};
+use crate::tenant::Tenant;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 use std::collections::BTreeMap;
@@ -203,7 +203,7 @@ pub fn status(ctx: &Context) -> Result<Vec<ComponentStatus>, Error> {
             stack.file_name
         )));
     }
-    let tenants = resolve_all(ctx, &stack)?;
+    let tenants = pipeline::resolve_every_tenant(ctx, &stack)?;
     let mut out = Vec::new();
     for spec in &stack.spec.components.value {
         let name = &spec.name.value;
@@ -380,18 +380,6 @@ pub fn previous_wave(stack: &Stack, wave: &str) -> Result<Option<String>, Error>
             names.join(", ")
         ))),
     }
-}
-
-fn resolve_all(ctx: &Context, stack: &Stack) -> Result<Vec<Resolved>, Error> {
-    list_tenant_dirs(stack)?
-        .into_iter()
-        .map(|dir| {
-            pipeline::resolve(&Context {
-                start_dir: dir,
-                ..ctx.clone()
-            })
-        })
-        .collect()
 }
 
 /// One guard a change breaks.

@@ -291,3 +291,60 @@ fn a_variable_cannot_inject_objects_or_keys_into_templated_manifests() {
         }
     }
 }
+
+/// A `file://` dependency is packed from its own directory, which may lie outside the
+/// component's chart: its links are held to the same rule, and a link loop in it ends the
+/// render at once instead of walking without end.
+#[test]
+fn a_file_dependency_linking_outside_the_repository_or_in_a_loop_is_refused() {
+    let setup = Setup::new();
+    setup.repo.write(
+        "charts/app/Chart.yaml",
+        "apiVersion: v2\nname: app\nversion: 1.0.0\ndependencies:\n  - name: sub\n    version: 1.0.0\n    repository: file://../../sub\n",
+    );
+    setup.repo.write(
+        "sub/Chart.yaml",
+        "apiVersion: v2\nname: sub\nversion: 1.0.0\n",
+    );
+    setup.repo.write(
+        "sub/templates/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: sub\ndata:\n  f: {{ .Files.Get \"files.txt\" | quote }}\n",
+    );
+    symlink_into(
+        &setup.repo.path("sub"),
+        "files.txt",
+        &setup.outside.path("credential"),
+    );
+    let (out, helm_ran) = setup.render(Helm::V3);
+    assert_error(
+        &out,
+        "file:// dependency link",
+        &[
+            "sub/files.txt",
+            "outside the repository",
+            "dependency \"sub\"",
+        ],
+    );
+    assert!(!helm_ran, "helm must not run\n{}", describe(&out));
+    assert!(!text(&out.stderr).contains(OUTSIDE_SECRET));
+    assert!(!text(&out.stdout).contains(OUTSIDE_SECRET));
+
+    // A loop of links inside the dependency.
+    setup.repo.remove("sub/files.txt");
+    std::os::unix::fs::symlink(".", setup.repo.path("sub/a")).unwrap();
+    std::os::unix::fs::symlink(".", setup.repo.path("sub/b")).unwrap();
+    let started = std::time::Instant::now();
+    let (out, helm_ran) = setup.render(Helm::V3);
+    assert!(!out.status.success(), "{}", describe(&out));
+    let stderr = text(&out.stderr);
+    assert!(
+        (stderr.contains("sub/a") || stderr.contains("sub/b")) && stderr.contains("loop"),
+        "the error names the looping link\n{}",
+        describe(&out)
+    );
+    assert!(!helm_ran, "helm must not run\n{}", describe(&out));
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "a link loop must end the render at once"
+    );
+}

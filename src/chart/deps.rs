@@ -150,6 +150,10 @@ fn plan_nested(
             let dir = root
                 .join(chart_dir, rel, "file:// dependency")
                 .map_err(|e| Error::Input(format!("{at}: {e}")))?;
+            // Its files are packed as they are, so no link in it may lead out of the
+            // repository (or loop), as for the component's own chart.
+            root.check_links(&dir, &format!("dependency {name:?}"))
+                .map_err(|e| Error::Input(format!("{at}: {e}")))?;
             if !dir.join("Chart.yaml").is_file() {
                 return Err(Error::Input(format!(
                     "{at}: dependency {name:?}: {} is not a chart directory (no Chart.yaml)",
