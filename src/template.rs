@@ -57,15 +57,7 @@ impl Templater {
         if !template.contains("{{") {
             return Ok(template.to_owned());
         }
-        if let Some(name) = referenced_variables(template)
-            .into_iter()
-            .find(|n| !vars.contains_key(n))
-        {
-            return Err(TemplateError::UnknownVariable {
-                template: template.to_owned(),
-                name,
-            });
-        }
+        every_variable_known(template, vars)?;
         self.engine
             .render_template(template, vars)
             .map_err(|e| TemplateError::Invalid {
@@ -90,15 +82,7 @@ impl Templater {
         if !template.contains("{{") {
             return Ok(template.to_owned());
         }
-        if let Some(name) = referenced_variables(template)
-            .into_iter()
-            .find(|n| !vars.contains_key(n))
-        {
-            return Err(TemplateError::UnknownVariable {
-                template: template.to_owned(),
-                name,
-            });
-        }
+        every_variable_known(template, vars)?;
         if has_unescaped_insertion(template) {
             return Err(TemplateError::YamlInsertion(
                 "`{{{…}}}` and `{{&…}}` insert a value unchecked, which YAML templates do not allow; write `{{…}}`".into(),
@@ -117,6 +101,24 @@ impl Templater {
                     message: e.to_string(),
                 })?;
         check_insertions(&marked, vars).map_err(TemplateError::YamlInsertion)
+    }
+}
+
+/// Strict templates: a variable the tenant does not have is an error naming it, never an
+/// empty string.
+fn every_variable_known(
+    template: &str,
+    vars: &BTreeMap<String, String>,
+) -> Result<(), TemplateError> {
+    match referenced_variables(template)
+        .into_iter()
+        .find(|n| !vars.contains_key(n))
+    {
+        Some(name) => Err(TemplateError::UnknownVariable {
+            template: template.to_owned(),
+            name,
+        }),
+        None => Ok(()),
     }
 }
 
