@@ -410,6 +410,28 @@ generated: "2024-01-02T03:04:05Z"
         let twice = index.versions("twice");
         assert_eq!((twice.len(), twice[0].version.as_str()), (1, "2.0.0"));
         assert!(index.versions("ngin").is_empty(), "a prefix is not a name");
+        assert_eq!(v[0].created.as_deref(), Some("2024-01-02T03:04:05.000000Z"));
+        let err = index
+            .require("https://u:p@h/r", "ngin")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "chart \"ngin\" is not in the index of https://h/r (did you mean nginx?)"
+        );
+    }
+
+    #[test]
+    fn an_alias_bomb_is_refused() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..12 {
+            let p = i - 1;
+            text.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
+        }
+        text.push_str("entries: {}\n");
+        assert!(RepoIndex::parse(&text).is_err());
     }
 
     #[test]

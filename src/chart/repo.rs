@@ -590,43 +590,6 @@ generated: "2024-01-02T03:04:05Z"
 "#;
 
     #[test]
-    fn parses_the_fields_strata_uses_and_drops_unusable_entries() {
-        let index = RepoIndex::parse(INDEX).unwrap();
-        let v = index.versions("nginx");
-        assert_eq!(v.len(), 2);
-        assert_eq!(v[0].digest.as_deref(), Some("abc"));
-        assert_eq!(
-            v[0].annotations.get("category").map(String::as_str),
-            Some("web")
-        );
-        assert_eq!(v[0].created.as_deref(), Some("2024-01-02T03:04:05.000000Z"));
-        assert_eq!(v[1].name, "nginx");
-        assert!(index.versions("missing").is_empty());
-        assert!(index.versions("empty").is_empty());
-        let err = index
-            .require("https://u:p@h/r", "ngin")
-            .unwrap_err()
-            .to_string();
-        assert_eq!(
-            err,
-            "chart \"ngin\" is not in the index of https://h/r (did you mean nginx?)"
-        );
-    }
-
-    #[test]
-    fn an_alias_bomb_is_refused() {
-        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
-        for i in 1..12 {
-            let p = i - 1;
-            text.push_str(&format!(
-                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
-            ));
-        }
-        text.push_str("entries: {}\n");
-        assert!(RepoIndex::parse(&text).is_err());
-    }
-
-    #[test]
     fn archive_urls_resolve_against_the_repository() {
         let index = RepoIndex::parse(INDEX).unwrap();
         let v = index.versions("nginx");
