@@ -33,6 +33,7 @@ pub mod render_cache;
 pub mod rollout;
 pub mod scratch;
 pub mod selector;
+pub mod semver;
 pub mod snapshot;
 pub mod template;
 pub mod tenant;
