@@ -6,6 +6,7 @@
 
 pub mod appset;
 pub mod argocd;
+pub mod atomic_file;
 pub mod budget;
 pub mod chart;
 pub mod check;
