@@ -29,8 +29,6 @@ use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use values::{ValueChange, ValueGroup};
 
 /// What to compare.
@@ -45,6 +43,8 @@ pub struct DiffOptions {
     pub ignore: Vec<IgnorePath>,
     /// Render settings shared by both sides: helm binary, cluster facts, time budget.
     pub context: Context,
+    /// How many renders run at once (`-j`).
+    pub jobs: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -304,7 +304,7 @@ pub fn run(opts: &DiffOptions) -> Result<DiffReport, DiffError> {
             jobs.push((&head_side, dir.as_str()));
         }
     }
-    let mut rendered = render_all(&jobs, &opts.context)?.into_iter();
+    let mut rendered = render_all(&jobs, &opts.context, opts.jobs)?.into_iter();
 
     let mut objects = Vec::new();
     for (_, pair) in &changed {
@@ -494,44 +494,17 @@ impl Rendered {
     }
 }
 
-/// Renders every job with the real pipeline, several tenants at a time (each render already
+/// Renders every job with the real pipeline, `workers` tenants at a time (each render already
 /// runs its components concurrently), and returns the objects in job order. The first error
-/// stops the remaining jobs.
-fn render_all(jobs: &[(&Side, &str)], template: &Context) -> Result<Vec<Rendered>, DiffError> {
-    let workers = std::thread::available_parallelism()
-        .map_or(4, |n| n.get())
-        .clamp(1, 8)
-        .min(jobs.len().max(1));
-    let next = AtomicUsize::new(0);
-    let failed = AtomicBool::new(false);
-    let results: Mutex<Vec<Option<Result<Rendered, DiffError>>>> =
-        Mutex::new((0..jobs.len()).map(|_| None).collect());
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            crate::deep_stack::spawn_scoped(scope, || {
-                loop {
-                    let i = next.fetch_add(1, Ordering::SeqCst);
-                    if i >= jobs.len() || failed.load(Ordering::SeqCst) {
-                        break;
-                    }
-                    let (side, dir) = jobs[i];
-                    let result = render_one(side, dir, template);
-                    if result.is_err() {
-                        failed.store(true, Ordering::SeqCst);
-                    }
-                    results.lock().expect("no panics while locked")[i] = Some(result);
-                }
-            });
-        }
-    });
-    // Jobs are taken in order and a taken job always finishes, so every job before the first
-    // error ran: the error reported is the first in job order, whatever the thread timing.
-    results
-        .into_inner()
-        .expect("no panics while locked")
-        .into_iter()
-        .map_while(|r| r)
-        .collect()
+/// in job order is returned, and stops the jobs not started yet.
+fn render_all(
+    jobs: &[(&Side, &str)],
+    template: &Context,
+    workers: usize,
+) -> Result<Vec<Rendered>, DiffError> {
+    crate::parallel::try_map(workers, jobs, |&(side, dir)| {
+        render_one(side, dir, template)
+    })
 }
 
 fn render_one(side: &Side, dir: &str, template: &Context) -> Result<Rendered, DiffError> {
