@@ -1,11 +1,14 @@
 //! Docker credential helpers (`credHelpers`, `credsStore`) against the real docker-registry
 //! with htpasswd over TLS: the helper is a real executable on PATH speaking the helper
 //! protocol (`get`/`list` with the server on stdin, JSON on stdout), as ECR's, GCR's and
-//! ACR's helpers do.
+//! ACR's helpers do. Identity tokens (OAuth2 refresh tokens), from a helper or from
+//! `auths.<host>.identitytoken`, against a registry whose token service exchanges them.
 
 use crate::common::registry::{self, Registry, RegistryAuth};
 use crate::common::*;
+use base64::Engine as _;
 use std::os::unix::fs::PermissionsExt;
+use std::process::Output;
 
 /// A helper that knows the registry's account and records each call.
 fn helper_script(t: &Tree, name: &str, host: &str) {
@@ -78,31 +81,6 @@ fn cred_helpers_and_creds_store_supply_registry_logins() {
         "{log}"
     );
 
-    // An identity token from a helper is recognised as such, and refused with that reason by
-    // a registry with a token service.
-    let token_registry = Registry::start(RegistryAuth::Token, true);
-    token_registry.push_chart(Helm::V4, "web", "1.0.0");
-    stack(&t, &token_registry.url());
-    let token_helper = t.write(
-        "bin/docker-credential-tok",
-        "#!/bin/sh
-printf '{\"Username\": \"<token>\", \"Secret\": \"refresh-7f3a-never-printed\"}'\n",
-    );
-    std::fs::set_permissions(&token_helper, std::fs::Permissions::from_mode(0o755)).unwrap();
-    t.write(
-        "tok/config.json",
-        format!(
-            "{{\"credHelpers\": {{\"{}\": \"tok\"}}}}",
-            token_registry.host()
-        ),
-    );
-    let out = run(strata_with(&t, &token_registry, "tok")
-        .arg("lock")
-        .arg(t.path("stack")));
-    assert_error(&out, "identity token", &["identity token"]);
-    assert!(!text(&out.stderr).contains("refresh-7f3a-never-printed"));
-    stack(&t, &registry.url());
-
     // Rendering from a cold cache fetches through the helper's login too.
     let out = run(strata_with(&t, &registry, "helpers")
         .arg("lock")
@@ -114,4 +92,126 @@ printf '{\"Username\": \"<token>\", \"Secret\": \"refresh-7f3a-never-printed\"}'
         .arg(t.path("stack/t/acme")));
     assert_success(&out, "cold render through the helper");
     assert!(text(&out.stdout).contains("kind: ConfigMap"));
+}
+
+/// A helper answering with an identity token, as helpers do for registries that hand them out.
+fn token_helper(t: &Tree, name: &str, secret: &str) {
+    let path = t.write(
+        format!("bin/docker-credential-{name}"),
+        format!("#!/bin/sh\nprintf '{{\"Username\": \"<token>\", \"Secret\": \"{secret}\"}}'\n"),
+    );
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// `lock` then `render` from a cold cache with the Docker config in `config/`.
+fn lock_and_render(t: &Tree, registry: &Registry, config: &str) -> Vec<Output> {
+    let _ = std::fs::remove_file(t.path("stack/strata.lock"));
+    let _ = std::fs::remove_dir_all(t.path("cache"));
+    let lock = run(strata_with(t, registry, config)
+        .arg("lock")
+        .arg(t.path("stack")));
+    if !lock.status.success() {
+        return vec![lock];
+    }
+    std::fs::remove_dir_all(t.path("cache")).unwrap();
+    let render = run(strata_with(t, registry, config)
+        .arg("render")
+        .arg(t.path("stack/t/acme")));
+    vec![lock, render]
+}
+
+#[test]
+fn identity_tokens_are_exchanged_at_the_token_service() {
+    let registry = Registry::start(RegistryAuth::Token, true);
+    registry.push_chart(Helm::V4, "web", "1.0.0");
+    let t = Tree::new();
+    stack(&t, &registry.url());
+    let host = registry.host();
+    token_helper(&t, "good", registry::IDENTITY_TOKEN);
+    token_helper(&t, "stale", "idt-revoked-3b9d-not-valid");
+    t.write(
+        "helper/config.json",
+        format!("{{\"credHelpers\": {{\"{host}\": \"good\"}}}}"),
+    );
+    // As `docker login` writes it: `auth` is base64 of `<token>:`.
+    t.write(
+        "auths/config.json",
+        format!(
+            "{{\"auths\": {{\"{host}\": {{\"auth\": \"PHRva2VuPjo=\", \"identitytoken\": \"{}\"}}}}}}",
+            registry::IDENTITY_TOKEN
+        ),
+    );
+    t.write(
+        "stale-helper/config.json",
+        format!("{{\"credHelpers\": {{\"{host}\": \"stale\"}}}}"),
+    );
+    t.write(
+        "stale-auths/config.json",
+        format!(
+            "{{\"auths\": {{\"{host}\": {{\"identitytoken\": \"idt-revoked-3b9d-not-valid\"}}}}}}"
+        ),
+    );
+    // The identity token wins over a username and password of the same entry, as in docker.
+    t.write(
+        "stale-over-password/config.json",
+        format!(
+            "{{\"auths\": {{\"{host}\": {{\"auth\": \"{}\", \"identitytoken\": \"idt-revoked-3b9d-not-valid\"}}}}}}",
+            base64::engine::general_purpose::STANDARD
+                .encode(format!("{}:{}", registry::USER, registry::PASSWORD))
+        ),
+    );
+    let secrets = || {
+        let mut all = vec![
+            registry::PASSWORD.to_owned(),
+            registry::IDENTITY_TOKEN.to_owned(),
+            "idt-revoked-3b9d-not-valid".to_owned(),
+        ];
+        all.extend(registry.token_server().tokens());
+        all
+    };
+    let assert_quiet = |out: &Output, what: &str| {
+        let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+        for secret in secrets() {
+            assert!(!all.contains(&secret), "{what}: a token leaked:\n{all}");
+        }
+    };
+
+    for config in ["helper", "auths"] {
+        let issued = registry.token_server().issued();
+        let outs = lock_and_render(&t, &registry, config);
+        for out in &outs {
+            assert_success(out, &format!("identity token from {config}"));
+            assert_quiet(out, config);
+        }
+        assert!(text(&outs[1].stdout).contains("kind: ConfigMap"));
+        assert!(
+            registry.token_server().issued() > issued,
+            "{config}: no access token was issued for the identity token"
+        );
+    }
+
+    for (config, source) in [
+        ("stale-helper", "docker-credential-stale"),
+        ("stale-auths", "config.json"),
+        ("stale-over-password", "config.json"),
+    ] {
+        let refused = registry.token_server().refused();
+        let outs = lock_and_render(&t, &registry, config);
+        let out = outs.last().unwrap();
+        assert_error(
+            out,
+            &format!("a revoked identity token from {config}"),
+            &[
+                &registry.host(),
+                source,
+                "rejected the identity token",
+                "log in to the registry again",
+            ],
+        );
+        assert_quiet(out, config);
+        assert!(
+            registry.token_server().refused() > refused,
+            "{config}: the token service never saw the exchange"
+        );
+    }
 }

@@ -1,6 +1,7 @@
 //! Credentials never leave strata: not in logs at any level (dependencies' trace included), not
 //! in errors, whatever shape the URL holding them has. Against a password-protected nginx Helm
-//! repository and a Docker registry with Basic and with Bearer (token) authentication.
+//! repository and a Docker registry with Basic and with Bearer (token) authentication, and an
+//! identity token (OAuth2 refresh token) exchanged at the registry's token service.
 
 use crate::common::registry::{self, Registry, RegistryAuth};
 use crate::common::servers::{Nginx, Tls};
@@ -189,6 +190,48 @@ fn no_log_level_shows_a_registry_bearer_token() {
         registry.token_server().tokens().len() > issued_before,
         "the test must have used bearer tokens"
     );
+}
+
+#[test]
+fn no_log_level_shows_a_registry_identity_token() {
+    let registry = Registry::start(RegistryAuth::Token, true);
+    registry.push_chart(Helm::V4, "web", "1.0.0");
+    let tree = Tree::new();
+    stack(&tree, &registry.url());
+    let docker_config = |dir: &str, identity_token: &str| {
+        tree.write(
+            format!("{dir}/config.json"),
+            format!(
+                "{{\"auths\": {{\"{}\": {{\"identitytoken\": \"{identity_token}\"}}}}}}",
+                registry.host()
+            ),
+        );
+        vec![
+            ("DOCKER_CONFIG", tree.path(dir).display().to_string()),
+            ("STRATA_CA_FILE", registry.ca_file().display().to_string()),
+        ]
+    };
+    let wrong = "idt-wrong-62af-also-secret";
+    let secrets = || {
+        let mut all = vec![registry::IDENTITY_TOKEN.to_owned(), wrong.to_owned()];
+        // The signature is what makes an access token valid.
+        for token in registry.token_server().tokens() {
+            all.push(token.rsplit('.').next().unwrap().to_owned());
+        }
+        all
+    };
+    let issued_before = registry.token_server().issued();
+    let env = docker_config("docker", registry::IDENTITY_TOKEN);
+    every_filter(&tree, &env, secrets, true);
+    assert!(
+        registry.token_server().issued() > issued_before,
+        "the test must have exchanged the identity token"
+    );
+    // A refused exchange must not print what was sent either.
+    let refused_before = registry.token_server().refused();
+    let env = docker_config("docker-wrong", wrong);
+    every_filter(&tree, &env, secrets, false);
+    assert!(registry.token_server().refused() > refused_before);
 }
 
 #[test]

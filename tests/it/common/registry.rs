@@ -32,6 +32,8 @@ pub const USER: &str = "chart-reader";
 pub const PASSWORD: &str = "pw-7Hq2-not-in-any-message";
 /// Charts are pushed below this repository path.
 pub const PATH: &str = "helm";
+/// The OAuth2 refresh token (docker's "identity token") the token service accepts.
+pub const IDENTITY_TOKEN: &str = "idt-5e0b-refresh-never-shown";
 /// The `service` and `issuer` the registry expects in tokens.
 const SERVICE: &str = "strata-test-registry";
 const ISSUER: &str = "strata-test-token-service";
@@ -386,12 +388,15 @@ pub struct StubServer {
 
 /// What a [`StubServer`] handler sees of a request.
 pub struct StubRequest {
+    pub method: String,
     pub path: String,
     /// The raw query, without `?`.
     pub query: String,
     /// The `Host` header: where the client thinks it is talking to.
     pub host: String,
     pub authorization: Option<String>,
+    /// The body, as long as `Content-Length` says.
+    pub body: String,
 }
 
 pub struct StubResponse {
@@ -465,7 +470,7 @@ fn serve(stream: TcpStream, handler: &impl Fn(&StubRequest) -> StubResponse) {
     if reader.read_line(&mut request_line).is_err() {
         return;
     }
-    let (mut host, mut authorization) = (String::new(), None);
+    let (mut host, mut authorization, mut length) = (String::new(), None, 0);
     loop {
         let mut line = String::new();
         match reader.read_line(&mut line) {
@@ -477,19 +482,28 @@ fn serve(stream: TcpStream, handler: &impl Fn(&StubRequest) -> StubResponse) {
                     match name.trim().to_ascii_lowercase().as_str() {
                         "authorization" => authorization = Some(value),
                         "host" => host = value,
+                        "content-length" => length = value.parse().unwrap_or(0),
                         _ => {}
                     }
                 }
             }
         }
     }
-    let target = request_line.split_whitespace().nth(1).unwrap_or_default();
+    let mut body = vec![0; length.min(1 << 20)];
+    if reader.read_exact(&mut body).is_err() {
+        return;
+    }
+    let mut words = request_line.split_whitespace();
+    let method = words.next().unwrap_or_default().to_owned();
+    let target = words.next().unwrap_or_default();
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
     let response = handler(&StubRequest {
+        method,
         path: path.to_owned(),
         query: query.to_owned(),
         host,
         authorization,
+        body: String::from_utf8_lossy(&body).into_owned(),
     });
     let mut head = format!("HTTP/1.1 {} Stub\r\n", response.status);
     for (name, value) in &response.headers {
@@ -588,24 +602,39 @@ impl TokenServer {
     }
 }
 
-/// `GET /token?service=…&scope=…` with Basic credentials.
+/// `GET /token?service=…&scope=…` with Basic credentials, or the OAuth2 refresh-token grant:
+/// `POST /token` with the form `grant_type=refresh_token&refresh_token=…&client_id=…&scope=…
+/// &service=…`, answered in `access_token`.
 fn issue(state: &TokenState, request: &StubRequest) -> StubResponse {
     if request.path != "/token" {
         return StubResponse::json(404, r#"{"error":"not found"}"#);
     }
-    if !valid_basic(request.authorization.as_deref()) {
+    let oauth = request.method == "POST";
+    let granted = if oauth {
+        valid_refresh_grant(&request.body)
+    } else {
+        request.method == "GET" && valid_basic(request.authorization.as_deref())
+    };
+    if !granted {
         state.refused.fetch_add(1, Ordering::SeqCst);
-        return StubResponse::json(401, r#"{"error":"invalid credentials"}"#);
+        return if oauth {
+            // RFC 6749 §5.2.
+            StubResponse::json(400, r#"{"error":"invalid_grant"}"#)
+        } else {
+            StubResponse::json(401, r#"{"error":"invalid credentials"}"#)
+        };
     }
     state.issued.fetch_add(1, Ordering::SeqCst);
     let mode = *state.mode.lock().unwrap();
+    let scopes = if oauth { &request.body } else { &request.query };
     let access = match mode {
         TokenMode::NoAccess => Vec::new(),
-        _ => access(&request.query),
+        _ => access(scopes),
     };
     let token = mint(state, &access, mode == TokenMode::Expired);
     state.tokens.lock().unwrap().push(token.clone());
     let field = match mode {
+        _ if oauth => "access_token",
         TokenMode::AccessTokenField => "access_token",
         _ => "token",
     };
@@ -613,6 +642,21 @@ fn issue(state: &TokenState, request: &StubRequest) -> StubResponse {
         200,
         serde_json::json!({ field: token, "expires_in": 300 }).to_string(),
     )
+}
+
+/// A refresh-token grant for this service with the right token and a client id.
+fn valid_refresh_grant(form: &str) -> bool {
+    let field = |name: &str| {
+        form.split('&')
+            .filter_map(|pair| pair.split_once('='))
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| percent_decode(v))
+    };
+    field("grant_type").as_deref() == Some("refresh_token")
+        && field("refresh_token").as_deref() == Some(IDENTITY_TOKEN)
+        && field("service").as_deref() == Some(SERVICE)
+        && field("client_id").is_some_and(|id| !id.is_empty())
+        && field("scope").is_some_and(|scope| scope.contains(":pull"))
 }
 
 fn valid_basic(header: Option<&str>) -> bool {
