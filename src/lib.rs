@@ -6,6 +6,7 @@
 
 pub mod appset;
 pub mod argocd;
+pub mod atomic_file;
 pub mod budget;
 pub mod chart;
 pub mod check;
@@ -33,6 +34,7 @@ pub mod render_cache;
 pub mod rollout;
 pub mod scratch;
 pub mod selector;
+pub mod semver;
 pub mod snapshot;
 pub mod template;
 pub mod tenant;

@@ -21,7 +21,6 @@ use crate::helm::{Helm, HelmError};
 use crate::plan::ComponentPlan;
 use sha2::{Digest, Sha256};
 use std::fs;
-use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -404,13 +403,8 @@ fn decode(mut bytes: Vec<u8>) -> Option<Vec<u8>> {
 /// The file keeps the temporary file's owner-only mode: a render can hold Secrets.
 fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), RenderCacheError> {
     fs::create_dir_all(dir).map_err(io(dir))?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".tmp-")
-        .tempfile_in(dir)
-        .map_err(io(dir))?;
-    tmp.write_all(bytes).map_err(io(tmp.path()))?;
-    tmp.persist(path).map_err(|e| io(path)(e.error))?;
-    Ok(())
+    crate::atomic_file::write(path, bytes, crate::atomic_file::Access::Private)
+        .map_err(|e| io(path)(e.source))
 }
 
 #[cfg(test)]
