@@ -36,6 +36,7 @@ pub mod selector;
 pub mod snapshot;
 pub mod template;
 pub mod tenant;
+pub mod terminal;
 pub mod values;
 pub mod yaml;
 
