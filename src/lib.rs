@@ -38,6 +38,7 @@ pub mod semver;
 pub mod snapshot;
 pub mod template;
 pub mod tenant;
+pub mod terminal;
 pub mod values;
 pub mod yaml;
 

@@ -477,6 +477,7 @@ pub fn impact_note(ctx: &Context, to: &Selector) -> Option<String> {
             start_dir: stack.dir.clone(),
             ..ctx.clone()
         },
+        progress: crate::terminal::Progress::hidden(),
     };
     let report = match crate::diff::run(&options) {
         Ok(report) => report,
