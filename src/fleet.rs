@@ -14,10 +14,10 @@ use crate::pipeline::{self, Resolved};
 use crate::plan::{ChartPlan, RemoteChart};
 use crate::selector::Selection;
 use crate::tenant::{list_tenant_dirs, path_vars};
+use crate::terminal::Progress;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// One tenant as `strata tenants` shows it.
 #[derive(Debug, Clone, Serialize)]
@@ -284,7 +284,7 @@ pub fn file_name(stack: &Stack, dir: &Path) -> String {
 /// `render -o` does. A failure does not stop the other tenants; the report lists both. Files
 /// of tenants that no longer exist are not touched: `out_dir` may hold other files, and
 /// deciding what is stale is the caller's business (render into a fresh directory to get
-/// exactly the fleet). `progress(done, total, tenant)` is called as each tenant finishes.
+/// exactly the fleet). `progress` counts the tenants as each finishes.
 ///
 /// Versioned charts are fetched first, each distinct one once, so parallel tenants do not all
 /// race for the same cold chart; a tenant whose chart cannot be fetched fails with that error.
@@ -295,7 +295,7 @@ pub fn render_all(
     selection: &Selection,
     out_dir: &Path,
     jobs: usize,
-    progress: impl Fn(usize, usize, &str) + Sync,
+    progress: &Progress,
 ) -> Result<RenderAllReport, Error> {
     let (stack, found) = candidates(ctx, selection)?;
     let files: Vec<PathBuf> = found
@@ -321,15 +321,14 @@ pub fn render_all(
     let chart_errors = warm_charts(ctx, &found);
 
     let total = found.len();
-    let done = AtomicUsize::new(0);
-    let indexes: Vec<usize> = (0..total).collect();
-    let outcomes = crate::parallel::map(jobs, &indexes, |&i| {
-        let candidate = &found[i];
-        let outcome = render_one(ctx, candidate, &chart_errors, &files[i]);
-        let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-        progress(n, total, &candidate.shown);
+    let phase = progress.phase(total);
+    let work: Vec<_> = found.iter().zip(&files).collect();
+    let outcomes = crate::parallel::map(jobs, &work, |&(candidate, file)| {
+        let outcome = render_one(ctx, candidate, &chart_errors, file);
+        phase.step(&candidate.shown);
         outcome
     });
+    drop(phase);
 
     let mut report = RenderAllReport::default();
     for ((c, file), outcome) in found.into_iter().zip(files).zip(outcomes) {

@@ -2,7 +2,7 @@
 //!
 //! Data flows one way: [`context`] (Argo CD environment or command line) → [`config`] (the
 //! stack) → [`tenant`] (variables) → [`plan`] (layers and charts per component) → [`values`]
-//! (merged with provenance) → [`helm`] (render) → [`manifests`] (checked output).
+//! (merged with provenance) → [`render`] (helm behind the `Renderer` trait) → [`manifests`] (checked output).
 
 pub mod appset;
 pub mod argocd;
@@ -17,7 +17,6 @@ pub mod deep_stack;
 pub mod diff;
 pub mod error;
 pub mod fleet;
-pub mod helm;
 pub mod inspect;
 pub mod interrupt;
 pub mod lockfile;
@@ -31,6 +30,7 @@ pub mod plan;
 pub mod post_render;
 pub mod promote;
 pub mod quote;
+pub mod render;
 pub mod render_cache;
 pub mod rollout;
 pub mod scratch;
@@ -39,6 +39,7 @@ pub mod semver;
 pub mod snapshot;
 pub mod template;
 pub mod tenant;
+pub mod terminal;
 pub mod values;
 pub mod yaml;
 

@@ -478,6 +478,7 @@ pub fn impact_note(ctx: &Context, to: &Selector) -> Option<String> {
             ..ctx.clone()
         },
         jobs: crate::parallel::default_jobs(),
+        progress: crate::terminal::Progress::hidden(),
     };
     let report = match crate::diff::run(&options) {
         Ok(report) => report,

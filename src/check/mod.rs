@@ -37,6 +37,8 @@ pub struct CheckOptions {
     pub kube_schemas: Option<PathBuf>,
     /// How many tenants to check at once.
     pub jobs: usize,
+    /// Counts the checked tenants (on a terminal).
+    pub progress: crate::terminal::Progress,
 }
 
 /// Checks every selected tenant of the stack at `ctx.start_dir`. `Err` only when the stack
@@ -58,7 +60,13 @@ pub fn run(ctx: &Context, options: &CheckOptions) -> Result<CheckReport, Error> 
         kube: kube.as_ref(),
         charts: Mutex::new(HashMap::new()),
     };
-    let outcomes = crate::parallel::map(options.jobs, &found, |c| shared.check_tenant(c));
+    let phase = options.progress.phase(found.len());
+    let outcomes = crate::parallel::map(options.jobs, &found, |c| {
+        let outcome = shared.check_tenant(c);
+        phase.step(&c.shown);
+        outcome
+    });
+    drop(phase);
 
     let mut report = CheckReport {
         tenants: found.len(),

@@ -20,6 +20,7 @@ pub mod values;
 use crate::context::Context;
 use crate::pipeline;
 use crate::selector::Selection;
+use crate::terminal::Progress;
 use crate::yaml::YamlError;
 use git::{GitError, Repo};
 use ignore::IgnorePath;
@@ -45,6 +46,8 @@ pub struct DiffOptions {
     pub context: Context,
     /// How many renders run at once (`-j`).
     pub jobs: usize,
+    /// Counts the renders of changed tenants (on a terminal).
+    pub progress: Progress,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -304,7 +307,7 @@ pub fn run(opts: &DiffOptions) -> Result<DiffReport, DiffError> {
             jobs.push((&head_side, dir.as_str()));
         }
     }
-    let mut rendered = render_all(&jobs, &opts.context, opts.jobs)?.into_iter();
+    let mut rendered = render_all(&jobs, &opts.context, opts.jobs, &opts.progress)?.into_iter();
 
     let mut objects = Vec::new();
     for (_, pair) in &changed {
@@ -501,9 +504,13 @@ fn render_all(
     jobs: &[(&Side, &str)],
     template: &Context,
     workers: usize,
+    progress: &Progress,
 ) -> Result<Vec<Rendered>, DiffError> {
+    let phase = progress.phase(jobs.len());
     crate::parallel::try_map(workers, jobs, |&(side, dir)| {
-        render_one(side, dir, template)
+        let result = render_one(side, dir, template);
+        phase.step(&format!("{dir} ({})", side.label));
+        result
     })
 }
 
