@@ -34,5 +34,6 @@ mod rollout;
 mod secrets;
 mod semver_helm;
 mod snapshot;
+mod terminal;
 mod time_budget;
 mod values_template;

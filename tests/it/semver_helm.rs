@@ -14,7 +14,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::common::{Helm, Tree, describe, text};
-use strata::chart::semver::{Constraint, select_highest};
+use strata::semver::{Constraint, select_highest};
 
 const CHART: &str = "semvertest";
 

@@ -2,6 +2,12 @@
 //!
 //! The reference with examples is docs/config.md; docs/strata.schema.json is the JSON Schema.
 
+pub mod checks;
+pub mod clusters;
+pub mod rollout;
+
+pub use clusters::{ClusterEntry, ClustersSpec, ServerEntry};
+
 use crate::yaml::{self, YamlError};
 use serde::Deserialize;
 use serde_saphyr::Spanned;
@@ -104,70 +110,15 @@ pub struct StackSpec {
     pub common_annotations: MetadataTemplates,
     /// Policy rules for `strata check`, each on for the tenants its `when` selects.
     #[serde(default)]
-    pub checks: crate::check::spec::ChecksSpec,
+    pub checks: checks::ChecksSpec,
     /// Waves to roll changes out in, and the limits `strata check --base` puts on a change.
     #[serde(default)]
-    pub rollout: Option<crate::rollout::RolloutSpec>,
+    pub rollout: Option<rollout::RolloutSpec>,
 }
 
 /// `commonLabels` / `commonAnnotations`: key → template over the tenant's variables plus
 /// `chartName` and `chartVersion`. Written as any scalar, used as text.
 pub type MetadataTemplates = BTreeMap<String, Spanned<VarValue>>;
-
-/// The destination cluster of each tenant, chosen by one variable's value:
-/// `clusters: {by: region, servers: {den1: https://…}, default: https://kubernetes.default.svc}`.
-///
-/// It lives in strata.yaml rather than in the ApplicationSet because the variable that picks
-/// the cluster (often `region`) may come from a tenant file, which only strata reads.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ClustersSpec {
-    /// The variable whose value selects the server (`region`), or a template over several
-    /// (`"{{env}}-{{region}}"`) when one variable does not identify a cluster.
-    pub by: Spanned<String>,
-    /// Variable value → Argo CD cluster server URL, or `{server, kubeVersion, apiVersions}`.
-    #[serde(default)]
-    pub servers: BTreeMap<String, Spanned<ServerEntry>>,
-    /// The Kubernetes version of every cluster that does not give its own: what helm's
-    /// `.Capabilities.KubeVersion` is in render, diff, check and snapshot, as Argo CD passes it.
-    #[serde(default)]
-    pub kube_version: Option<Spanned<String>>,
-    /// The API versions of every cluster that does not list its own (`.Capabilities.APIVersions`).
-    #[serde(default)]
-    pub api_versions: Option<Vec<String>>,
-    /// The server for a value that `servers` does not list; without it such a tenant is an error.
-    #[serde(default)]
-    pub default: Option<Spanned<String>>,
-}
-
-/// One cluster of `clusters.servers`: its URL alone, or the URL with the cluster's Kubernetes
-/// version and API versions, so CI renders what Argo CD renders for that cluster.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
-pub enum ServerEntry {
-    Url(String),
-    Cluster(ClusterEntry),
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ClusterEntry {
-    pub server: String,
-    #[serde(default)]
-    pub kube_version: Option<String>,
-    /// This cluster's whole list; it replaces `clusters.apiVersions`.
-    #[serde(default)]
-    pub api_versions: Option<Vec<String>>,
-}
-
-impl ServerEntry {
-    pub fn url(&self) -> &str {
-        match self {
-            ServerEntry::Url(url) => url,
-            ServerEntry::Cluster(c) => &c.server,
-        }
-    }
-}
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -325,157 +276,185 @@ impl Stack {
             path: shown_as.clone(),
             error,
         })?;
-        let invalid = |line: u64, message: String| ConfigError::Invalid {
+        check_stack(&spec, &text).map_err(|(line, message)| ConfigError::Invalid {
             path: shown_as.clone(),
             line,
             message,
-        };
-        if spec.api_version.value != API_VERSION {
-            return Err(invalid(
-                spec.api_version.referenced.line(),
-                format!(
-                    "apiVersion must be {API_VERSION:?}, found {:?}",
-                    spec.api_version.value
-                ),
-            ));
-        }
-        if spec.kind.value != "Stack" {
-            return Err(invalid(
-                spec.kind.referenced.line(),
-                format!("kind must be \"Stack\", found {:?}", spec.kind.value),
-            ));
-        }
-        if spec.components.value.is_empty() {
-            return Err(invalid(
-                spec.components.referenced.line(),
-                "components is empty: a stack renders at least one chart".into(),
-            ));
-        }
-        let mut seen = std::collections::BTreeSet::new();
-        for c in &spec.components.value {
-            let name = &c.name.value;
-            let valid = !name.is_empty()
-                && name
-                    .chars()
-                    .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-');
-            if !valid {
-                return Err(invalid(
-                    c.name.referenced.line(),
-                    format!("component name {name:?} must be lower-case letters, digits and '-'"),
-                ));
-            }
-            if !seen.insert(name.clone()) {
-                return Err(invalid(
-                    c.name.referenced.line(),
-                    format!("component name {name:?} is used twice"),
-                ));
-            }
-        }
-        for c in &spec.components.value {
-            let line = c.name.referenced.line();
-            let name = &c.name.value;
-            let chart = match (&c.chart, &c.manifests) {
-                (Some(chart), None) => chart,
-                (None, Some(_)) => {
-                    check_manifests_component(c).map_err(|m| invalid(line, m))?;
-                    continue;
-                }
-                _ => {
-                    return Err(invalid(
-                        line,
-                        format!(
-                            "component {name:?} needs exactly one of `chart` (a Helm chart) or `manifests` (a directory of plain YAML)"
-                        ),
-                    ));
-                }
-            };
-            match (&chart.path, &chart.repository) {
-                (Some(_), None) => {
-                    if chart.name.is_some() || chart.version.is_some() {
-                        return Err(invalid(
-                            line,
-                            format!(
-                                "component {name:?}: chart.name and chart.version go with chart.repository, not chart.path"
-                            ),
-                        ));
-                    }
-                }
-                (None, Some(repo)) => {
-                    let url = &repo.value;
-                    if !(url.starts_with("https://")
-                        || url.starts_with("http://")
-                        || url.starts_with("oci://"))
-                    {
-                        return Err(invalid(
-                            repo.referenced.line(),
-                            format!(
-                                "component {name:?}: chart.repository {url:?} must start with https://, http:// or oci://"
-                            ),
-                        ));
-                    }
-                    if chart.name.as_deref().is_none_or(str::is_empty) {
-                        return Err(invalid(
-                            line,
-                            format!("component {name:?}: chart.repository needs chart.name"),
-                        ));
-                    }
-                    if let Some(v) = &chart.version
-                        && let Err(e) = crate::chart::semver::Constraint::parse(&v.value)
-                    {
-                        return Err(invalid(
-                            v.referenced.line(),
-                            format!("component {name:?}: chart.version: {e}"),
-                        ));
-                    }
-                }
-                _ => {
-                    return Err(invalid(
-                        line,
-                        format!(
-                            "component {name:?}: chart needs exactly one of `path` or `repository`"
-                        ),
-                    ));
-                }
-            }
-        }
-        for pin in &spec.pins {
-            let line = pin.version.referenced.line();
-            if let Err(e) = crate::chart::semver::Constraint::parse(&pin.version.value) {
-                return Err(invalid(line, format!("pin version: {e}")));
-            }
-            if let Some(component) = &pin.component
-                && !spec
-                    .components
-                    .value
-                    .iter()
-                    .any(|c| &c.name.value == component)
-            {
-                return Err(invalid(
-                    line,
-                    format!("pin names component {component:?}, which the stack does not have"),
-                ));
-            }
-        }
-        if let Some(clusters) = &spec.clusters {
-            check_clusters(clusters).map_err(|(line, message)| invalid(line, message))?;
-        }
-        if let Some(rollout) = &spec.rollout {
-            crate::rollout::check_spec(rollout)
-                .map_err(|(line, message)| invalid(line, message))?;
-        }
-        if spec.timeout_seconds == Some(0) {
-            let line = text
-                .lines()
-                .position(|l| l.trim_start().starts_with("timeoutSeconds"))
-                .map_or(1, |i| i as u64 + 1);
-            return Err(invalid(line, "timeoutSeconds must be at least 1".into()));
-        }
+        })?;
         Ok(Stack {
             dir: file.parent().unwrap_or(Path::new(".")).to_path_buf(),
             file_name: shown_as,
             spec,
         })
     }
+}
+
+/// A problem the stack's text shows: its line and what to do.
+type Invalid = (u64, String);
+
+/// Everything strata.yaml alone can tell is wrong, checked before any tenant is read.
+/// `text` is the file, for a setting serde does not give a line for.
+fn check_stack(spec: &StackSpec, text: &str) -> Result<(), Invalid> {
+    check_header(spec)?;
+    check_component_names(&spec.components)?;
+    for c in &spec.components.value {
+        check_component(c)?;
+    }
+    check_pins(spec)?;
+    if let Some(clusters) = &spec.clusters {
+        clusters::check_clusters(clusters)?;
+    }
+    if let Some(rollout) = &spec.rollout {
+        rollout::check_spec(rollout)?;
+    }
+    if spec.timeout_seconds == Some(0) {
+        let line = text
+            .lines()
+            .position(|l| l.trim_start().starts_with("timeoutSeconds"))
+            .map_or(1, |i| i as u64 + 1);
+        return Err((line, "timeoutSeconds must be at least 1".into()));
+    }
+    Ok(())
+}
+
+fn check_header(spec: &StackSpec) -> Result<(), Invalid> {
+    if spec.api_version.value != API_VERSION {
+        return Err((
+            spec.api_version.referenced.line(),
+            format!(
+                "apiVersion must be {API_VERSION:?}, found {:?}",
+                spec.api_version.value
+            ),
+        ));
+    }
+    if spec.kind.value != "Stack" {
+        return Err((
+            spec.kind.referenced.line(),
+            format!("kind must be \"Stack\", found {:?}", spec.kind.value),
+        ));
+    }
+    Ok(())
+}
+
+/// Component names become Application and release names, so they are DNS-label-like and unique.
+fn check_component_names(components: &Spanned<Vec<ComponentSpec>>) -> Result<(), Invalid> {
+    if components.value.is_empty() {
+        return Err((
+            components.referenced.line(),
+            "components is empty: a stack renders at least one chart".into(),
+        ));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for c in &components.value {
+        let name = &c.name.value;
+        let valid = !name.is_empty()
+            && name
+                .chars()
+                .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-');
+        if !valid {
+            return Err((
+                c.name.referenced.line(),
+                format!("component name {name:?} must be lower-case letters, digits and '-'"),
+            ));
+        }
+        if !seen.insert(name.clone()) {
+            return Err((
+                c.name.referenced.line(),
+                format!("component name {name:?} is used twice"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A component renders a chart or a manifests directory, never both or neither.
+fn check_component(c: &ComponentSpec) -> Result<(), Invalid> {
+    let line = c.name.referenced.line();
+    let name = &c.name.value;
+    match (&c.chart, &c.manifests) {
+        (Some(chart), None) => check_chart(name, line, chart),
+        (None, Some(_)) => check_manifests_component(c).map_err(|m| (line, m)),
+        _ => Err((
+            line,
+            format!(
+                "component {name:?} needs exactly one of `chart` (a Helm chart) or `manifests` (a directory of plain YAML)"
+            ),
+        )),
+    }
+}
+
+/// A chart is a local path, or a name and version constraint in a repository.
+fn check_chart(name: &str, line: u64, chart: &ChartSpec) -> Result<(), Invalid> {
+    match (&chart.path, &chart.repository) {
+        (Some(_), None) => {
+            if chart.name.is_some() || chart.version.is_some() {
+                return Err((
+                    line,
+                    format!(
+                        "component {name:?}: chart.name and chart.version go with chart.repository, not chart.path"
+                    ),
+                ));
+            }
+        }
+        (None, Some(repo)) => {
+            let url = &repo.value;
+            if !(url.starts_with("https://")
+                || url.starts_with("http://")
+                || url.starts_with("oci://"))
+            {
+                return Err((
+                    repo.referenced.line(),
+                    format!(
+                        "component {name:?}: chart.repository {url:?} must start with https://, http:// or oci://"
+                    ),
+                ));
+            }
+            if chart.name.as_deref().is_none_or(str::is_empty) {
+                return Err((
+                    line,
+                    format!("component {name:?}: chart.repository needs chart.name"),
+                ));
+            }
+            if let Some(v) = &chart.version
+                && let Err(e) = crate::semver::Constraint::parse(&v.value)
+            {
+                return Err((
+                    v.referenced.line(),
+                    format!("component {name:?}: chart.version: {e}"),
+                ));
+            }
+        }
+        _ => {
+            return Err((
+                line,
+                format!("component {name:?}: chart needs exactly one of `path` or `repository`"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A pin's version is a constraint, and the component it names exists.
+fn check_pins(spec: &StackSpec) -> Result<(), Invalid> {
+    for pin in &spec.pins {
+        let line = pin.version.referenced.line();
+        if let Err(e) = crate::semver::Constraint::parse(&pin.version.value) {
+            return Err((line, format!("pin version: {e}")));
+        }
+        if let Some(component) = &pin.component
+            && !spec
+                .components
+                .value
+                .iter()
+                .any(|c| &c.name.value == component)
+        {
+            return Err((
+                line,
+                format!("pin names component {component:?}, which the stack does not have"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A manifests component renders no chart, so the chart's settings would silently do nothing.
@@ -493,80 +472,6 @@ fn check_manifests_component(c: &ComponentSpec) -> Result<(), String> {
         )),
         None => Ok(()),
     }
-}
-
-/// Checks `clusters` as far as the stack alone allows; whether every tenant has the `by`
-/// variable is only known per tenant, so `strata appset` checks that.
-fn check_clusters(clusters: &ClustersSpec) -> Result<(), (u64, String)> {
-    let by = &clusters.by;
-    if by.value.trim().is_empty() {
-        return Err((by.referenced.line(), "clusters.by names no variable".into()));
-    }
-    if clusters.servers.is_empty() && clusters.default.is_none() {
-        return Err((
-            by.referenced.line(),
-            "clusters has neither servers nor default: give at least one server".into(),
-        ));
-    }
-    let named = clusters.servers.iter().map(|(value, entry)| {
-        (
-            format!("clusters.servers.{value}"),
-            entry.value.url(),
-            entry.referenced.line(),
-        )
-    });
-    let default = clusters.default.iter().map(|url| {
-        (
-            "clusters.default".to_owned(),
-            url.value.as_str(),
-            url.referenced.line(),
-        )
-    });
-    for (field, url, line) in named.chain(default) {
-        if !(url.starts_with("https://") || url.starts_with("http://")) {
-            return Err((
-                line,
-                format!(
-                    "{field} {url:?} must be a cluster API server URL starting with https:// or http://"
-                ),
-            ));
-        }
-    }
-    let versions = clusters
-        .kube_version
-        .iter()
-        .map(|v| {
-            (
-                "clusters.kubeVersion".to_owned(),
-                v.value.as_str(),
-                v.referenced.line(),
-            )
-        })
-        .chain(
-            clusters
-                .servers
-                .iter()
-                .filter_map(|(name, entry)| match &entry.value {
-                    ServerEntry::Cluster(ClusterEntry {
-                        kube_version: Some(v),
-                        ..
-                    }) => Some((
-                        format!("clusters.servers.{name}.kubeVersion"),
-                        v.as_str(),
-                        entry.referenced.line(),
-                    )),
-                    _ => None,
-                }),
-        );
-    for (field, version, line) in versions {
-        if crate::clusters::parse_kube_version(version).is_none() {
-            return Err((
-                line,
-                format!("{field} {version:?} is not a Kubernetes version such as 1.30 or v1.30.2"),
-            ));
-        }
-    }
-    Ok(())
 }
 
 impl TenantFileSpec {

@@ -1,10 +1,15 @@
-//! Runs the real `helm template` as a subprocess.
+//! The helm renderer: runs the real `helm template` as a subprocess.
 //!
 //! helm runs in its own process group so a timeout can kill it together with anything it
 //! started (plugins, post-renderers); Argo CD kills the whole request at its own deadline, and a
 //! clear "timed out" from strata beats Argo CD's "context deadline exceeded".
 
+use super::{RenderError, Renderer, Request};
+use sha2::{Digest, Sha256};
+use std::fs;
 use std::io::Read;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -52,6 +57,17 @@ pub enum HelmError {
     },
 }
 
+/// The environment variable naming an explicit helm binary.
+pub const HELM_ENV: &str = "STRATA_HELM";
+
+/// The helm binary an environment names, if any: `lookup` reads one variable (the process
+/// environment for terminal commands, the plugin's environment in Argo CD). Empty means unset.
+pub fn configured_binary(lookup: impl Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    lookup(HELM_ENV)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+}
+
 /// Locates helm: `STRATA_HELM`, else the first `helm` on PATH.
 pub fn find_helm(explicit: Option<&Path>) -> Result<PathBuf, HelmError> {
     if let Some(path) = explicit {
@@ -59,7 +75,7 @@ pub fn find_helm(explicit: Option<&Path>) -> Result<PathBuf, HelmError> {
             Ok(path.to_path_buf())
         } else {
             Err(HelmError::NotFound(format!(
-                "STRATA_HELM={} does not exist",
+                "{HELM_ENV}={} does not exist",
                 path.display()
             )))
         };
@@ -70,22 +86,6 @@ pub fn find_helm(explicit: Option<&Path>) -> Result<PathBuf, HelmError> {
         .map(|dir| dir.join("helm"))
         .find(|p| p.is_file())
         .ok_or_else(|| HelmError::NotFound("no `helm` on PATH".into()))
-}
-
-/// Everything one `helm template` call needs.
-#[derive(Debug)]
-pub struct TemplateRequest<'a> {
-    pub component: &'a str,
-    pub chart: &'a Path,
-    pub chart_shown: &'a str,
-    pub release: &'a str,
-    pub namespace: &'a str,
-    /// The merged values, written to a private temp file and passed as the only `-f`.
-    pub values_json: &'a [u8],
-    pub kube_version: Option<&'a str>,
-    pub api_versions: &'a [String],
-    pub include_crds: bool,
-    pub skip_tests: bool,
 }
 
 /// A configured helm binary.
@@ -100,7 +100,7 @@ pub struct Helm {
 
 impl Helm {
     /// Renders and returns helm's stdout unchanged. helm's warnings go to our stderr.
-    pub fn template(&self, req: &TemplateRequest) -> Result<Vec<u8>, HelmError> {
+    pub fn template(&self, req: &Request) -> Result<Vec<u8>, HelmError> {
         // Private (0700/0600): the merged values can hold secrets. Named after this process,
         // so a later run removes it if this one is SIGKILLed.
         let tmp = std::env::temp_dir();
@@ -211,6 +211,70 @@ impl Helm {
     }
 }
 
+/// Where helm's version is remembered, under the renderer's memo directory.
+const VERSIONS_DIR: &str = "helm-versions";
+
+impl Helm {
+    /// helm's version, asked once per binary and remembered under `memo_dir` by the binary's
+    /// resolved path, size, mtime and inode: the hot path costs a stat and a small read, not a
+    /// process. Replacing or upgrading the binary changes the stat and asks again.
+    fn remembered_version(&self, memo_dir: &Path) -> Result<String, HelmError> {
+        let unreadable = |e: std::io::Error| HelmError::Version {
+            binary: self.binary.display().to_string(),
+            detail: format!("could not read the binary: {e}"),
+        };
+        let binary = fs::canonicalize(&self.binary).map_err(unreadable)?;
+        let meta = fs::metadata(&binary).map_err(unreadable)?;
+        let mut hash = Sha256::new();
+        let path = binary.as_os_str().as_bytes();
+        hash.update((path.len() as u64).to_be_bytes());
+        hash.update(path);
+        for n in [
+            meta.len(),
+            meta.mtime() as u64,
+            meta.mtime_nsec() as u64,
+            meta.ino(),
+            meta.dev(),
+        ] {
+            hash.update(n.to_be_bytes());
+        }
+        let dir = memo_dir.join(VERSIONS_DIR);
+        let memo = dir.join(hex::encode(hash.finalize()));
+        if let Ok(text) = fs::read_to_string(&memo) {
+            let version = text.trim();
+            if !version.is_empty() && version.chars().all(|c| c.is_ascii_graphic()) {
+                return Ok(version.to_owned());
+            }
+        }
+        let version = self.version()?;
+        if let Err(e) = remember(&dir, &memo, &version) {
+            tracing::warn!("cannot remember helm's version: {e}");
+        }
+        Ok(version)
+    }
+}
+
+/// Writes the memo under a temporary name and renames it, so a reader never sees half of it.
+fn remember(dir: &Path, memo: &Path, version: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)?;
+    tmp.write_all(format!("{version}\n").as_bytes())?;
+    tmp.persist(memo).map_err(|e| e.error)?;
+    Ok(())
+}
+
+impl Renderer for Helm {
+    /// helm's version alone (`v3.17.3`): the binary's path does not change what it renders.
+    fn identity(&self, memo_dir: &Path) -> Result<String, RenderError> {
+        Ok(self.remembered_version(memo_dir)?)
+    }
+
+    fn render(&self, request: &Request) -> Result<Vec<u8>, RenderError> {
+        Ok(self.template(request)?)
+    }
+}
+
 /// Joins items with commas into as few strings as possible, each at most `max` bytes, so a
 /// 20,000-entry API list still fits the kernel's per-argument limit.
 fn chunk_list(items: &[String], max: usize) -> Vec<String> {
@@ -297,6 +361,18 @@ fn run_with_timeout(mut cmd: Command, timeout: Duration) -> Result<Output, RunEr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_empty_strata_helm_means_unset() {
+        let env =
+            |value: &'static str| move |name: &str| (name == HELM_ENV).then(|| value.to_owned());
+        assert_eq!(configured_binary(env("")), None);
+        assert_eq!(
+            configured_binary(env("/opt/helm")),
+            Some(PathBuf::from("/opt/helm"))
+        );
+        assert_eq!(configured_binary(|_| None), None);
+    }
 
     #[test]
     fn chunks_respect_the_limit_and_keep_every_item() {
