@@ -535,6 +535,9 @@ struct DiffArgs {
     /// of printing.
     #[arg(long, value_name = "DIR")]
     out_dir: Option<PathBuf>,
+    /// How many tenant renders run at once, base and head counted apart (default: one per CPU).
+    #[arg(short = 'j', long, value_name = "N", value_parser = parse_jobs)]
+    jobs: Option<usize>,
     #[command(flatten)]
     inputs: RenderInputArgs,
 }
@@ -892,6 +895,7 @@ fn check_command(args: &CheckArgs) -> Result<()> {
             ignore: Vec::new(),
             context: ctx.clone(),
             progress: options.progress.clone(),
+            jobs: options.jobs,
         })?;
         let broken = strata::rollout::guard_failures(&ctx, &diff)?;
         if args.allow_wide_rollout {
@@ -983,6 +987,7 @@ fn diff_command(args: &DiffArgs) -> Result<bool> {
         ignore: args.ignore.clone(),
         context,
         progress: Progress::on_stderr(),
+        jobs: args.jobs.unwrap_or_else(fleet::default_jobs),
     };
     let result = diff::run(&options)?;
     match (args.format, &args.out_dir) {
