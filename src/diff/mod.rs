@@ -212,9 +212,8 @@ impl DiffReport {
 }
 
 /// One side's files and what was found there.
-struct Side<'a> {
+struct Side {
     label: String,
-    root: &'a Path,
     tenants: Option<Vec<SideTenant>>,
 }
 
@@ -269,11 +268,7 @@ pub fn run(opts: &DiffOptions) -> Result<DiffReport, DiffError> {
                 side: label.clone(),
                 source,
             })?;
-        Ok(Side {
-            label,
-            root,
-            tenants,
-        })
+        Ok(Side { label, tenants })
     };
     let base_side = load("base", &base, base_snapshot.root())?;
     let head_side = load("head", &head, head_root)?;
@@ -295,16 +290,16 @@ pub fn run(opts: &DiffOptions) -> Result<DiffReport, DiffError> {
         })
         .collect();
 
-    let mut jobs: Vec<(&Side, &str)> = Vec::new();
-    for (dir, (b, h)) in &changed {
-        if b.is_some() {
-            jobs.push((&base_side, dir.as_str()));
+    let mut jobs: Vec<(&Side, &SideTenant)> = Vec::new();
+    for (_, (b, h)) in &changed {
+        if let Some(b) = b {
+            jobs.push((&base_side, b));
         }
-        if h.is_some() {
-            jobs.push((&head_side, dir.as_str()));
+        if let Some(h) = h {
+            jobs.push((&head_side, h));
         }
     }
-    let mut rendered = render_all(&jobs, &opts.context)?.into_iter();
+    let mut rendered = render_all(&jobs)?.into_iter();
 
     let mut objects = Vec::new();
     for (_, pair) in &changed {
@@ -497,7 +492,7 @@ impl Rendered {
 /// Renders every job with the real pipeline, several tenants at a time (each render already
 /// runs its components concurrently), and returns the objects in job order. The first error
 /// stops the remaining jobs.
-fn render_all(jobs: &[(&Side, &str)], template: &Context) -> Result<Vec<Rendered>, DiffError> {
+fn render_all(jobs: &[(&Side, &SideTenant)]) -> Result<Vec<Rendered>, DiffError> {
     let workers = std::thread::available_parallelism()
         .map_or(4, |n| n.get())
         .clamp(1, 8)
@@ -514,8 +509,8 @@ fn render_all(jobs: &[(&Side, &str)], template: &Context) -> Result<Vec<Rendered
                     if i >= jobs.len() || failed.load(Ordering::SeqCst) {
                         break;
                     }
-                    let (side, dir) = jobs[i];
-                    let result = render_one(side, dir, template);
+                    let (side, tenant) = jobs[i];
+                    let result = render_one(side, tenant);
                     if result.is_err() {
                         failed.store(true, Ordering::SeqCst);
                     }
@@ -534,27 +529,30 @@ fn render_all(jobs: &[(&Side, &str)], template: &Context) -> Result<Vec<Rendered
         .collect()
 }
 
-fn render_one(side: &Side, dir: &str, template: &Context) -> Result<Rendered, DiffError> {
+/// Renders one prepared tenant of one side: resolved and merged when its side was loaded, so
+/// the render starts from there.
+fn render_one(side: &Side, tenant: &SideTenant) -> Result<Rendered, DiffError> {
     let side_error = |source| DiffError::Side {
         side: side.label.clone(),
         source,
     };
-    let ctx =
-        inputs::side_context(template, side.root, &side.root.join(dir)).map_err(side_error)?;
-    let stream = pipeline::render(&ctx).map_err(side_error)?;
+    let inputs::Prepared {
+        resolved,
+        ctx,
+        prepared,
+    } = tenant.render.as_ref();
+    let budget = crate::budget::Budget::starting_now(pipeline::render_budget(resolved, ctx));
+    let stream = pipeline::render_prepared(resolved, prepared, ctx, budget).map_err(side_error)?;
     let objects = objects::parse(&stream).map_err(|source| DiffError::Manifests {
         side: side.label.clone(),
-        tenant: dir.to_owned(),
+        tenant: tenant.dir.clone(),
         source,
     })?;
-    // The render checked the patches already; they are read again for their provenance.
-    let resolved = pipeline::resolve(&ctx).map_err(side_error)?;
-    let vars = resolved.tenant.values();
-    let mut patches = Vec::new();
-    for component in &resolved.components {
-        let loaded = crate::post_render::patch::Patches::load(&component.patches, &vars)
-            .map_err(|e| side_error(e.into()))?;
-        patches.extend(loaded.patches);
-    }
+    // Every patch of the tenant, for the provenance of the objects they change.
+    let patches = prepared
+        .patches
+        .iter()
+        .flat_map(|p| p.patches.iter().cloned())
+        .collect();
     Ok(Rendered { objects, patches })
 }
