@@ -6,6 +6,7 @@
 
 pub mod appset;
 pub mod argocd;
+pub mod atomic_file;
 pub mod budget;
 pub mod chart;
 pub mod check;
@@ -33,9 +34,11 @@ pub mod render_cache;
 pub mod rollout;
 pub mod scratch;
 pub mod selector;
+pub mod semver;
 pub mod snapshot;
 pub mod template;
 pub mod tenant;
+pub mod terminal;
 pub mod values;
 pub mod yaml;
 

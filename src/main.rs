@@ -4,14 +4,14 @@
 use anyhow::{Context as _, Result, bail};
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Write};
-use std::os::unix::fs::PermissionsExt;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use strata::chart::cache::Cache;
 use strata::chart::lock::{LOCK_FILE, Lock};
 use strata::context::{Context, Var, VarSource, parse_var_arg, split_api_versions};
 use strata::selector::{Selection, Selector, SelectorError};
+use strata::terminal::{Progress, Stream, Style};
 use strata::values::explain::{self, join_key_path};
 use strata::values::split_key_path;
 use strata::{
@@ -880,6 +880,7 @@ fn check_command(args: &CheckArgs) -> Result<()> {
         selection: args.selection.selection(),
         kube_schemas: args.schemas.clone(),
         jobs: args.render.jobs.unwrap_or_else(fleet::default_jobs),
+        progress: Progress::on_stderr(),
     };
     let mut report = check::run(&ctx, &options)?;
     if let Some(base) = &args.base {
@@ -890,6 +891,7 @@ fn check_command(args: &CheckArgs) -> Result<()> {
             selection: args.selection.selection(),
             ignore: Vec::new(),
             context: ctx.clone(),
+            progress: options.progress.clone(),
         })?;
         let broken = strata::rollout::guard_failures(&ctx, &diff)?;
         if args.allow_wide_rollout {
@@ -925,10 +927,11 @@ fn snapshot_command(command: SnapshotCommand) -> Result<()> {
         selection: args.selection.selection(),
         dir: args.snapshot_dir,
         jobs: args.render.jobs.unwrap_or_else(fleet::default_jobs),
+        progress: Progress::on_stderr(),
     };
     if verify {
         let report = snapshot::verify(&ctx, &options)?;
-        write_stdout(report.text().as_bytes())?;
+        write_stdout(report.text(Style::for_stream(Stream::Stdout)).as_bytes())?;
         if !report.differences.is_empty() {
             bail!(
                 "{} difference(s) between the render and the snapshots; run `strata snapshot update` if they are intended",
@@ -979,13 +982,13 @@ fn diff_command(args: &DiffArgs) -> Result<bool> {
         selection: args.selection.selection(),
         ignore: args.ignore.clone(),
         context,
+        progress: Progress::on_stderr(),
     };
     let result = diff::run(&options)?;
     match (args.format, &args.out_dir) {
         (DiffFormat::Text, _) => {
-            let color = std::io::stdout().is_terminal()
-                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-            write_stdout(report::text::render(&result, color).as_bytes())?;
+            let style = Style::for_stream(Stream::Stdout);
+            write_stdout(report::text::render(&result, style).as_bytes())?;
         }
         (DiffFormat::Json, _) => write_stdout(report::json::render(&result).as_bytes())?,
         (DiffFormat::Markdown, None) => {
@@ -1009,20 +1012,11 @@ fn diff_command(args: &DiffArgs) -> Result<bool> {
 fn render_all_command(ctx: &Context, args: &FleetArgs) -> Result<()> {
     let out_dir = args.out_dir.as_deref().context("--all needs --out-dir")?;
     let jobs = args.jobs.unwrap_or_else(fleet::default_jobs);
-    let tty = std::io::stderr().is_terminal();
-    let progress = |done, total, tenant: &str| {
-        if tty {
-            eprint!("\r[{done}/{total}] {tenant}\x1b[K");
-        }
-    };
     let selection = Selection {
         selector: Selector::all(args.selector.iter().cloned()),
         allow_empty: args.allow_empty,
     };
-    let report = fleet::render_all(ctx, &selection, out_dir, jobs, progress)?;
-    if tty {
-        eprint!("\r\x1b[K");
-    }
+    let report = fleet::render_all(ctx, &selection, out_dir, jobs, &Progress::on_stderr())?;
     eprint!("strata: {}", report.summary());
     if !report.failed.is_empty() {
         bail!("{} tenant(s) failed to render", report.failed.len());
@@ -1267,21 +1261,9 @@ fn write_stdout(bytes: &[u8]) -> Result<()> {
         .context("cannot write to stdout")
 }
 
+/// An output file gets the permissions the shell would give it (0666 less the umask), like
+/// `render --all`.
 fn write_file_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    // A temporary file is private (0600); the result is an ordinary output file with the
-    // permissions the shell would give it (0666 less the umask), like `render --all`.
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".strata-")
-        .permissions(std::fs::Permissions::from_mode(0o666))
-        .tempfile_in(dir)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    tmp.write_all(bytes)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    tmp.persist(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
+    strata::atomic_file::write(path, bytes, strata::atomic_file::Access::Ordinary)?;
     Ok(())
 }

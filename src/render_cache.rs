@@ -20,7 +20,6 @@ use crate::pipeline::fingerprint::Encoder;
 use crate::render::{RenderError, Renderer};
 use sha2::{Digest, Sha256};
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Changes whenever the key encoding or the entry layout changes, so no older entry is read.
@@ -199,13 +198,8 @@ fn decode(mut bytes: Vec<u8>) -> Option<Vec<u8>> {
 /// The file keeps the temporary file's owner-only mode: a render can hold Secrets.
 fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), RenderCacheError> {
     fs::create_dir_all(dir).map_err(io(dir))?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".tmp-")
-        .tempfile_in(dir)
-        .map_err(io(dir))?;
-    tmp.write_all(bytes).map_err(io(tmp.path()))?;
-    tmp.persist(path).map_err(|e| io(path)(e.error))?;
-    Ok(())
+    crate::atomic_file::write(path, bytes, crate::atomic_file::Access::Private)
+        .map_err(|e| io(path)(e.source))
 }
 
 #[cfg(test)]
