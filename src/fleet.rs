@@ -403,7 +403,10 @@ fn render_one(
     if let Some(error) = remote_charts(resolved).find_map(|r| chart_errors.get(&chart_key(r))) {
         return Err(error.clone());
     }
-    let out = pipeline::render(&tenant_context(ctx, &candidate.dir)).map_err(|e| e.to_string())?;
+    // Resolved once, when the candidates were listed.
+    let started = std::time::Instant::now();
+    let out = pipeline::render_resolved(resolved, &tenant_context(ctx, &candidate.dir), started)
+        .map_err(|e| e.to_string())?;
     write_atomically(file, &out)
 }
 
