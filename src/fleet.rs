@@ -17,7 +17,6 @@ use crate::tenant::{list_tenant_dirs, path_vars};
 use crate::terminal::Progress;
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -427,21 +426,11 @@ fn render_one(
     write_atomically(file, &out)
 }
 
-/// Writes through a temporary file in the same directory and renames it over `path`, so a
-/// reader never sees half a file. The file gets ordinary permissions (0666 less the umask),
-/// not the temporary file's private 0600, because rendered manifests are published artifacts.
+/// Rendered manifests are published artifacts: ordinary permissions (0666 less the umask),
+/// written whole or not at all.
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    use std::os::unix::fs::PermissionsExt;
-    let fail = |e: std::io::Error| format!("cannot write {}: {e}", path.display());
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".strata-")
-        .permissions(std::fs::Permissions::from_mode(0o666))
-        .tempfile_in(dir)
-        .map_err(fail)?;
-    tmp.write_all(bytes).map_err(fail)?;
-    tmp.persist(path).map_err(|e| fail(e.error))?;
-    Ok(())
+    crate::atomic_file::write(path, bytes, crate::atomic_file::Access::Ordinary)
+        .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -5,7 +5,6 @@ use anyhow::{Context as _, Result, bail};
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use strata::chart::cache::Cache;
@@ -1065,9 +1064,7 @@ fn terminal_context(args: &TenantArgs) -> Result<Context> {
     };
     let mut ctx = Context {
         start_dir,
-        helm: std::env::var_os("STRATA_HELM")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from),
+        helm: strata::render::helm::configured_binary(|name| std::env::var(name).ok()),
         ..Context::default()
     };
     for (name, value) in &args.vars {
@@ -1264,21 +1261,9 @@ fn write_stdout(bytes: &[u8]) -> Result<()> {
         .context("cannot write to stdout")
 }
 
+/// An output file gets the permissions the shell would give it (0666 less the umask), like
+/// `render --all`.
 fn write_file_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    // A temporary file is private (0600); the result is an ordinary output file with the
-    // permissions the shell would give it (0666 less the umask), like `render --all`.
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".strata-")
-        .permissions(std::fs::Permissions::from_mode(0o666))
-        .tempfile_in(dir)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    tmp.write_all(bytes)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    tmp.persist(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
+    strata::atomic_file::write(path, bytes, strata::atomic_file::Access::Ordinary)?;
     Ok(())
 }

@@ -14,7 +14,6 @@ pub mod objects;
 pub mod report;
 pub mod rules;
 pub mod schema;
-pub mod spec;
 
 use crate::context::Context;
 use crate::fleet::{self, Candidate};
