@@ -171,13 +171,18 @@ pub struct Phase<'a> {
 
 impl Phase<'_> {
     /// One more step is done; `what` names it. The counter is taken and printed under one
-    /// lock, so parallel workers print 1, 2, 3... in order.
+    /// lock, so parallel workers print 1, 2, 3... in order. Control characters in `what` (a
+    /// tenant directory is anyone's name) show as `?`, so a name cannot drive the terminal.
     pub fn step(&self, what: &str) {
         let Some(line) = &self.progress.line else {
             return;
         };
         let mut line = lock(line);
         line.done += 1;
+        let what: String = what
+            .chars()
+            .map(|c| if c.is_control() { '?' } else { c })
+            .collect();
         let text = format!("[{}/{}] {what}", line.done, line.total);
         line.show(&text);
     }
@@ -328,6 +333,17 @@ mod tests {
                 " ".repeat(12),
                 " ".repeat(7)
             )
+        );
+    }
+
+    #[test]
+    fn control_characters_in_a_name_cannot_reach_the_terminal() {
+        let sink = Shared::default();
+        let progress = Progress::to(Box::new(sink.clone()), 80);
+        progress.phase(1).step("evil\x1b]0;title\x07\rname\n");
+        assert_eq!(
+            sink.text(),
+            format!("\r[1/1] evil?]0;title??name?\r{}\r", " ".repeat(26))
         );
     }
 }
