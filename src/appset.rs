@@ -626,13 +626,7 @@ fn server_for(
     };
     let by = &clusters.by.value;
     let default = clusters.default.as_ref().map(|d| d.value.clone());
-    // `by` names one variable (`region`) or is a template over several (`{{env}}-{{region}}`).
-    let value = if by.contains("{{") {
-        crate::template::Templater::default().render(by, vars).ok()
-    } else {
-        vars.get(by).cloned()
-    };
-    let Some(value) = value else {
+    let Some(value) = crate::clusters::cluster_key(stack, vars) else {
         return default.ok_or_else(|| AppsetError::NoClusterVar {
             dir: dir.to_owned(),
             by: by.clone(),

@@ -7,6 +7,8 @@
 //! diff, check and snapshot use it when no version is given explicitly. An explicit value (from
 //! Argo CD, `--kube-version` or `--api-versions`) wins, with a warning when it disagrees.
 
+pub use crate::config::clusters::parse_kube_version;
+
 use crate::config::{ServerEntry, Stack};
 use crate::context::Context;
 use std::collections::BTreeMap;
@@ -53,17 +55,6 @@ pub fn facts_for(stack: &Stack, vars: &BTreeMap<String, String>) -> ClusterFacts
             .or_else(|| clusters.api_versions.clone()),
         cluster,
     }
-}
-
-/// `1.30`, `v1.30.2`, `1.30.2-eks+abc` → its numeric components; `None` when it is none.
-pub fn parse_kube_version(text: &str) -> Option<Vec<u64>> {
-    let core = text.trim().trim_start_matches('v');
-    let core = core.split(['-', '+']).next()?;
-    let parts: Vec<u64> = core
-        .split('.')
-        .map(|p| p.parse().ok())
-        .collect::<Option<_>>()?;
-    (parts.len() >= 2 && parts.len() <= 3).then_some(parts)
 }
 
 /// Whether an explicit version agrees with the stack's, to the precision the stack gives

@@ -3,9 +3,9 @@
 use crate::chart::lock::LockError;
 use crate::chart::resolve::ChartError;
 use crate::config::ConfigError;
-use crate::helm::HelmError;
 use crate::paths::PathError;
 use crate::post_render::PostRenderError;
+use crate::render::RenderError;
 use crate::template::TemplateError;
 use crate::values::ValuesError;
 
@@ -18,7 +18,7 @@ pub enum Error {
     #[error(transparent)]
     Values(#[from] ValuesError),
     #[error(transparent)]
-    Helm(#[from] HelmError),
+    Render(#[from] RenderError),
     /// Boxed: chart errors carry several strings and would make every `Result` large.
     #[error(transparent)]
     Chart(Box<ChartError>),

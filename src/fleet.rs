@@ -14,9 +14,9 @@ use crate::pipeline::{self, Resolved};
 use crate::plan::{ChartPlan, RemoteChart};
 use crate::selector::Selection;
 use crate::tenant::{list_tenant_dirs, path_vars};
+use crate::terminal::Progress;
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -288,7 +288,7 @@ pub fn file_name(stack: &Stack, dir: &Path) -> String {
 /// `render -o` does. A failure does not stop the other tenants; the report lists both. Files
 /// of tenants that no longer exist are not touched: `out_dir` may hold other files, and
 /// deciding what is stale is the caller's business (render into a fresh directory to get
-/// exactly the fleet). `progress(done, total, tenant)` is called as each tenant finishes.
+/// exactly the fleet). `progress` counts the tenants as each finishes.
 ///
 /// Versioned charts are fetched first, each distinct one once, so parallel tenants do not all
 /// race for the same cold chart; a tenant whose chart cannot be fetched fails with that error.
@@ -299,7 +299,7 @@ pub fn render_all(
     selection: &Selection,
     out_dir: &Path,
     jobs: usize,
-    progress: impl Fn(usize, usize, &str) + Sync,
+    progress: &Progress,
 ) -> Result<RenderAllReport, Error> {
     let (stack, found) = candidates(ctx, selection)?;
     let files: Vec<PathBuf> = found
@@ -326,7 +326,7 @@ pub fn render_all(
 
     let total = found.len();
     let next = AtomicUsize::new(0);
-    let done = AtomicUsize::new(0);
+    let phase = progress.phase(total);
     let outcomes: Vec<Mutex<Option<Result<(), String>>>> =
         (0..total).map(|_| Mutex::new(None)).collect();
     std::thread::scope(|scope| {
@@ -339,12 +339,12 @@ pub fn render_all(
                     };
                     let outcome = render_one(ctx, candidate, &chart_errors, &files[i]);
                     *outcomes[i].lock().expect("outcome lock") = Some(outcome);
-                    let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-                    progress(n, total, &candidate.shown);
+                    phase.step(&candidate.shown);
                 }
             });
         }
     });
+    drop(phase);
 
     let mut report = RenderAllReport::default();
     for ((c, file), outcome) in found.into_iter().zip(files).zip(outcomes) {
@@ -426,21 +426,11 @@ fn render_one(
     write_atomically(file, &out)
 }
 
-/// Writes through a temporary file in the same directory and renames it over `path`, so a
-/// reader never sees half a file. The file gets ordinary permissions (0666 less the umask),
-/// not the temporary file's private 0600, because rendered manifests are published artifacts.
+/// Rendered manifests are published artifacts: ordinary permissions (0666 less the umask),
+/// written whole or not at all.
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    use std::os::unix::fs::PermissionsExt;
-    let fail = |e: std::io::Error| format!("cannot write {}: {e}", path.display());
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".strata-")
-        .permissions(std::fs::Permissions::from_mode(0o666))
-        .tempfile_in(dir)
-        .map_err(fail)?;
-    tmp.write_all(bytes).map_err(fail)?;
-    tmp.persist(path).map_err(|e| fail(e.error))?;
-    Ok(())
+    crate::atomic_file::write(path, bytes, crate::atomic_file::Access::Ordinary)
+        .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -6,9 +6,9 @@ pub mod report;
 
 use crate::Error;
 use crate::context::Context;
-use crate::helm::{self, Helm, TemplateRequest};
 use crate::pipeline::{self, FetchedChart, Resolved};
 use crate::plan::ChartPlan;
+use crate::render::{self, Request};
 use crate::values::defaults::chart_defaults;
 use crate::values::explain::{self, Explanation};
 use crate::values::layer::Layer;
@@ -95,12 +95,8 @@ pub fn computed_values(
     ctx: &Context,
 ) -> Result<Vec<(String, Option<serde_json::Value>)>, Error> {
     let inputs = pipeline::prepare_inputs(resolved, ctx)?;
-    let budget = ctx.timeout.unwrap_or(helm::DEFAULT_TIMEOUT);
-    let helm = Helm {
-        binary: helm::find_helm(ctx.helm.as_deref())?,
-        deadline: std::time::Instant::now() + budget,
-        budget,
-    };
+    let budget = ctx.timeout.unwrap_or(render::helm::DEFAULT_TIMEOUT);
+    let renderer = render::from_context(ctx, std::time::Instant::now() + budget, budget)?;
     resolved
         .components
         .iter()
@@ -111,7 +107,7 @@ pub fn computed_values(
                 return Ok((component.name.clone(), None));
             }
             let (copy, _registered) = probe_copy(chart)?;
-            let out = helm.template(&TemplateRequest {
+            let out = renderer.render(&Request {
                 component: &component.name,
                 chart: &copy.path().join("chart"),
                 chart_shown: &component.chart_shown,

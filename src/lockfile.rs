@@ -9,10 +9,10 @@ use crate::budget::{Budget, DEFAULT_LOCK_BUDGET};
 use crate::chart::cache::Cache;
 use crate::chart::lock::{LOCK_FILE, Lock, LockEntry};
 use crate::chart::resolve::{Charts, Mode};
-use crate::chart::semver::{Constraint, Version};
 use crate::context::Context;
 use crate::pipeline;
 use crate::plan::{ChartPlan, RemoteChart};
+use crate::semver::{Constraint, Version};
 use crate::tenant::list_tenant_dirs;
 use std::collections::BTreeMap;
 

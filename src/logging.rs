@@ -8,7 +8,7 @@
 //!    ([`redact_text`]), so a URL that reaches a log line by any path cannot carry a password.
 
 use crate::chart::transport::url::redact_text;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use tracing::{Event, Level, Metadata};
 use tracing_log::NormalizeEvent;
 use tracing_subscriber::Layer;
@@ -104,7 +104,7 @@ pub fn init_with(debug: bool) {
     let layer = tracing_subscriber::fmt::layer()
         .with_writer(|| Redacting(std::io::stderr()))
         .with_target(false)
-        .with_ansi(std::io::stderr().is_terminal())
+        .with_ansi(crate::terminal::colour(crate::terminal::Stream::Stderr))
         .without_time()
         .with_filter(filter)
         .with_filter(DependencyCap);

@@ -7,11 +7,11 @@ use crate::chart::lock::{LOCK_FILE, Lock};
 use crate::chart::resolve::{Charts, Mode};
 use crate::config::{self, Stack};
 use crate::context::Context;
-use crate::helm::{self, Helm, TemplateRequest};
 use crate::manifests;
 use crate::paths::RepoRoot;
 use crate::plan::{ChartPlan, ComponentPlan, plan_components};
 use crate::post_render::{self, Prepared};
+use crate::render::{self, Request};
 use crate::render_cache::{ChartRef, ComponentKey, RenderCache};
 use crate::template::Templater;
 use crate::tenant::{self, Tenant};
@@ -222,11 +222,7 @@ pub fn render(ctx: &Context) -> Result<Vec<u8>, Error> {
         prepared,
         patches,
     } = prepare_inputs_within(&resolved, ctx, budget)?;
-    let helm = Helm {
-        binary: helm::find_helm(ctx.helm.as_deref())?,
-        deadline: budget.deadline(),
-        budget: budget.total(),
-    };
+    let renderer = render::from_context(ctx, budget.deadline(), budget.total())?;
     let tenant = resolved.tenant.shown_dir.as_str();
     let render_cache = (!ctx.no_cache).then(RenderCache::from_env);
     let cache_key = render_cache.as_ref().and_then(|cache| {
@@ -255,7 +251,7 @@ pub fn render(ctx: &Context) -> Result<Vec<u8>, Error> {
             .collect();
         let allow_empty = resolved.stack.spec.allow_empty;
         cache
-            .key(&helm, &components, ctx, allow_empty)
+            .key(renderer.as_ref(), &components, ctx, allow_empty)
             .map_err(|e| tracing::debug!("render cache off for tenant {tenant}: {e}"))
             .ok()
     });
@@ -275,12 +271,12 @@ pub fn render(ctx: &Context) -> Result<Vec<u8>, Error> {
             .zip(&prepared)
             .zip(&patches)
             .map(|((((component, json), chart), prepared), patches)| {
-                let helm = &helm;
+                let renderer = renderer.as_ref();
                 crate::deep_stack::spawn_scoped(scope, move || -> Result<Vec<u8>, Error> {
                     if let Some(out) = &prepared.manifests {
                         return Ok(patches.apply(&component.name, out.clone())?);
                     }
-                    let out = helm.template(&TemplateRequest {
+                    let out = renderer.render(&Request {
                         component: &component.name,
                         chart: &chart.dir,
                         chart_shown: &component.chart_shown,

@@ -6,6 +6,7 @@
 //! and returns a summary for the commit message.
 
 use crate::Error;
+use crate::atomic_file::{self, Access};
 use crate::chart::cache::Cache;
 use crate::chart::lock::{LOCK_FILE, Lock, LockEntry};
 use crate::chart::resolve::{Charts, Mode};
@@ -308,15 +309,8 @@ fn chart_changes(chart_yaml: &std::path::Path) -> Option<String> {
     meta.annotations.get("artifacthub.io/changes").cloned()
 }
 
+/// strata.yaml is the user's file: it keeps ordinary permissions (0666 less the umask).
 fn write_atomically(path: &std::path::Path, text: &str, shown: &str) -> Result<(), Error> {
-    let err = |e: std::io::Error| Error::Input(format!("cannot write {shown}: {e}"));
-    let dir = path.parent().unwrap_or(std::path::Path::new("."));
-    // Ordinary permissions (0666 less the umask): this rewrites strata.yaml and strata.lock.
-    let tmp = tempfile::Builder::new()
-        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
-        .tempfile_in(dir)
-        .map_err(err)?;
-    std::fs::write(tmp.path(), text).map_err(err)?;
-    tmp.persist(path).map_err(|e| err(e.error))?;
-    Ok(())
+    atomic_file::write(path, text.as_bytes(), Access::Ordinary)
+        .map_err(|e| Error::Input(format!("cannot write {shown}: {}", e.source)))
 }

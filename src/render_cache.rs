@@ -17,13 +17,11 @@
 
 use crate::chart::cache::Cache;
 use crate::context::Context;
-use crate::helm::{Helm, HelmError};
 use crate::plan::ComponentPlan;
+use crate::render::{RenderError, Renderer};
 use sha2::{Digest, Sha256};
 use std::fs;
-use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 /// Changes whenever the key encoding or the entry layout changes, so no older entry is read.
@@ -32,7 +30,6 @@ const HEADER_MAGIC: &str = "strata-render";
 /// A header is one short line; anything longer is not one.
 const MAX_HEADER: usize = 200;
 const RENDERS_DIR: &str = "renders";
-const HELM_VERSIONS_DIR: &str = "helm-versions";
 
 #[derive(Debug, thiserror::Error)]
 pub enum RenderCacheError {
@@ -49,7 +46,7 @@ pub enum RenderCacheError {
         source: std::io::Error,
     },
     #[error(transparent)]
-    Helm(#[from] HelmError),
+    Renderer(#[from] RenderError),
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> RenderCacheError + '_ {
@@ -127,7 +124,7 @@ impl RenderCache {
     /// stream is an error) and strata's version and cache format.
     pub fn key(
         &self,
-        helm: &Helm,
+        renderer: &dyn Renderer,
         components: &[ComponentKey],
         ctx: &Context,
         allow_empty: bool,
@@ -160,7 +157,7 @@ impl RenderCache {
         for api in &ctx.api_versions {
             enc.str(api);
         }
-        enc.str(&self.helm_version(helm)?);
+        enc.str(&renderer.identity(&self.root)?);
         enc.flag(allow_empty);
         Ok(RenderKey(hex::encode(enc.finish())))
     }
@@ -221,38 +218,6 @@ impl RenderCache {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io(&dir)(e)),
             _ => Ok(()),
         }
-    }
-
-    /// helm's version, asked once per binary and remembered in the cache directory under the
-    /// binary's resolved path, size, mtime and inode: the hot path costs a stat and a small
-    /// read, not a process. Replacing or upgrading the binary changes the stat and asks again.
-    fn helm_version(&self, helm: &Helm) -> Result<String, RenderCacheError> {
-        let binary = fs::canonicalize(&helm.binary).map_err(io(&helm.binary))?;
-        let meta = fs::metadata(&binary).map_err(io(&binary))?;
-        let mut enc = Encoder::new();
-        enc.bytes(binary.as_os_str().as_bytes());
-        for n in [
-            meta.len(),
-            meta.mtime() as u64,
-            meta.mtime_nsec() as u64,
-            meta.ino(),
-            meta.dev(),
-        ] {
-            enc.number(n);
-        }
-        let dir = self.root.join(HELM_VERSIONS_DIR);
-        let memo = dir.join(hex::encode(enc.finish()));
-        if let Ok(text) = fs::read_to_string(&memo) {
-            let version = text.trim();
-            if !version.is_empty() && version.chars().all(|c| c.is_ascii_graphic()) {
-                return Ok(version.to_owned());
-            }
-        }
-        let version = helm.version()?;
-        if let Err(e) = write_atomically(&dir, &memo, format!("{version}\n").as_bytes()) {
-            tracing::warn!("cannot remember helm's version: {e}");
-        }
-        Ok(version)
     }
 }
 
@@ -404,13 +369,8 @@ fn decode(mut bytes: Vec<u8>) -> Option<Vec<u8>> {
 /// The file keeps the temporary file's owner-only mode: a render can hold Secrets.
 fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), RenderCacheError> {
     fs::create_dir_all(dir).map_err(io(dir))?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".tmp-")
-        .tempfile_in(dir)
-        .map_err(io(dir))?;
-    tmp.write_all(bytes).map_err(io(tmp.path()))?;
-    tmp.persist(path).map_err(|e| io(path)(e.error))?;
-    Ok(())
+    crate::atomic_file::write(path, bytes, crate::atomic_file::Access::Private)
+        .map_err(|e| io(path)(e.source))
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use crate::fleet::one_line;
 use crate::fleet::{self, FailedTenant};
 use crate::selector::Selection;
 use crate::tenant::list_tenant_dirs;
+use crate::terminal::{Progress, Style};
 use crate::{Error, pipeline};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -32,6 +33,8 @@ pub struct SnapshotOptions {
     pub dir: Option<PathBuf>,
     /// How many tenants render at once.
     pub jobs: usize,
+    /// Counts the rendered tenants (on a terminal).
+    pub progress: Progress,
 }
 
 /// What `update` did.
@@ -89,14 +92,15 @@ pub struct VerifyReport {
 }
 
 impl VerifyReport {
-    pub fn text(&self) -> String {
+    /// The report for stdout; `style` colours the diffs as `strata diff` does.
+    pub fn text(&self, style: Style) -> String {
         let mut out = String::new();
         for d in &self.differences {
             match d {
                 Difference::Changed { tenant, diff } => {
                     out.push_str(&format!("changed  {tenant}\n"));
                     for line in diff.lines() {
-                        out.push_str(&format!("    {line}\n"));
+                        out.push_str(&format!("    {}\n", style.diff_line(line)));
                     }
                 }
                 Difference::Missing { tenant, file } => {
@@ -179,7 +183,7 @@ pub fn update(ctx: &Context, options: &SnapshotOptions) -> Result<UpdateReport, 
         &options.selection,
         &target.dir,
         options.jobs,
-        |_, _, _| {},
+        &options.progress,
     )?;
     let mut removed = Vec::new();
     for name in snapshot_files(&target.dir)? {
@@ -220,7 +224,7 @@ pub fn verify(ctx: &Context, options: &SnapshotOptions) -> Result<VerifyReport, 
         &options.selection,
         scratch.path(),
         options.jobs,
-        |_, _, _| {},
+        &options.progress,
     )?;
     let mut report = VerifyReport {
         dir: target.shown.clone(),
@@ -337,11 +341,32 @@ mod tests {
             ],
         };
         assert_eq!(
-            report.text(),
+            report.text(Style::new(false)),
             "changed  a\n    --- x\n    +++ y\n\
              extra    fleet/snapshots/gone.yaml: no such tenant\n\
              failed   b: helm: boom\n\
              3 tenant(s) against fleet/snapshots: 1 match, 1 changed, 0 missing, 1 extra, 1 failed\n"
         );
+    }
+
+    #[test]
+    fn verify_diffs_are_coloured_when_the_style_says_so() {
+        let report = VerifyReport {
+            dir: "snaps".into(),
+            tenants: 1,
+            matching: 0,
+            differences: vec![Difference::Changed {
+                tenant: "a".into(),
+                diff: "@@ -1 +1 @@\n-old\n+new\n".into(),
+            }],
+        };
+        let coloured = report.text(Style::new(true));
+        assert!(
+            coloured.contains(
+                "    \x1b[36m@@ -1 +1 @@\x1b[0m\n    \x1b[31m-old\x1b[0m\n    \x1b[32m+new\x1b[0m\n"
+            ),
+            "{coloured:?}"
+        );
+        assert!(!report.text(Style::new(false)).contains('\x1b'));
     }
 }

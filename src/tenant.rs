@@ -250,7 +250,7 @@ pub fn resolve(
                         stack.file_name
                     )));
                 }
-                if let Err(e) = crate::chart::semver::Constraint::parse(&pin.version.value) {
+                if let Err(e) = crate::semver::Constraint::parse(&pin.version.value) {
                     return Err(Error::Tenant(format!(
                         "{shown}:{}: chart pin for {component:?}: {e}",
                         pin.version.referenced.line()

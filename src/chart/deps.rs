@@ -13,11 +13,11 @@
 
 use super::lock::LockEntry;
 use super::resolve::Charts;
-use super::semver::{Constraint, Version};
 use crate::Error;
 use crate::config::VarValue;
 use crate::paths::RepoRoot;
 use crate::plan::{ChartSource, RemoteChart};
+use crate::semver::{Constraint, Version};
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 use std::fs;

@@ -1,6 +1,7 @@
 //! `strata.lock`: the exact version and archive digest each (repository, chart, constraint)
 //! resolved to, so every render of a commit uses the same bytes without asking the repository.
 
+use crate::atomic_file::Access;
 use crate::plan::{ChartSource, SourceKind};
 use crate::yaml::{self, YamlError};
 use serde::{Deserialize, Serialize};
@@ -149,15 +150,9 @@ impl Lock {
             path: shown.to_owned(),
             source,
         };
-        let dir = path.parent().unwrap_or(Path::new("."));
-        // Ordinary permissions (0666 less the umask), not the temporary file's 0600.
-        let tmp = tempfile::Builder::new()
-            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
-            .tempfile_in(dir)
-            .map_err(err)?;
-        std::fs::write(tmp.path(), self.to_text()).map_err(err)?;
-        tmp.persist(path).map_err(|e| err(e.error))?;
-        Ok(())
+        // Ordinary permissions (0666 less the umask): the lock is committed with the stack.
+        crate::atomic_file::write(path, self.to_text().as_bytes(), Access::Ordinary)
+            .map_err(|e| err(e.source))
     }
 }
 

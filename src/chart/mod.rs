@@ -11,5 +11,4 @@ pub mod lock;
 pub mod oci;
 pub mod repo;
 pub mod resolve;
-pub mod semver;
 pub mod transport;

@@ -45,6 +45,9 @@ const MAX_TAG_PAGES: usize = 10_000;
 /// Token lifetime when the token service does not say: the distribution token specification's
 /// minimum.
 const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(60);
+/// The OAuth2 `client_id` strata names itself with when it exchanges an identity token; token
+/// services record it, none we know of restricts it.
+const OAUTH_CLIENT_ID: &str = "strata";
 /// A token is dropped this long before it expires, so it does not expire in flight.
 const TOKEN_EXPIRY_MARGIN: Duration = Duration::from_secs(5);
 
@@ -522,7 +525,9 @@ impl<'a> OciClient<'a> {
 
     /// Asks the token service named by a `Bearer` challenge for a pull token, with the stored
     /// credential when there is one (anonymous pulls get tokens too). A stored token is already
-    /// a registry token and is used as it is.
+    /// a registry token and is used as it is. An identity token (an OAuth2 refresh token, what
+    /// `docker login` stores for registries that hand them out) is exchanged by a POST, as
+    /// docker and helm's OCI client do; it wins over a username and password, as there.
     fn fetch_token(
         &self,
         target: &Target,
@@ -534,15 +539,7 @@ impl<'a> OciClient<'a> {
         if let Some(Auth::Bearer(token)) = auth {
             return Ok((token, Instant::now() + DEFAULT_TOKEN_LIFETIME));
         }
-        if auth.is_none() && credential.is_some_and(|c| c.identity_token.is_some()) {
-            // Exchanging an OAuth2 refresh token needs a POST to the token service; asking
-            // anonymously instead would fail later with a misleading message.
-            return Err(self.auth_failed(
-                target,
-                "the credential is an identity token (OAuth2 refresh token), which strata cannot \
-                 exchange yet; configure a username and password or a registry token",
-            ));
-        }
+        let identity_token = credential.and_then(|c| c.identity_token.as_ref());
         let Some(realm) =
             param("realm").filter(|r| r.starts_with("https://") || r.starts_with("http://"))
         else {
@@ -552,7 +549,8 @@ impl<'a> OciClient<'a> {
             ));
         };
         let shown = url::redact(realm);
-        if auth.is_some() && !cleartext_allowed(realm, target.repo.plain_http) {
+        let sends_secret = auth.is_some() || identity_token.is_some();
+        if sends_secret && !cleartext_allowed(realm, target.repo.plain_http) {
             return Err(self.auth_failed(
                 target,
                 &format!(
@@ -561,19 +559,30 @@ impl<'a> OciClient<'a> {
                 ),
             ));
         }
-        let mut query = Vec::new();
-        if let Some(service) = param("service") {
-            query.push(format!("service={}", encode_query(service)));
-        }
         let scope = param("scope").unwrap_or(&target.key.scope);
-        query.push(format!("scope={}", encode_query(scope)));
-        let separator = if realm.contains('?') { '&' } else { '?' };
-        let url = format!("{realm}{separator}{}", query.join("&"));
-        let response = self.send(target, &url, &[], auth.as_ref())?;
+        let response = match identity_token {
+            Some(refresh_token) => {
+                self.exchange(target, realm, param("service"), scope, refresh_token)?
+            }
+            None => {
+                let mut query = Vec::new();
+                if let Some(service) = param("service") {
+                    query.push(format!("service={}", encode_query(service)));
+                }
+                query.push(format!("scope={}", encode_query(scope)));
+                let separator = if realm.contains('?') { '&' } else { '?' };
+                let url = format!("{realm}{separator}{}", query.join("&"));
+                self.send(target, &url, &[], auth.as_ref())?
+            }
+        };
         match response.status {
             200..=299 => {}
-            401 | 403 => {
-                let who = if auth.is_some() {
+            // An OAuth2 token endpoint refuses a bad grant with 400 `invalid_grant`.
+            status @ (400 | 401 | 403) if status != 400 || identity_token.is_some() => {
+                let who = if identity_token.is_some() {
+                    "the identity token (an OAuth2 refresh token, expired or revoked?); log in \
+                     to the registry again"
+                } else if auth.is_some() {
                     "the credentials"
                 } else {
                     "anonymous access"
@@ -609,6 +618,34 @@ impl<'a> OciClient<'a> {
             .unwrap_or(DEFAULT_TOKEN_LIFETIME)
             .saturating_sub(TOKEN_EXPIRY_MARGIN);
         Ok((Secret::new(token), Instant::now() + lifetime))
+    }
+
+    /// The OAuth2 refresh-token grant (RFC 6749 §6) at the token service, as docker's
+    /// registry client sends it: the form carries the refresh token, never a header.
+    fn exchange(
+        &self,
+        target: &Target,
+        realm: &str,
+        service: Option<&str>,
+        scope: &str,
+        refresh_token: &Secret,
+    ) -> Result<Response, OciError> {
+        let mut form = vec![
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token.expose()),
+            ("client_id", OAUTH_CLIENT_ID),
+            ("scope", scope),
+        ];
+        if let Some(service) = service {
+            form.push(("service", service));
+        }
+        let tls = self.credential(target).and_then(Credential::tls);
+        self.transport
+            .post_form(realm, &form, tls.as_ref())
+            .map_err(|source| OciError::Transport {
+                registry: target.registry().to_owned(),
+                source,
+            })
     }
 
     fn credential(&self, target: &Target) -> Option<&'a Credential> {

@@ -25,6 +25,7 @@ pub use super::index::{ChartVersionEntry, RepoIndex};
 use super::index::{DeriveError, derive};
 use super::transport::url::{UrlParts, default_port, redact, resolve};
 use super::transport::{Response, Transport, TransportError};
+use crate::atomic_file::{self, Access, AtomicFile};
 use crate::budget::Budget;
 use crate::yaml::YamlError;
 use serde::{Deserialize, Serialize};
@@ -278,12 +279,10 @@ fn refresh(
         }
     }
     // The body goes to a file beside index.yaml, renamed into place once it is known good.
-    let mut staged = tempfile::Builder::new()
-        .prefix(".index.yaml.")
-        .tempfile_in(dir)
-        .map_err(cache_err(dir))?;
+    let mut staged = AtomicFile::create(&dir.join(INDEX_FILE), Access::Private)
+        .map_err(|e| cache_err(dir)(e.source))?;
     let resp =
-        get_into(t, &url, &headers, cred, staged.as_file_mut()).map_err(|source| match source {
+        get_into(t, &url, &headers, cred, staged.file_mut()).map_err(|source| match source {
             TransportError::TooLarge { limit, .. } => RepoError::IndexTooLarge {
                 repo: repo.clone(),
                 limit,
@@ -308,9 +307,9 @@ fn refresh(
             }
         }
         (200..=299, _) => {
-            let sha256 = sha256_file(staged.path())?;
+            let sha256 = sha256_file(staged.temp_path())?;
             let budget = t.options().budget;
-            derive_file(dir, staged.path(), &sha256, budget).map_err(|e| match e {
+            derive_file(dir, staged.temp_path(), &sha256, budget).map_err(|e| match e {
                 DeriveError::Yaml(source) => RepoError::InvalidIndex {
                     repo: repo.clone(),
                     source,
@@ -329,10 +328,7 @@ fn refresh(
                 sha256,
             };
             // meta.json last: a reader that sees it also sees the files it describes.
-            let target = dir.join(INDEX_FILE);
-            staged
-                .persist(&target)
-                .map_err(|e| cache_err(&target)(e.error))?;
+            staged.commit().map_err(|e| cache_err(&e.path)(e.source))?;
             write_atomic(
                 dir,
                 META_FILE,
@@ -503,15 +499,14 @@ fn derive_file(
     budget: Option<Budget>,
 ) -> Result<(), DeriveError> {
     let reader = BufReader::with_capacity(1 << 16, File::open(index)?);
-    let mut tmp = tempfile::Builder::new()
-        .prefix(&format!(".{ENTRIES_FILE}."))
-        .tempfile_in(dir)?;
+    let mut tmp =
+        AtomicFile::create(&dir.join(ENTRIES_FILE), Access::Private).map_err(|e| e.source)?;
     {
-        let mut out = std::io::BufWriter::with_capacity(1 << 16, tmp.as_file_mut());
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, tmp.file_mut());
         derive(reader, sha256, &mut out, budget)?;
         out.flush()?;
     }
-    tmp.persist(dir.join(ENTRIES_FILE)).map_err(|e| e.error)?;
+    tmp.commit().map_err(|e| e.source)?;
     Ok(())
 }
 
@@ -552,17 +547,10 @@ fn remember(sha256: &str, index: RepoIndex) -> Arc<RepoIndex> {
     index
 }
 
-/// Writes `dir/name` through a temporary file in the same directory and a rename.
+/// Writes `dir/name` whole or not at all; cache files stay owner-only.
 fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), RepoError> {
-    let target = dir.join(name);
-    let mut tmp = tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .tempfile_in(dir)
-        .map_err(cache_err(dir))?;
-    tmp.write_all(bytes).map_err(cache_err(&target))?;
-    tmp.persist(&target)
-        .map_err(|e| cache_err(&target)(e.error))?;
-    Ok(())
+    atomic_file::write(&dir.join(name), bytes, Access::Private)
+        .map_err(|e| cache_err(&e.path)(e.source))
 }
 
 #[cfg(test)]

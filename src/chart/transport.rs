@@ -262,7 +262,24 @@ impl Transport {
         auth: Option<&Auth>,
         tls: Option<&RepoTls>,
     ) -> Result<Response, TransportError> {
-        self.fetch(url, headers, auth, tls, None)
+        self.fetch(Method::Get, url, headers, auth, tls, None)
+    }
+
+    /// POST `form` (`application/x-www-form-urlencoded`) to `url`: an OAuth2 token request.
+    /// The same retries, time budget, size limit and redaction as a GET; the form holds
+    /// secrets, so it is never logged, and nothing of it appears in an error.
+    pub fn post_form(
+        &self,
+        url: &str,
+        form: &[(&str, &str)],
+        tls: Option<&RepoTls>,
+    ) -> Result<Response, TransportError> {
+        let body = form
+            .iter()
+            .map(|(name, value)| format!("{}={}", form_encode(name), form_encode(value)))
+            .collect::<Vec<_>>()
+            .join("&");
+        self.fetch(Method::PostForm(body.as_bytes()), url, &[], None, tls, None)
     }
 
     /// [`Transport::get_with`], writing the body into `file` (emptied first) instead of
@@ -275,11 +292,12 @@ impl Transport {
         tls: Option<&RepoTls>,
         file: &mut File,
     ) -> Result<Response, TransportError> {
-        self.fetch(url, headers, auth, tls, Some(file))
+        self.fetch(Method::Get, url, headers, auth, tls, Some(file))
     }
 
     fn fetch(
         &self,
+        method: Method,
         url: &str,
         headers: &[(&str, String)],
         auth: Option<&Auth>,
@@ -314,7 +332,15 @@ impl Transport {
                     budget: budget.explain(),
                 });
             }
-            let result = self.attempt(&agent, &target, &shown, headers, auth, sink.as_deref_mut());
+            let result = self.attempt(
+                &agent,
+                method,
+                &target,
+                &shown,
+                headers,
+                auth,
+                sink.as_deref_mut(),
+            );
             let retry = match &result {
                 Ok(resp) => resp.status >= 500,
                 Err(e) => e.is_transient(),
@@ -330,7 +356,11 @@ impl Transport {
             }
             match &result {
                 Ok(resp) => {
-                    tracing::debug!("GET {shown}: HTTP {}; retrying in {delay:?}", resp.status)
+                    tracing::debug!(
+                        "{} {shown}: HTTP {}; retrying in {delay:?}",
+                        method.name(),
+                        resp.status
+                    )
                 }
                 Err(e) => tracing::debug!("{e}; retrying in {delay:?}"),
             }
@@ -341,36 +371,28 @@ impl Transport {
 
     /// One request. Its timeouts are the per-transfer limits cut to what is left of the
     /// budget, so the budget holds even against a server that trickles a byte at a time.
+    #[allow(clippy::too_many_arguments)]
     fn attempt(
         &self,
         agent: &ureq::Agent,
+        method: Method,
         target: &str,
         shown: &str,
         headers: &[(&str, String)],
         auth: Option<&Auth>,
         sink: Option<&mut File>,
     ) -> Result<Response, TransportError> {
-        tracing::debug!("GET {shown}");
+        tracing::debug!("{} {shown}", method.name());
         let started = Instant::now();
         let per_step = self.cap(self.opts.timeout);
         let whole = self.cap(self.opts.timeout * 10);
-        let mut req = agent
-            .get(target)
-            .config()
-            .timeout_connect(Some(per_step))
-            .timeout_recv_response(Some(per_step))
-            .timeout_per_read(Some(per_step))
-            .timeout_global(Some(whole))
-            .build();
-        for (name, value) in headers {
-            req = req.header(*name, value.as_str());
-        }
-        if let Some(auth) = auth {
-            req = req.header("authorization", auth.header_value());
-        }
-        let resp = req
-            .call()
-            .map_err(|e| self.map_error(e, shown, started, false))?;
+        let sent = match method {
+            Method::Get => prepare(agent.get(target), per_step, whole, headers, auth).call(),
+            Method::PostForm(body) => prepare(agent.post(target), per_step, whole, headers, auth)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .send(body),
+        };
+        let resp = sent.map_err(|e| self.map_error(e, shown, started, false))?;
         let status = resp.status().as_u16();
         let headers: Vec<(String, String)> = resp
             .headers()
@@ -643,6 +665,61 @@ fn tls_error(url: String, mut reason: String) -> TransportError {
     TransportError::Tls { url, reason }
 }
 
+/// What a request does: GET, or POST a form body.
+#[derive(Clone, Copy)]
+enum Method<'b> {
+    Get,
+    PostForm(&'b [u8]),
+}
+
+impl Method<'_> {
+    fn name(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::PostForm(_) => "POST",
+        }
+    }
+}
+
+/// A request with its timeouts (`per_step` for each phase, `whole` in all), extra headers
+/// and authorization.
+fn prepare<B>(
+    req: ureq::RequestBuilder<B>,
+    per_step: Duration,
+    whole: Duration,
+    headers: &[(&str, String)],
+    auth: Option<&Auth>,
+) -> ureq::RequestBuilder<B> {
+    let mut req = req
+        .config()
+        .timeout_connect(Some(per_step))
+        .timeout_recv_response(Some(per_step))
+        .timeout_per_read(Some(per_step))
+        .timeout_global(Some(whole))
+        .build();
+    for (name, value) in headers {
+        req = req.header(*name, value.as_str());
+    }
+    if let Some(auth) = auth {
+        req = req.header("authorization", auth.header_value());
+    }
+    req
+}
+
+/// `application/x-www-form-urlencoded` for one name or value: everything but RFC 3986
+/// unreserved characters percent-encoded (a space as `%20`, which every form decoder reads).
+fn form_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 fn map_error(err: ureq::Error, url: &str) -> TransportError {
     let url = url.to_owned();
     match err {
@@ -704,6 +781,16 @@ fn map_error(err: ureq::Error, url: &str) -> TransportError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn form_encodes_everything_but_unreserved_characters() {
+        assert_eq!(form_encode("refresh_token"), "refresh_token");
+        assert_eq!(
+            form_encode("repository:team/web:pull a+b&c=d"),
+            "repository%3Ateam%2Fweb%3Apull%20a%2Bb%26c%3Dd"
+        );
+        assert_eq!(form_encode("é"), "%C3%A9");
+    }
     use std::net::TcpListener;
 
     #[test]

@@ -14,7 +14,6 @@ pub mod objects;
 pub mod report;
 pub mod rules;
 pub mod schema;
-pub mod spec;
 
 use crate::context::Context;
 use crate::fleet::{self, Candidate};
@@ -39,6 +38,8 @@ pub struct CheckOptions {
     pub kube_schemas: Option<PathBuf>,
     /// How many tenants to check at once.
     pub jobs: usize,
+    /// Counts the checked tenants (on a terminal).
+    pub progress: crate::terminal::Progress,
 }
 
 /// Checks every selected tenant of the stack at `ctx.start_dir`. `Err` only when the stack
@@ -60,7 +61,13 @@ pub fn run(ctx: &Context, options: &CheckOptions) -> Result<CheckReport, Error> 
         kube: kube.as_ref(),
         charts: Mutex::new(HashMap::new()),
     };
-    let outcomes = in_parallel(&found, options.jobs, |c| shared.check_tenant(c));
+    let phase = options.progress.phase(found.len());
+    let outcomes = in_parallel(&found, options.jobs, |c| {
+        let outcome = shared.check_tenant(c);
+        phase.step(&c.shown);
+        outcome
+    });
+    drop(phase);
 
     let mut report = CheckReport {
         tenants: found.len(),

@@ -4,7 +4,7 @@
 //! apply. Each violation names the container or field at fault, because an object often has
 //! several containers and a message without one sends the reader hunting.
 
-use super::spec::{ResourceSetting, RulesSpec};
+use crate::config::checks::{ResourceSetting, RulesSpec};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;

@@ -156,9 +156,7 @@ pub fn terminal_context(args: &TenantArgs) -> Result<Context> {
     };
     let mut ctx = Context {
         start_dir,
-        helm: std::env::var_os("STRATA_HELM")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from),
+        helm: strata::render::helm::configured_binary(|name| std::env::var(name).ok()),
         ..Context::default()
     };
     for (name, value) in &args.vars {

@@ -6,6 +6,7 @@ use anyhow::{Result, bail};
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 use strata::context::Context;
+use strata::terminal::Progress;
 use strata::{check, diff, fleet, rollout};
 
 #[derive(Args)]
@@ -49,10 +50,11 @@ pub fn exec(args: CheckArgs) -> Result<()> {
         selection: args.selection.selection(),
         kube_schemas: args.schemas.clone(),
         jobs: args.render.jobs.unwrap_or_else(fleet::default_jobs),
+        progress: Progress::on_stderr(),
     };
     let mut report = check::run(&ctx, &options)?;
     if let Some(base) = &args.base {
-        guard_rollout(&ctx, &args, base, &mut report)?;
+        guard_rollout(&ctx, &args, base, &options.progress, &mut report)?;
     }
     let text = match args.format {
         CheckFormat::Text => report.text(),
@@ -71,6 +73,7 @@ fn guard_rollout(
     ctx: &Context,
     args: &CheckArgs,
     base: &str,
+    progress: &Progress,
     report: &mut check::report::CheckReport,
 ) -> Result<()> {
     let diff = diff::run(&diff::DiffOptions {
@@ -80,6 +83,7 @@ fn guard_rollout(
         selection: args.selection.selection(),
         ignore: Vec::new(),
         context: ctx.clone(),
+        progress: progress.clone(),
     })?;
     let broken = rollout::guard_failures(ctx, &diff)?;
     if args.allow_wide_rollout {

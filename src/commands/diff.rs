@@ -4,10 +4,10 @@ use super::args::{RenderInputArgs, SelectionArgs, TenantArgs, terminal_context};
 use super::output::write_stdout;
 use anyhow::{Context as _, Result, bail};
 use clap::{Args, ValueEnum};
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use strata::diff::{self, report};
+use strata::terminal::{Progress, Stream, Style};
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum DiffFormat {
@@ -70,6 +70,7 @@ pub fn exec(args: DiffArgs) -> Result<ExitCode> {
         selection: args.selection.selection(),
         ignore: args.ignore.clone(),
         context,
+        progress: Progress::on_stderr(),
     };
     let result = diff::run(&options)?;
     print(&args, &result)?;
@@ -84,9 +85,8 @@ pub fn exec(args: DiffArgs) -> Result<ExitCode> {
 fn print(args: &DiffArgs, result: &diff::DiffReport) -> Result<()> {
     match (args.format, &args.out_dir) {
         (DiffFormat::Text, _) => {
-            let color = std::io::stdout().is_terminal()
-                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-            write_stdout(report::text::render(result, color).as_bytes())
+            let style = Style::for_stream(Stream::Stdout);
+            write_stdout(report::text::render(result, style).as_bytes())
         }
         (DiffFormat::Json, _) => write_stdout(report::json::render(result).as_bytes()),
         (DiffFormat::Markdown, None) => {

@@ -2,7 +2,6 @@
 
 use anyhow::{Context as _, Result};
 use std::io::{ErrorKind, Write};
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 /// Writes to stdout. A reader that stopped reading (`strata render | head`) is not an error:
@@ -18,22 +17,9 @@ pub fn write_stdout(bytes: &[u8]) -> Result<()> {
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same directory, so a reader sees
-/// the old content or the new one, never a half-written file.
+/// the old content or the new one, never a half-written file. An output file gets the
+/// permissions the shell would give it (0666 less the umask), like `render --all`.
 pub fn write_file_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    // A temporary file is private (0600); the result is an ordinary output file with the
-    // permissions the shell would give it (0666 less the umask), like `render --all`.
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".strata-")
-        .permissions(std::fs::Permissions::from_mode(0o666))
-        .tempfile_in(dir)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    tmp.write_all(bytes)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    tmp.persist(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
+    strata::atomic_file::write(path, bytes, strata::atomic_file::Access::Ordinary)?;
     Ok(())
 }

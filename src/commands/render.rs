@@ -5,12 +5,12 @@ use super::args::{ChartArgs, RenderInputArgs, TenantArgs, parse_jobs, terminal_c
 use super::output::{write_file_atomically, write_stdout};
 use anyhow::{Context as _, Result, bail};
 use clap::Args;
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use strata::context::Context;
 use strata::fleet;
 use strata::pipeline;
 use strata::selector::{Selection, Selector};
+use strata::terminal::Progress;
 
 #[derive(Args)]
 pub struct RenderArgs {
@@ -74,20 +74,11 @@ pub fn exec(args: RenderArgs) -> Result<()> {
 fn render_all(ctx: &Context, args: &FleetArgs) -> Result<()> {
     let out_dir = args.out_dir.as_deref().context("--all needs --out-dir")?;
     let jobs = args.jobs.unwrap_or_else(fleet::default_jobs);
-    let tty = std::io::stderr().is_terminal();
-    let progress = |done, total, tenant: &str| {
-        if tty {
-            eprint!("\r[{done}/{total}] {tenant}\x1b[K");
-        }
-    };
     let selection = Selection {
         selector: Selector::all(args.selector.iter().cloned()),
         allow_empty: args.allow_empty,
     };
-    let report = fleet::render_all(ctx, &selection, out_dir, jobs, progress)?;
-    if tty {
-        eprint!("\r\x1b[K");
-    }
+    let report = fleet::render_all(ctx, &selection, out_dir, jobs, &Progress::on_stderr())?;
     eprint!("strata: {}", report.summary());
     if !report.failed.is_empty() {
         bail!("{} tenant(s) failed to render", report.failed.len());

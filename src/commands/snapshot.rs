@@ -6,6 +6,7 @@ use super::output::write_stdout;
 use anyhow::{Result, bail};
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
+use strata::terminal::{Progress, Stream, Style};
 use strata::{fleet, snapshot};
 
 #[derive(Subcommand)]
@@ -42,10 +43,11 @@ pub fn exec(command: SnapshotCommand) -> Result<()> {
         selection: args.selection.selection(),
         dir: args.snapshot_dir,
         jobs: args.render.jobs.unwrap_or_else(fleet::default_jobs),
+        progress: Progress::on_stderr(),
     };
     if verify {
         let report = snapshot::verify(&ctx, &options)?;
-        write_stdout(report.text().as_bytes())?;
+        write_stdout(report.text(Style::for_stream(Stream::Stdout)).as_bytes())?;
         if !report.differences.is_empty() {
             bail!(
                 "{} difference(s) between the render and the snapshots; run `strata snapshot update` if they are intended",

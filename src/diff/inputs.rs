@@ -9,7 +9,7 @@ use crate::chart;
 use crate::context::{Context, Var};
 use crate::pipeline::{self, ComponentValues, Resolved};
 use crate::plan::ChartPlan;
-use crate::post_render::manifests::ManifestsPlan;
+use crate::render::manifests::ManifestsPlan;
 use crate::render_cache;
 use crate::tenant::list_tenant_dirs;
 use sha2::{Digest, Sha256};

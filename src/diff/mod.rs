@@ -20,6 +20,7 @@ pub mod values;
 use crate::context::Context;
 use crate::pipeline;
 use crate::selector::Selection;
+use crate::terminal::Progress;
 use crate::yaml::YamlError;
 use git::{GitError, Repo};
 use ignore::IgnorePath;
@@ -45,6 +46,8 @@ pub struct DiffOptions {
     pub ignore: Vec<IgnorePath>,
     /// Render settings shared by both sides: helm binary, cluster facts, time budget.
     pub context: Context,
+    /// Counts the renders of changed tenants (on a terminal).
+    pub progress: Progress,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -304,7 +307,7 @@ pub fn run(opts: &DiffOptions) -> Result<DiffReport, DiffError> {
             jobs.push((&head_side, dir.as_str()));
         }
     }
-    let mut rendered = render_all(&jobs, &opts.context)?.into_iter();
+    let mut rendered = render_all(&jobs, &opts.context, &opts.progress)?.into_iter();
 
     let mut objects = Vec::new();
     for (_, pair) in &changed {
@@ -497,7 +500,11 @@ impl Rendered {
 /// Renders every job with the real pipeline, several tenants at a time (each render already
 /// runs its components concurrently), and returns the objects in job order. The first error
 /// stops the remaining jobs.
-fn render_all(jobs: &[(&Side, &str)], template: &Context) -> Result<Vec<Rendered>, DiffError> {
+fn render_all(
+    jobs: &[(&Side, &str)],
+    template: &Context,
+    progress: &Progress,
+) -> Result<Vec<Rendered>, DiffError> {
     let workers = std::thread::available_parallelism()
         .map_or(4, |n| n.get())
         .clamp(1, 8)
@@ -506,6 +513,7 @@ fn render_all(jobs: &[(&Side, &str)], template: &Context) -> Result<Vec<Rendered
     let failed = AtomicBool::new(false);
     let results: Mutex<Vec<Option<Result<Rendered, DiffError>>>> =
         Mutex::new((0..jobs.len()).map(|_| None).collect());
+    let phase = progress.phase(jobs.len());
     std::thread::scope(|scope| {
         for _ in 0..workers {
             crate::deep_stack::spawn_scoped(scope, || {
@@ -516,6 +524,7 @@ fn render_all(jobs: &[(&Side, &str)], template: &Context) -> Result<Vec<Rendered
                     }
                     let (side, dir) = jobs[i];
                     let result = render_one(side, dir, template);
+                    phase.step(&format!("{dir} ({})", side.label));
                     if result.is_err() {
                         failed.store(true, Ordering::SeqCst);
                     }

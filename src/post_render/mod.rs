@@ -8,7 +8,6 @@
 //! retypes a value (`"on"` stays a string, `0755` stays 493).
 
 pub mod chart_meta;
-pub mod manifests;
 mod names;
 pub mod patch;
 pub mod stream;
@@ -333,7 +332,9 @@ pub fn prepare(
                 }
             })?;
     let manifests = match &component.chart {
-        ChartPlan::Manifests(plan) => Some(manifests::render(plan, root, templater, vars, &post)?),
+        ChartPlan::Manifests(plan) => Some(crate::render::manifests::render(
+            plan, root, templater, vars, &post,
+        )?),
         _ => None,
     };
     Ok(Prepared { post, manifests })

@@ -10,8 +10,8 @@ use super::super::git::short;
 use super::super::objects::{Change, ObjectChange};
 use super::super::values::{ValueGroup, show};
 use super::super::{DiffReport, Revision, TenantDiff, TenantStatus};
+use super::shared::{Shared, kind_of};
 use super::{plural, secret_keys};
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// GitHub's limit for one comment, in characters.
@@ -69,7 +69,7 @@ pub fn write_parts(dir: &Path, parts: &[String]) -> std::io::Result<Vec<PathBuf>
 
 fn render_with_limit(report: &DiffReport, limit: usize) -> Vec<String> {
     let budget = limit.saturating_sub(PART_OVERHEAD).max(1000);
-    let shared = shared_changes(report);
+    let shared = Shared::of(report);
     let mut blocks = vec![header(report)];
     blocks.extend(shared_blocks(&shared, budget));
     for tenant in &report.tenants {
@@ -241,81 +241,15 @@ fn value_table(groups: &[ValueGroup]) -> String {
     out
 }
 
-/// An object change as it appears in several tenants: the same change of the same kind with
-/// the same added and removed lines. Context lines and line numbers are left out, since they
-/// differ between tenants (names, other values) while the change itself is the same; the
-/// shared diff is shown with the first tenant's context.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-struct ShareKey {
-    change: Change,
-    kind: String,
-    lines: String,
-    secret_keys: String,
-    patched_by: Vec<String>,
-}
-
-impl ShareKey {
-    fn of(object: &ObjectChange) -> ShareKey {
-        ShareKey {
-            change: object.change,
-            kind: kind_of(object),
-            lines: object
-                .diff
-                .lines()
-                .filter(|l| l.starts_with(['+', '-']))
-                .collect::<Vec<_>>()
-                .join("\n"),
-            secret_keys: secret_keys(&object.secret_keys),
-            patched_by: object.patched_by.clone(),
-        }
-    }
-}
-
-/// Changes found in at least two tenants, numbered from 1, with (tenant, object) pairs.
-struct Shared<'a> {
-    numbers: BTreeMap<ShareKey, usize>,
-    groups: Vec<(&'a ObjectChange, Vec<(&'a str, &'a ObjectChange)>)>,
-}
-
-fn shared_changes(report: &DiffReport) -> Shared<'_> {
-    let mut seen: BTreeMap<ShareKey, Vec<(&str, &ObjectChange)>> = BTreeMap::new();
-    for tenant in &report.tenants {
-        for object in &tenant.objects {
-            seen.entry(ShareKey::of(object))
-                .or_default()
-                .push((tenant.tenant.as_str(), object));
-        }
-    }
-    let mut groups: Vec<(ShareKey, Vec<(&str, &ObjectChange)>)> = seen
-        .into_iter()
-        .filter(|(_, uses)| {
-            let mut tenants: Vec<&str> = uses.iter().map(|(t, _)| *t).collect();
-            tenants.dedup();
-            tenants.len() > 1
-        })
-        .collect();
-    groups.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then_with(|| a.0.cmp(&b.0)));
-    let mut numbers = BTreeMap::new();
-    let mut out = Vec::new();
-    for (i, (key, uses)) in groups.into_iter().enumerate() {
-        numbers.insert(key, i + 1);
-        out.push((uses[0].1, uses));
-    }
-    Shared {
-        numbers,
-        groups: out,
-    }
-}
-
 fn shared_blocks(shared: &Shared, budget: usize) -> Vec<String> {
     let mut blocks = Vec::new();
-    for (i, (object, uses)) in shared.groups.iter().enumerate() {
+    for (i, change) in shared.changes.iter().enumerate() {
+        let (object, uses) = (change.object, &change.uses);
         let mut out = String::new();
         if i == 0 {
             out.push_str("#### Changes shared by several tenants\n\n");
         }
-        let mut tenants: Vec<&str> = uses.iter().map(|(t, _)| *t).collect();
-        tenants.dedup();
+        let tenants = change.tenants();
         out.push_str(&format!(
             "<details><summary>Shared change {}: {} <code>{}</code> in {}</summary>\n\n",
             i + 1,
@@ -392,7 +326,7 @@ fn tenant_blocks(tenant: &TenantDiff, shared: &Shared, budget: usize) -> Vec<Str
             object.change.verb(),
             code(&object.id.to_string())
         );
-        match shared.numbers.get(&ShareKey::of(object)) {
+        match shared.number(object) {
             Some(n) => sections.push(format!("{title}: shared change {n}\n\n")),
             None => sections.push(format!("{title}\n\n{}", object_body(object, budget / 2))),
         }
@@ -458,16 +392,6 @@ fn object_body(object: &ObjectChange, max: usize) -> String {
     out
 }
 
-/// `apps/Deployment`, `v1/Secret`.
-fn kind_of(object: &ObjectChange) -> String {
-    let group = if object.id.group.is_empty() {
-        "v1"
-    } else {
-        &object.id.group
-    };
-    format!("{group}/{}", object.id.kind)
-}
-
 fn longest_backtick_run(text: &str) -> usize {
     text.split(|c| c != '`').map(str::len).max().unwrap_or(0)
 }
@@ -502,6 +426,7 @@ mod tests {
     use super::super::super::TenantDiff;
     use super::super::super::objects::ObjectId;
     use super::*;
+    use std::collections::BTreeMap;
 
     fn report(tenants: usize, diff_lines: usize) -> DiffReport {
         let diff: String = (0..diff_lines)

@@ -3,6 +3,7 @@
 
 pub mod json;
 pub mod markdown;
+pub mod shared;
 pub mod text;
 
 use super::objects::SecretKeyChange;

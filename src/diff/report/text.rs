@@ -1,51 +1,23 @@
-//! The terminal format: a summary, the grouped value changes, then per tenant its value
-//! changes and a unified diff of every object that differs.
+//! The terminal format: a summary, the grouped value changes, the object changes shared by
+//! several tenants (each shown once), then per tenant its value changes and a unified diff of
+//! every object that differs, or the number of the shared change it is.
 //!
-//! Colour is plain ANSI escapes, only when the caller says the output is a terminal, so
+//! Colour comes from the caller's [`Style`], decided once in [`crate::terminal`], so
 //! redirected output and CI logs stay clean.
 
 use super::super::impact::ImpactKind;
 use super::super::objects::{Change, ObjectChange};
 use super::super::values::summary_line;
 use super::super::{DiffReport, TenantStatus};
+use super::shared::{Shared, kind_of};
 use super::{plural, secret_keys};
+use crate::terminal::Style;
 
 /// Objects listed under an impact that is not a plain restart, at most.
 const MAX_LISTED: usize = 10;
 
-/// ANSI styling, or none.
-#[derive(Debug, Clone, Copy)]
-struct Style {
-    color: bool,
-}
-
-impl Style {
-    fn paint(self, code: &str, text: &str) -> String {
-        if self.color {
-            format!("\x1b[{code}m{text}\x1b[0m")
-        } else {
-            text.to_owned()
-        }
-    }
-
-    fn bold(self, text: &str) -> String {
-        self.paint("1", text)
-    }
-
-    /// One line of a unified diff, coloured by its first character.
-    fn diff_line(self, line: &str) -> String {
-        match line.as_bytes().first() {
-            Some(b'+') => self.paint("32", line),
-            Some(b'-') => self.paint("31", line),
-            Some(b'@') => self.paint("36", line),
-            _ => line.to_owned(),
-        }
-    }
-}
-
 /// The whole report as terminal text.
-pub fn render(report: &DiffReport, color: bool) -> String {
-    let style = Style { color };
+pub fn render(report: &DiffReport, style: Style) -> String {
     let counts = report.counts();
     let mut out = style.bold(&format!(
         "strata diff: base {} → head {}\n",
@@ -125,6 +97,27 @@ pub fn render(report: &DiffReport, color: bool) -> String {
             ));
         }
     }
+    let shared = Shared::of(report);
+    for (i, change) in shared.changes.iter().enumerate() {
+        let tenants = change.tenants();
+        out.push_str(&format!(
+            "\n{}\n",
+            style.bold(&format!(
+                "# shared change {}: {} {} in {}",
+                i + 1,
+                change.object.change.verb(),
+                kind_of(change.object),
+                plural(tenants.len(), "tenant")
+            ))
+        ));
+        for (tenant, object) in change.uses.iter().take(MAX_LISTED) {
+            out.push_str(&format!("  {tenant}: {}\n", object.id));
+        }
+        if change.uses.len() > MAX_LISTED {
+            out.push_str(&format!("  …and {} more\n", change.uses.len() - MAX_LISTED));
+        }
+        out.push_str(&object_text(change.object, style));
+    }
     for tenant in &report.tenants {
         let status = match tenant.status {
             TenantStatus::Changed => "changed",
@@ -142,7 +135,14 @@ pub fn render(report: &DiffReport, color: bool) -> String {
             out.push_str("  no rendered object differs\n");
         }
         for object in &tenant.objects {
-            out.push_str(&object_text(object, style));
+            match shared.number(object) {
+                Some(n) => out.push_str(&format!(
+                    "  {} {}: shared change {n}\n",
+                    object.change.verb(),
+                    object.id
+                )),
+                None => out.push_str(&object_text(object, style)),
+            }
         }
     }
     out
@@ -180,4 +180,111 @@ fn object_text(object: &ObjectChange, style: Style) -> String {
         out.push('\n');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::super::objects::ObjectId;
+    use super::super::super::{Revision, TenantDiff};
+    use super::*;
+    use std::collections::BTreeMap;
+
+    /// `tenants` tenants, each with one changed Deployment whose diff is `diff(i)`.
+    fn report(tenants: usize, diff: impl Fn(usize) -> String) -> DiffReport {
+        DiffReport {
+            base: Revision {
+                name: "main".into(),
+                commit: None,
+            },
+            head: Revision {
+                name: "working tree".into(),
+                commit: None,
+            },
+            compared: tenants,
+            rendered: tenants,
+            tenants: (0..tenants)
+                .map(|i| TenantDiff {
+                    tenant: format!("customers/prod/t{i}"),
+                    status: TenantStatus::Changed,
+                    values: Vec::new(),
+                    objects: vec![ObjectChange {
+                        id: ObjectId {
+                            group: "apps".into(),
+                            kind: "Deployment".into(),
+                            namespace: format!("ns{i}"),
+                            name: format!("t{i}"),
+                        },
+                        change: Change::Changed,
+                        diff: diff(i),
+                        secret_keys: Vec::new(),
+                        hidden_only: false,
+                        patched_by: Vec::new(),
+                    }],
+                    vars: BTreeMap::new(),
+                    impact: Vec::new(),
+                })
+                .collect(),
+            charts: Vec::new(),
+            group_vars: Vec::new(),
+        }
+    }
+
+    /// A ten-line hunk whose context names the tenant and whose change is `cpu: 1 → 2`.
+    fn hunk(i: usize) -> String {
+        let mut diff = format!("@@ -1,10 +1,10 @@\n metadata:\n   name: t{i}\n");
+        for n in 0..6 {
+            diff.push_str(&format!("   label{n}: t{i}\n"));
+        }
+        diff.push_str("-  cpu: 1\n+  cpu: 2\n");
+        diff
+    }
+
+    #[test]
+    fn one_change_in_many_tenants_is_printed_once() {
+        let text = render(&report(180, hunk), Style::new(false));
+        assert_eq!(text.matches("+  cpu: 2").count(), 1, "{text}");
+        assert!(
+            text.contains("\n# shared change 1: changed apps/Deployment in 180 tenants\n  customers/prod/t0: apps/Deployment ns0/t0\n"),
+            "{text}"
+        );
+        assert!(text.contains("  …and 170 more\n"), "{text}");
+        assert_eq!(
+            text.matches(": shared change 1\n").count(),
+            180,
+            "every tenant points at the shared change"
+        );
+        assert!(
+            text.contains(
+                "# customers/prod/t7 (changed)\n  changed apps/Deployment ns7/t7: shared change 1\n"
+            ),
+            "{text}"
+        );
+        // Each tenant takes three lines (blank, title, pointer), the shared change one diff.
+        let lines = text.lines().count();
+        assert!(lines < 180 * 3 + 40, "{lines} lines");
+    }
+
+    #[test]
+    fn a_change_in_one_tenant_only_is_printed_under_that_tenant() {
+        let text = render(
+            &report(2, |i| format!("@@ -1 +1 @@\n-cpu: {i}\n+cpu: {}\n", i + 10)),
+            Style::new(false),
+        );
+        assert!(!text.contains("shared change"), "{text}");
+        assert!(
+            text.contains("# customers/prod/t1 (changed)\n--- base apps/Deployment ns1/t1\n"),
+            "{text}"
+        );
+        assert!(text.contains("-cpu: 1\n+cpu: 11\n"), "{text}");
+    }
+
+    #[test]
+    fn colour_only_when_the_style_says_so() {
+        let r = report(1, |_| "@@ -1 +1 @@\n-cpu: 1\n+cpu: 2\n".into());
+        let plain = render(&r, Style::new(false));
+        assert!(!plain.contains('\x1b'), "{plain}");
+        let coloured = render(&r, Style::new(true));
+        assert!(coloured.contains("\x1b[32m+cpu: 2\x1b[0m"), "{coloured}");
+        assert!(coloured.contains("\x1b[31m-cpu: 1\x1b[0m"), "{coloured}");
+    }
 }
