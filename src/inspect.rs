@@ -2,6 +2,8 @@
 //! the chart's own defaults below the layers, the values helm's templates really see, and the
 //! differences between two tenants with the file that makes each differ.
 
+pub mod report;
+
 use crate::Error;
 use crate::context::Context;
 use crate::pipeline::{self, FetchedChart, Resolved};

@@ -477,8 +477,8 @@ pub fn impact_note(ctx: &Context, to: &Selector) -> Option<String> {
             start_dir: stack.dir.clone(),
             ..ctx.clone()
         },
-        jobs: crate::parallel::default_jobs(),
         progress: crate::terminal::Progress::hidden(),
+        jobs: crate::parallel::default_jobs(),
     };
     let report = match crate::diff::run(&options) {
         Ok(report) => report,
