@@ -48,6 +48,7 @@ pub mod interrupt;
 pub mod lockfile;
 pub mod logging;
 pub mod manifests;
+pub mod parallel;
 pub mod parameters;
 pub mod paths;
 pub mod pipeline;

@@ -261,43 +261,40 @@ pub fn render(ctx: &Context) -> Result<Vec<u8>, Error> {
         return Ok(stream);
     }
     // Components render concurrently (each is its own helm process) and are joined in
-    // declaration order, so the stream is the same as a sequential render.
-    let outputs: Vec<Result<Vec<u8>, Error>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = resolved
-            .components
-            .iter()
-            .zip(&values)
-            .zip(&charts)
-            .zip(&prepared)
-            .zip(&patches)
-            .map(|((((component, json), chart), prepared), patches)| {
-                let renderer = renderer.as_ref();
-                crate::deep_stack::spawn_scoped(scope, move || -> Result<Vec<u8>, Error> {
-                    if let Some(out) = &prepared.manifests {
-                        return Ok(patches.apply(&component.name, out.clone())?);
-                    }
-                    let out = renderer.render(&Request {
-                        component: &component.name,
-                        chart: &chart.dir,
-                        chart_shown: &component.chart_shown,
-                        release: &component.release,
-                        namespace: &component.namespace,
-                        values_json: json,
-                        kube_version: ctx.kube_version.as_deref(),
-                        api_versions: &ctx.api_versions,
-                        include_crds: component.include_crds,
-                        skip_tests: component.skip_tests,
-                    })?;
-                    let out = prepared.post.rewrite_helm_output(&component.name, out)?;
-                    Ok(patches.apply(&component.name, out)?)
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("render thread panicked"))
-            .collect()
-    });
+    // declaration order, so the stream is the same as a sequential render. Inside a fleet
+    // command they share its `-j` workers.
+    let work: Vec<_> = resolved
+        .components
+        .iter()
+        .zip(&values)
+        .zip(&charts)
+        .zip(&prepared)
+        .zip(&patches)
+        .collect();
+    let renderer = renderer.as_ref();
+    let outputs = crate::parallel::map(
+        crate::parallel::default_jobs(),
+        &work,
+        |&((((component, json), chart), prepared), patches)| {
+            if let Some(out) = &prepared.manifests {
+                return Ok(patches.apply(&component.name, out.clone())?);
+            }
+            let out = renderer.render(&Request {
+                component: &component.name,
+                chart: &chart.dir,
+                chart_shown: &component.chart_shown,
+                release: &component.release,
+                namespace: &component.namespace,
+                values_json: json,
+                kube_version: ctx.kube_version.as_deref(),
+                api_versions: &ctx.api_versions,
+                include_crds: component.include_crds,
+                skip_tests: component.skip_tests,
+            })?;
+            let out = prepared.post.rewrite_helm_output(&component.name, out)?;
+            Ok::<_, Error>(patches.apply(&component.name, out)?)
+        },
+    );
     let mut stream = Vec::new();
     for out in outputs {
         stream.extend_from_slice(&out?);

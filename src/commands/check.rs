@@ -84,6 +84,7 @@ fn guard_rollout(
         ignore: Vec::new(),
         context: ctx.clone(),
         progress: progress.clone(),
+        jobs: args.render.jobs.unwrap_or_else(fleet::default_jobs),
     })?;
     let broken = rollout::guard_failures(ctx, &diff)?;
     if args.allow_wide_rollout {

@@ -1,12 +1,13 @@
 //! `strata diff`: every tenant's manifests compared between two git revisions.
 
-use super::args::{RenderInputArgs, SelectionArgs, TenantArgs, terminal_context};
+use super::args::{RenderInputArgs, SelectionArgs, TenantArgs, parse_jobs, terminal_context};
 use super::output::write_stdout;
 use anyhow::{Context as _, Result, bail};
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use strata::diff::{self, report};
+use strata::fleet;
 use strata::terminal::{Progress, Stream, Style};
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -44,6 +45,9 @@ pub struct DiffArgs {
     /// of printing.
     #[arg(long, value_name = "DIR")]
     out_dir: Option<PathBuf>,
+    /// How many tenant renders run at once, base and head counted apart (default: one per CPU).
+    #[arg(short = 'j', long, value_name = "N", value_parser = parse_jobs)]
+    jobs: Option<usize>,
     #[command(flatten)]
     inputs: RenderInputArgs,
 }
@@ -71,6 +75,7 @@ pub fn exec(args: DiffArgs) -> Result<ExitCode> {
         ignore: args.ignore.clone(),
         context,
         progress: Progress::on_stderr(),
+        jobs: args.jobs.unwrap_or_else(fleet::default_jobs),
     };
     let result = diff::run(&options)?;
     print(&args, &result)?;
