@@ -7,7 +7,7 @@
 //! variable inserts must not change the YAML's structure, since variables come from Argo CD
 //! parameters and `ARGOCD_ENV_*`, not only from the repository.
 
-use crate::post_render::stream::split;
+use crate::manifests::split;
 use crate::quote::quote;
 use crate::yaml::{GoValue, parse_go_document};
 use handlebars::Handlebars;
