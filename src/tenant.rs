@@ -353,19 +353,17 @@ pub fn list_tenant_dirs(stack: &Stack) -> Result<Vec<PathBuf>, Error> {
                     }
                 }
                 Segment::Var { prefix, suffix, .. } => {
-                    let Ok(entries) = std::fs::read_dir(dir) else {
-                        continue;
-                    };
-                    for entry in entries.flatten() {
+                    // One level, links not followed; an unreadable directory holds no tenant.
+                    let entries = walkdir::WalkDir::new(dir).min_depth(1).max_depth(1);
+                    for entry in entries.into_iter().filter_map(Result::ok) {
                         let name = entry.file_name().to_string_lossy().into_owned();
                         let matches = name.len() > prefix.len() + suffix.len()
                             && name.starts_with(prefix.as_str())
                             && name.ends_with(suffix.as_str())
                             && !name.starts_with('.');
                         // Symlinked directories are skipped: they could point anywhere.
-                        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
-                        if matches && is_dir {
-                            next.push(entry.path());
+                        if matches && entry.file_type().is_dir() {
+                            next.push(entry.into_path());
                         }
                     }
                 }
@@ -449,5 +447,25 @@ mod tests {
         assert!(match_dir(&segs, &rel("other/prod/t-acme")).is_none());
         assert!(parse_pattern("a/{{x}}{{y}}").is_err());
         assert!(parse_pattern("../{{x}}").is_err());
+    }
+
+    #[test]
+    fn tenant_discovery_skips_links_hidden_and_plain_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::write(
+            root.join("strata.yaml"),
+            "apiVersion: strata/v1\nkind: Stack\ntenants: {path: \"t/{{tenant}}\"}\ncomponents:\n  - name: app\n    chart: {path: charts/app}\n",
+        )
+        .unwrap();
+        for tenant in ["globex", "acme", ".hidden"] {
+            std::fs::create_dir_all(root.join("t").join(tenant)).unwrap();
+        }
+        std::fs::write(root.join("t/notes"), "").unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(outside.path(), root.join("t/linked")).unwrap();
+        let stack = Stack::load(&root.join("strata.yaml"), "strata.yaml".into()).unwrap();
+        let found = list_tenant_dirs(&stack).unwrap();
+        assert_eq!(found, vec![root.join("t/acme"), root.join("t/globex")]);
     }
 }
