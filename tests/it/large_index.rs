@@ -1,7 +1,7 @@
 //! A large repository index is streamed, not held in memory: `strata lock` against a real
 //! nginx serving a generated index of tens of megabytes (the chart it needs listed last)
-//! stays under a fixed memory bound that does not grow with the index. The peak is the
-//! child's own maximum resident set size, as the kernel reports it to `wait4`.
+//! stays under a fixed memory bound that does not grow with the index. The peak is strata's
+//! own maximum resident set size, as GNU time reads it from the kernel.
 
 use crate::common::servers::Nginx;
 use crate::common::*;
@@ -63,24 +63,44 @@ fn large_index(min_bytes: usize, web_digest: &str) -> String {
     out
 }
 
-/// Runs `cmd` to its end and returns its exit status and peak resident set size in bytes.
-/// The child is reaped by `wait4`, which std's `wait` cannot replace: only it reports the
-/// child's own peak.
-#[allow(clippy::zombie_processes)]
-fn run_measured(cmd: &mut Command) -> (std::process::ExitStatus, u64) {
-    use std::os::unix::process::ExitStatusExt;
-    let child = cmd.spawn().expect("spawn strata");
-    let mut status = 0;
-    // SAFETY: an all-zero rusage is a valid value for the kernel to fill.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: waits for our own child, whose pid is valid until this call reaps it; the
-    // `Child` is not waited on afterwards.
-    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
-    assert_eq!(pid, child.id() as i32, "wait4 failed");
-    (
-        std::process::ExitStatus::from_raw(status),
-        usage.ru_maxrss as u64 * 1024,
-    )
+/// GNU time, which forks the command from its own small process and reports the child's
+/// peak resident set size.
+const GNU_TIME: &str = "/usr/bin/time";
+
+/// Runs strata with `args` and `env` to its end and returns its exit status and peak resident
+/// set size in bytes. The peak comes from GNU time, not from this process's own `wait4`: Linux
+/// carries the pre-exec address space's high-water mark into a child's `ru_maxrss`, and std
+/// spawns with vfork, so a child of this test binary (which holds every running test's
+/// memory) would report this binary's peak as its own.
+fn run_measured(
+    args: &[&std::ffi::OsStr],
+    env: &[(&str, std::ffi::OsString)],
+    stderr: &std::path::Path,
+) -> (std::process::ExitStatus, u64) {
+    let report = stderr.with_extension("peak");
+    let mut cmd = Command::new(GNU_TIME);
+    cmd.env_clear()
+        .args(["-f", "%M", "-o"])
+        .arg(&report)
+        .arg(strata_bin())
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(stderr).unwrap());
+    for (name, value) in env {
+        cmd.env(name, value);
+    }
+    let status = cmd.status().unwrap_or_else(|e| {
+        panic!("cannot run {GNU_TIME} (scripts/install-test-servers installs it): {e}")
+    });
+    let report = std::fs::read_to_string(&report).expect("GNU time's report");
+    // A failing command gets a "Command exited with non-zero status" line first.
+    let kib: u64 = report
+        .lines()
+        .last()
+        .and_then(|l| l.trim().parse().ok())
+        .unwrap_or_else(|| panic!("GNU time reported no peak: {report:?}"));
+    (status, kib * 1024)
 }
 
 #[test]
@@ -105,16 +125,13 @@ fn a_large_index_locks_within_a_fixed_memory_bound() {
     let stderr = tree.path("stderr.txt");
     let started = Instant::now();
     let (status, peak) = run_measured(
-        Command::new(strata_bin())
-            .env_clear()
-            .env("PATH", BASE_PATH)
-            .env("HOME", test_home())
-            .env("STRATA_CACHE_DIR", tree.path("cache"))
-            .arg("lock")
-            .arg(tree.path("stack"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&stderr).unwrap()),
+        &["lock".as_ref(), tree.path("stack").as_os_str()],
+        &[
+            ("PATH", BASE_PATH.into()),
+            ("HOME", test_home().into()),
+            ("STRATA_CACHE_DIR", tree.path("cache").into()),
+        ],
+        &stderr,
     );
     let took = started.elapsed();
     let errors = std::fs::read_to_string(&stderr).unwrap();
