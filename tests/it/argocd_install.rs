@@ -594,26 +594,15 @@ fn helm_values_render_with_the_real_argo_cd_chart() {
     assert_eq!(params["reposerver.grpc.max.size"], "200");
 }
 
-/// Peak resident memory of one process, from the kernel's accounting of that child.
-// The child is reaped by wait4 (which also returns its rusage), not by Child::wait.
-#[allow(clippy::zombie_processes)]
-fn peak_rss_mib(cmd: &mut std::process::Command) -> f64 {
-    let child = cmd
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    // SAFETY: a zeroed rusage is a valid out-parameter, and `pid` is our own unreaped child.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    assert_eq!(reaped, pid, "wait4");
-    assert!(
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "exit status {status}"
-    );
-    usage.ru_maxrss as f64 / 1024.0
+/// Peak resident memory of one helm run, in MiB (see [`run_peak`]).
+fn peak_rss_mib(helm: Helm, args: &[&std::ffi::OsStr]) -> f64 {
+    let (status, bytes) = run_peak(&helm.path(), |cmd| {
+        cmd.args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+    });
+    assert!(status.success(), "helm {}: {status}", helm.version());
+    bytes as f64 / (1024.0 * 1024.0)
 }
 
 /// The sizing the docs state: one helm render peaks near 50 MiB, and the sidecar's memory
@@ -624,10 +613,13 @@ fn sidecar_memory_covers_parallel_helm_renders() {
     let mut peak: f64 = 0.0;
     for helm in Helm::ALL {
         let mib = peak_rss_mib(
-            std::process::Command::new(helm.path())
-                .args(["template", "acme"])
-                .arg(&chart)
-                .arg("--include-crds"),
+            helm,
+            &[
+                "template".as_ref(),
+                "acme".as_ref(),
+                chart.as_os_str(),
+                "--include-crds".as_ref(),
+            ],
         );
         assert!(
             (20.0..80.0).contains(&mib),

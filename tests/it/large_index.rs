@@ -6,7 +6,7 @@
 use crate::common::servers::Nginx;
 use crate::common::*;
 use sha2::{Digest, Sha256};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Instant;
 
 /// Size of the generated index.
@@ -63,46 +63,6 @@ fn large_index(min_bytes: usize, web_digest: &str) -> String {
     out
 }
 
-/// GNU time, which forks the command from its own small process and reports the child's
-/// peak resident set size.
-const GNU_TIME: &str = "/usr/bin/time";
-
-/// Runs strata with `args` and `env` to its end and returns its exit status and peak resident
-/// set size in bytes. The peak comes from GNU time, not from this process's own `wait4`: Linux
-/// carries the pre-exec address space's high-water mark into a child's `ru_maxrss`, and std
-/// spawns with vfork, so a child of this test binary (which holds every running test's
-/// memory) would report this binary's peak as its own.
-fn run_measured(
-    args: &[&std::ffi::OsStr],
-    env: &[(&str, std::ffi::OsString)],
-    stderr: &std::path::Path,
-) -> (std::process::ExitStatus, u64) {
-    let report = stderr.with_extension("peak");
-    let mut cmd = Command::new(GNU_TIME);
-    cmd.env_clear()
-        .args(["-f", "%M", "-o"])
-        .arg(&report)
-        .arg(strata_bin())
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(stderr).unwrap());
-    for (name, value) in env {
-        cmd.env(name, value);
-    }
-    let status = cmd.status().unwrap_or_else(|e| {
-        panic!("cannot run {GNU_TIME} (scripts/install-test-servers installs it): {e}")
-    });
-    let report = std::fs::read_to_string(&report).expect("GNU time's report");
-    // A failing command gets a "Command exited with non-zero status" line first.
-    let kib: u64 = report
-        .lines()
-        .last()
-        .and_then(|l| l.trim().parse().ok())
-        .unwrap_or_else(|| panic!("GNU time reported no peak: {report:?}"));
-    (status, kib * 1024)
-}
-
 #[test]
 fn a_large_index_locks_within_a_fixed_memory_bound() {
     let repo = Tree::new();
@@ -124,15 +84,16 @@ fn a_large_index_locks_within_a_fixed_memory_bound() {
     tree.write("stack/t/acme/values.yaml", "a: 1\n");
     let stderr = tree.path("stderr.txt");
     let started = Instant::now();
-    let (status, peak) = run_measured(
-        &["lock".as_ref(), tree.path("stack").as_os_str()],
-        &[
-            ("PATH", BASE_PATH.into()),
-            ("HOME", test_home().into()),
-            ("STRATA_CACHE_DIR", tree.path("cache").into()),
-        ],
-        &stderr,
-    );
+    let (status, peak) = run_peak(&strata_bin(), |cmd| {
+        cmd.env_clear()
+            .env("PATH", BASE_PATH)
+            .env("HOME", test_home())
+            .env("STRATA_CACHE_DIR", tree.path("cache"))
+            .arg("lock")
+            .arg(tree.path("stack"))
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&stderr).unwrap());
+    });
     let took = started.elapsed();
     let errors = std::fs::read_to_string(&stderr).unwrap();
     assert!(status.success(), "strata lock failed:\n{errors}");
