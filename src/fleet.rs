@@ -322,10 +322,9 @@ pub fn render_all(
 
     let total = found.len();
     let phase = progress.phase(total);
-    let indexes: Vec<usize> = (0..total).collect();
-    let outcomes = crate::parallel::map(jobs, &indexes, |&i| {
-        let candidate = &found[i];
-        let outcome = render_one(ctx, candidate, &chart_errors, &files[i]);
+    let work: Vec<_> = found.iter().zip(&files).collect();
+    let outcomes = crate::parallel::map(jobs, &work, |&(candidate, file)| {
+        let outcome = render_one(ctx, candidate, &chart_errors, file);
         phase.step(&candidate.shown);
         outcome
     });
@@ -403,10 +402,7 @@ fn render_one(
     if let Some(error) = remote_charts(resolved).find_map(|r| chart_errors.get(&chart_key(r))) {
         return Err(error.clone());
     }
-    // Resolved once, when the candidates were listed.
-    let started = std::time::Instant::now();
-    let out = pipeline::render_resolved(resolved, &tenant_context(ctx, &candidate.dir), started)
-        .map_err(|e| e.to_string())?;
+    let out = pipeline::render(&tenant_context(ctx, &candidate.dir)).map_err(|e| e.to_string())?;
     write_atomically(file, &out)
 }
 

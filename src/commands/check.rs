@@ -54,7 +54,7 @@ pub fn exec(args: CheckArgs) -> Result<()> {
     };
     let mut report = check::run(&ctx, &options)?;
     if let Some(base) = &args.base {
-        guard_rollout(&ctx, &args, base, &options, &mut report)?;
+        guard_rollout(&ctx, &args, base, &options.progress, &mut report)?;
     }
     let text = match args.format {
         CheckFormat::Text => report.text(),
@@ -73,7 +73,7 @@ fn guard_rollout(
     ctx: &Context,
     args: &CheckArgs,
     base: &str,
-    options: &check::CheckOptions,
+    progress: &Progress,
     report: &mut check::report::CheckReport,
 ) -> Result<()> {
     let diff = diff::run(&diff::DiffOptions {
@@ -83,8 +83,8 @@ fn guard_rollout(
         selection: args.selection.selection(),
         ignore: Vec::new(),
         context: ctx.clone(),
-        progress: options.progress.clone(),
-        jobs: options.jobs,
+        progress: progress.clone(),
+        jobs: args.render.jobs.unwrap_or_else(fleet::default_jobs),
     })?;
     let broken = rollout::guard_failures(ctx, &diff)?;
     if args.allow_wide_rollout {

@@ -7,6 +7,7 @@ use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use strata::diff::{self, report};
+use strata::fleet;
 use strata::terminal::{Progress, Stream, Style};
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -74,7 +75,7 @@ pub fn exec(args: DiffArgs) -> Result<ExitCode> {
         ignore: args.ignore.clone(),
         context,
         progress: Progress::on_stderr(),
-        jobs: args.jobs.unwrap_or_else(strata::fleet::default_jobs),
+        jobs: args.jobs.unwrap_or_else(fleet::default_jobs),
     };
     let result = diff::run(&options)?;
     print(&args, &result)?;

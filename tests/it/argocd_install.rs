@@ -594,17 +594,6 @@ fn helm_values_render_with_the_real_argo_cd_chart() {
     assert_eq!(params["reposerver.grpc.max.size"], "200");
 }
 
-/// Peak resident memory of one helm run, in MiB (see [`run_peak`]).
-fn peak_rss_mib(helm: Helm, args: &[&std::ffi::OsStr]) -> f64 {
-    let (status, bytes) = run_peak(&helm.path(), |cmd| {
-        cmd.args(args)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null());
-    });
-    assert!(status.success(), "helm {}: {status}", helm.version());
-    bytes as f64 / (1024.0 * 1024.0)
-}
-
 /// The sizing the docs state: one helm render peaks near 50 MiB, and the sidecar's memory
 /// limit covers the repo-server's parallelism limit × four components of that.
 #[test]
@@ -612,15 +601,15 @@ fn sidecar_memory_covers_parallel_helm_renders() {
     let chart = manifest_dir().join("examples/fleet/charts/web");
     let mut peak: f64 = 0.0;
     for helm in Helm::ALL {
-        let mib = peak_rss_mib(
-            helm,
-            &[
-                "template".as_ref(),
-                "acme".as_ref(),
-                chart.as_os_str(),
-                "--include-crds".as_ref(),
-            ],
-        );
+        let (status, bytes) = peak_rss(&helm.path(), |cmd| {
+            cmd.args(["template", "acme"])
+                .arg(&chart)
+                .arg("--include-crds")
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null());
+        });
+        assert!(status.success(), "helm {} failed: {status}", helm.version());
+        let mib = bytes as f64 / (1024.0 * 1024.0);
         assert!(
             (20.0..80.0).contains(&mib),
             "helm {} peaked at {mib:.1} MiB",

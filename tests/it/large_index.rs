@@ -1,7 +1,7 @@
 //! A large repository index is streamed, not held in memory: `strata lock` against a real
 //! nginx serving a generated index of tens of megabytes (the chart it needs listed last)
-//! stays under a fixed memory bound that does not grow with the index. The peak is strata's
-//! own maximum resident set size, as GNU time reads it from the kernel.
+//! stays under a fixed memory bound that does not grow with the index. The peak is the
+//! child's own maximum resident set size, as the kernel reports it to `wait4`.
 
 use crate::common::servers::Nginx;
 use crate::common::*;
@@ -84,13 +84,14 @@ fn a_large_index_locks_within_a_fixed_memory_bound() {
     tree.write("stack/t/acme/values.yaml", "a: 1\n");
     let stderr = tree.path("stderr.txt");
     let started = Instant::now();
-    let (status, peak) = run_peak(&strata_bin(), |cmd| {
+    let (status, peak) = peak_rss(&strata_bin(), |cmd| {
         cmd.env_clear()
             .env("PATH", BASE_PATH)
             .env("HOME", test_home())
             .env("STRATA_CACHE_DIR", tree.path("cache"))
             .arg("lock")
             .arg(tree.path("stack"))
+            .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&stderr).unwrap());
     });

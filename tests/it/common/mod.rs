@@ -3,6 +3,8 @@
 //! environment, and comparing outputs with readable failure messages.
 
 pub mod cmp;
+pub mod peak_rss;
+pub use peak_rss::peak_rss;
 pub mod registry;
 pub mod servers;
 pub mod slow;
@@ -504,38 +506,4 @@ pub fn files(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
             )
         })
         .collect()
-}
-
-/// GNU time: forks a command from its own small process and reports that child's peak memory.
-pub const GNU_TIME: &str = "/usr/bin/time";
-
-/// Runs `program` (with what `configure` adds: arguments, environment, stdio) to its end and
-/// returns its exit status and peak resident set size in bytes.
-///
-/// The peak comes from GNU time, not from this process's own `wait4`: Linux carries the
-/// pre-exec address space's high-water mark into a child's `ru_maxrss`, and std spawns with
-/// vfork, so a child of the test binary (which holds every running test's memory) would report
-/// the test binary's peak as its own.
-pub fn run_peak(
-    program: &Path,
-    configure: impl FnOnce(&mut Command),
-) -> (std::process::ExitStatus, u64) {
-    let report = tempfile::NamedTempFile::new().expect("a file for GNU time's report");
-    let mut cmd = Command::new(GNU_TIME);
-    cmd.args(["-f", "%M", "-o"])
-        .arg(report.path())
-        .arg(program)
-        .stdin(Stdio::null());
-    configure(&mut cmd);
-    let status = cmd.status().unwrap_or_else(|e| {
-        panic!("cannot run {GNU_TIME} (scripts/install-test-servers installs it): {e}")
-    });
-    let text = fs::read_to_string(report.path()).expect("GNU time's report");
-    // A failing command gets a "Command exited with non-zero status" line first.
-    let kib: u64 = text
-        .lines()
-        .last()
-        .and_then(|l| l.trim().parse().ok())
-        .unwrap_or_else(|| panic!("GNU time reported no peak: {text:?}"));
-    (status, kib * 1024)
 }
