@@ -322,10 +322,9 @@ pub fn render_all(
 
     let total = found.len();
     let phase = progress.phase(total);
-    let indexes: Vec<usize> = (0..total).collect();
-    let outcomes = crate::parallel::map(jobs, &indexes, |&i| {
-        let candidate = &found[i];
-        let outcome = render_one(ctx, candidate, &chart_errors, &files[i]);
+    let work: Vec<_> = found.iter().zip(&files).collect();
+    let outcomes = crate::parallel::map(jobs, &work, |&(candidate, file)| {
+        let outcome = render_one(ctx, candidate, &chart_errors, file);
         phase.step(&candidate.shown);
         outcome
     });

@@ -11,7 +11,7 @@
 pub mod structure;
 
 use self::structure::{Insertions, Shape, Tree, same_structure};
-use crate::post_render::stream::split;
+use crate::manifests::split;
 use crate::quote::quote;
 use crate::yaml::{GoValue, parse_go_document};
 use handlebars::Handlebars;

@@ -17,10 +17,10 @@ mod helmignore;
 use self::helmignore::Rules;
 use super::lock::LockEntry;
 use super::resolve::Charts;
+use super::source::{ChartSource, RemoteChart};
 use crate::Error;
 use crate::config::VarValue;
 use crate::paths::RepoRoot;
-use crate::plan::{ChartSource, RemoteChart};
 use crate::semver::{Constraint, Version};
 use serde::Deserialize;
 use serde_saphyr::Spanned;
@@ -511,7 +511,7 @@ mod tests {
         assert_eq!(remotes[0].chosen_by, "umbrella/Chart.yaml:5 (dependency)");
         assert!(matches!(
             remotes[1].source.kind,
-            crate::plan::SourceKind::Oci { .. }
+            crate::chart::source::SourceKind::Oci { .. }
         ));
         assert!(matches!(&plan[2], Supplied::Local { name, .. } if name == "sub"));
     }

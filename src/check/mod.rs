@@ -15,9 +15,10 @@ pub mod report;
 pub mod rules;
 pub mod schema;
 
+use crate::budget::Budget;
 use crate::context::Context;
 use crate::fleet::{self, Candidate};
-use crate::pipeline::{self, FetchedChart, Resolved};
+use crate::pipeline::{self, ComponentValues, FetchedChart, Resolved};
 use crate::selector::Selection;
 use crate::{Error, config::Stack};
 use kube::{KubeOutcome, KubeSchemas};
@@ -197,12 +198,17 @@ impl Shared<'_> {
                 return out;
             }
         };
-        let Some(sources) = self.check_values(&mut out, resolved, &charts, &ctx) else {
+        let Some((sources, values)) = self.check_values(&mut out, resolved, &charts, &ctx) else {
             // A broken layer fails the render with the same message; once is enough.
             return out;
         };
         out.checks.push(report::RENDER);
-        match pipeline::render(&ctx) {
+        // The render starts from the charts and values checked above: nothing is merged twice.
+        let ctx = pipeline::tenant_context(resolved, &ctx);
+        let budget = Budget::starting_now(pipeline::render_budget(resolved, &ctx));
+        let rendered = pipeline::prepare_fetched(resolved, &ctx, charts, values)
+            .and_then(|prepared| pipeline::render_prepared(resolved, &prepared, &ctx, budget));
+        match rendered {
             Ok(stream) => self.check_objects(&mut out, resolved, &stream, &sources),
             Err(e) => out.fail(None, report::RENDER, None, e.to_string()),
         }
@@ -210,16 +216,17 @@ impl Shared<'_> {
     }
 
     /// Checks each component's values against its chart's schema. Returns how each
-    /// component's rendered documents name their source, or `None` when a layer cannot be
-    /// read.
+    /// component's rendered documents name their source and the merged values, or `None`
+    /// when a layer cannot be read.
     fn check_values(
         &self,
         out: &mut TenantOutcome,
         resolved: &Resolved,
         charts: &[FetchedChart],
         ctx: &Context,
-    ) -> Option<Vec<ComponentSource>> {
+    ) -> Option<(Vec<ComponentSource>, Vec<ComponentValues>)> {
         let mut sources = Vec::new();
+        let mut merged = Vec::new();
         let mut values_ok = true;
         let mut schema_ran = false;
         for (component, chart) in resolved.components.iter().zip(charts) {
@@ -229,7 +236,7 @@ impl Shared<'_> {
                 dir: component.chart_shown.clone(),
             });
             let name = Some(component.name.as_str());
-            let values = match pipeline::component_values(component, ctx) {
+            let values = match pipeline::merge_component(resolved, component, ctx) {
                 Ok(values) => values,
                 Err(e) => {
                     values_ok = false;
@@ -241,6 +248,7 @@ impl Shared<'_> {
                 Ok(files) => files,
                 Err(e) => {
                     out.fail(name, report::VALUES_SCHEMA, None, e.clone());
+                    merged.push(values);
                     continue;
                 }
             };
@@ -252,11 +260,12 @@ impl Shared<'_> {
                 };
                 out.failures.push(failure);
             }
+            merged.push(values);
         }
         if schema_ran {
             out.checks.push(report::VALUES_SCHEMA);
         }
-        values_ok.then_some(sources)
+        values_ok.then_some((sources, merged))
     }
 
     /// Applies the tenant's rules and the Kubernetes schemas to every rendered object.

@@ -51,11 +51,9 @@ pub fn split(stream: &str, sources: &[ComponentSource]) -> (Vec<RenderedObject>,
     let mut objects = Vec::new();
     let mut bad = Vec::new();
     let mut current = 0;
-    for document in documents(stream) {
-        let source = document
-            .lines()
-            .find_map(|l| l.strip_prefix("# Source: "))
-            .map(|s| s.trim().to_owned());
+    for chunk in crate::manifests::split(stream) {
+        let document = chunk.text;
+        let source = chunk.source.map(str::to_owned);
         if let Some(source) = &source
             && let Some(offset) = sources[current..].iter().position(|c| c.matches(source))
         {
@@ -78,24 +76,6 @@ pub fn split(stream: &str, sources: &[ComponentSource]) -> (Vec<RenderedObject>,
         }
     }
     (objects, bad)
-}
-
-/// The documents of a stream, split where helm splits them: at a `---` line.
-fn documents(stream: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    let mut offset = 0;
-    for line in stream.split_inclusive('\n') {
-        let bare = line.trim_end();
-        if bare == "---" || bare.starts_with("--- ") {
-            out.push(&stream[start..offset]);
-            start = offset + line.len();
-        }
-        offset += line.len();
-    }
-    out.push(&stream[start..]);
-    out.retain(|d| !d.trim().is_empty());
-    out
 }
 
 #[cfg(test)]

@@ -5,16 +5,14 @@
 //! a change to one region's layer costs a `helm template` only for that region's tenants.
 
 use crate::Error;
-use crate::chart;
+use crate::chart::resolve::Charts;
 use crate::context::{Context, Var};
+use crate::pipeline::fingerprint::ChartMemo;
 use crate::pipeline::{self, ComponentValues, Resolved};
-use crate::plan::ChartPlan;
-use crate::render::manifests::ManifestsPlan;
-use crate::render_cache;
+use crate::plan::{ChartPlan, ComponentPlan};
 use crate::tenant::list_tenant_dirs;
-use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::collections::BTreeMap;
+use std::path::Path;
 
 /// One tenant on one side.
 #[derive(Debug)]
@@ -22,9 +20,21 @@ pub struct SideTenant {
     /// The tenant directory relative to the repository root: its identity across sides.
     pub dir: String,
     pub vars: BTreeMap<String, Var>,
-    /// sha256 of everything the render depends on.
+    /// The fingerprint of everything the render depends on ([`pipeline::fingerprint`]).
     pub digest: String,
     pub components: Vec<ComponentInputs>,
+    /// What rendering the tenant starts from, so it is not resolved and merged again.
+    pub render: Box<Prepared>,
+}
+
+/// A tenant resolved and prepared on one side, ready to render.
+#[derive(Debug)]
+pub struct Prepared {
+    pub resolved: Resolved,
+    /// The tenant's context, cluster facts included.
+    pub ctx: Context,
+    /// Its merged values moved into [`SideTenant::components`]; the rest is what renders.
+    pub prepared: pipeline::Prepared,
 }
 
 /// A component's merged values with their layers, kept for the values summary.
@@ -50,7 +60,7 @@ pub fn load_side(
     let ctx = side_context(template, root, &start)?;
     let (_, stack) = pipeline::load_stack(&ctx)?;
     let start = ctx.start_dir.clone();
-    let mut chart_digests = HashMap::new();
+    let mut memo = ChartMemo::default();
     let mut tenants = Vec::new();
     for dir in list_tenant_dirs(&stack)? {
         if !dir.starts_with(&start) {
@@ -58,7 +68,7 @@ pub fn load_side(
         }
         let tenant_ctx = side_context(template, root, &dir)?;
         let resolved = pipeline::resolve(&tenant_ctx)?;
-        tenants.push(side_tenant(&resolved, &tenant_ctx, &mut chart_digests)?);
+        tenants.push(side_tenant(resolved, &tenant_ctx, &mut memo)?);
     }
     Ok(Some(tenants))
 }
@@ -82,95 +92,57 @@ pub fn side_context(template: &Context, root: &Path, dir: &Path) -> Result<Conte
     })
 }
 
+/// Resolves and prepares one tenant: merged once, here, and reused when it is rendered.
 fn side_tenant(
-    resolved: &Resolved,
+    resolved: Resolved,
     ctx: &Context,
-    chart_digests: &mut HashMap<PathBuf, (String, Option<super::charts::ChartRef>)>,
+    memo: &mut ChartMemo,
 ) -> Result<SideTenant, Error> {
-    let charts = pipeline::open_charts(resolved, ctx)?;
-    let mut components = Vec::new();
-    let mut inputs = Vec::new();
-    for plan in &resolved.components {
-        let (chart, chart_ref) = match &plan.chart {
-            // A manifests directory is hashed like a chart directory.
-            ChartPlan::Local(path) | ChartPlan::Manifests(ManifestsPlan { dir: path, .. }) => {
-                let (digest, chart_ref) = match chart_digests.get(path) {
-                    Some(known) => known.clone(),
-                    None => {
-                        let d = render_cache::chart_fingerprint(path)
-                            .map_err(|e| Error::Input(e.to_string()))?;
-                        let chart_ref = match &plan.chart {
-                            ChartPlan::Local(_) => super::charts::local(path),
-                            _ => None,
-                        };
-                        chart_digests.insert(path.clone(), (d.clone(), chart_ref.clone()));
-                        (d, chart_ref)
-                    }
-                };
-                // The locked versions of its dependencies are part of a chart's identity.
-                let deps = match &plan.chart {
-                    ChartPlan::Local(_) => chart::deps::remote_charts(&chart::deps::plan(
-                        path,
-                        &resolved.root,
-                        plan.plain_http,
-                    )?)
-                    .iter()
-                    .map(|r| Ok(charts.locked_entry(r)?.digest))
-                    .collect::<Result<Vec<_>, Error>>()?
-                    .join(","),
-                    _ => String::new(),
-                };
-                (format!("local:{digest}:{deps}"), chart_ref)
-            }
-            ChartPlan::Remote(remote) => {
-                let entry = charts.locked_entry(remote)?;
-                let chart = format!("locked:{}", entry.digest);
-                let chart_ref = super::charts::ChartRef {
-                    name: entry.chart,
-                    version: entry.version,
-                    dir: None,
-                    digest: Some(entry.digest),
-                };
-                (chart, Some(chart_ref))
-            }
-        };
-        let values = pipeline::component_values(plan, ctx)?;
-        // Label templates and templated manifests read the tenant's variables directly.
-        let templated = plan.post_render.is_active()
-            || matches!(&plan.chart, ChartPlan::Manifests(m) if m.template);
-        inputs.push(serde_json::json!({
-            "name": plan.name,
-            "chart": chart,
-            "release": plan.release,
-            "namespace": plan.namespace,
-            "includeCrds": plan.include_crds,
-            "skipTests": plan.skip_tests,
-            "values": values.merged.to_json(),
-            "postRender": plan.post_render,
-            "templated": templated.then(|| resolved.tenant.values()),
-            // Patches after helm change the output: their rendered text is an input.
-            "patches": String::from_utf8_lossy(
-                &crate::post_render::patch::Patches::load(&plan.patches, &resolved.tenant.values())?
-                    .cache_input()
-            ),
-        }));
-        components.push(ComponentInputs {
+    let ctx = pipeline::tenant_context(&resolved, ctx);
+    let charts = pipeline::open_charts(&resolved, &ctx)?;
+    let mut prepared = pipeline::prepare_locked(&resolved, &ctx, memo)?;
+    let digest = prepared
+        .fingerprint
+        .clone()
+        .expect("prepare_locked always fingerprints");
+    let values = std::mem::take(&mut prepared.values);
+    let components = resolved
+        .components
+        .iter()
+        .zip(values)
+        .map(|(plan, values)| ComponentInputs {
             name: plan.name.clone(),
             values,
-            chart: chart_ref,
-        });
-    }
-    // What the tenant's cluster tells helm, when strata.yaml `clusters` says it.
-    let facts = crate::clusters::facts_for(&resolved.stack, &resolved.tenant.values());
-    inputs.push(serde_json::json!({
-        "kubeVersion": facts.kube_version,
-        "apiVersions": facts.api_versions,
-    }));
-    let bytes = serde_json::to_vec(&inputs).expect("JSON serializes");
+            chart: chart_ref(plan, &charts),
+        })
+        .collect();
     Ok(SideTenant {
         dir: resolved.tenant.shown_dir.clone(),
         vars: resolved.tenant.vars.clone(),
-        digest: hex::encode(Sha256::digest(&bytes)),
+        digest,
         components,
+        render: Box::new(Prepared {
+            resolved,
+            ctx,
+            prepared,
+        }),
     })
+}
+
+/// The chart's name and version for the chart-bump summary; `None` for a manifests component
+/// or an unreadable chart.
+fn chart_ref(plan: &ComponentPlan, charts: &Charts) -> Option<super::charts::ChartRef> {
+    match &plan.chart {
+        ChartPlan::Local(path) => super::charts::local(path),
+        ChartPlan::Manifests(_) => None,
+        ChartPlan::Remote(remote) => {
+            let entry = charts.locked_entry(remote).ok()?;
+            Some(super::charts::ChartRef {
+                name: entry.chart,
+                version: entry.version,
+                dir: None,
+                digest: Some(entry.digest),
+            })
+        }
+    }
 }

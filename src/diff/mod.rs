@@ -215,9 +215,8 @@ impl DiffReport {
 }
 
 /// One side's files and what was found there.
-struct Side<'a> {
+struct Side {
     label: String,
-    root: &'a Path,
     tenants: Option<Vec<SideTenant>>,
 }
 
@@ -272,11 +271,7 @@ pub fn run(opts: &DiffOptions) -> Result<DiffReport, DiffError> {
                 side: label.clone(),
                 source,
             })?;
-        Ok(Side {
-            label,
-            root,
-            tenants,
-        })
+        Ok(Side { label, tenants })
     };
     let base_side = load("base", &base, base_snapshot.root())?;
     let head_side = load("head", &head, head_root)?;
@@ -298,16 +293,16 @@ pub fn run(opts: &DiffOptions) -> Result<DiffReport, DiffError> {
         })
         .collect();
 
-    let mut jobs: Vec<(&Side, &str)> = Vec::new();
-    for (dir, (b, h)) in &changed {
-        if b.is_some() {
-            jobs.push((&base_side, dir.as_str()));
+    let mut jobs: Vec<(&Side, &SideTenant)> = Vec::new();
+    for (_, (b, h)) in &changed {
+        if let Some(b) = b {
+            jobs.push((&base_side, b));
         }
-        if h.is_some() {
-            jobs.push((&head_side, dir.as_str()));
+        if let Some(h) = h {
+            jobs.push((&head_side, h));
         }
     }
-    let mut rendered = render_all(&jobs, &opts.context, &opts.progress, opts.jobs)?.into_iter();
+    let mut rendered = render_all(&jobs, &opts.progress, opts.jobs)?.into_iter();
 
     let mut objects = Vec::new();
     for (_, pair) in &changed {
@@ -501,40 +496,42 @@ impl Rendered {
 /// runs its components concurrently), and returns the objects in job order. The first error
 /// in job order is returned, and stops the jobs not started yet.
 fn render_all(
-    jobs: &[(&Side, &str)],
-    template: &Context,
+    jobs: &[(&Side, &SideTenant)],
     progress: &Progress,
     workers: usize,
 ) -> Result<Vec<Rendered>, DiffError> {
     let phase = progress.phase(jobs.len());
-    crate::parallel::try_map(workers, jobs, |&(side, dir)| {
-        let result = render_one(side, dir, template);
-        phase.step(&format!("{dir} ({})", side.label));
+    crate::parallel::try_map(workers, jobs, |&(side, tenant)| {
+        let result = render_one(side, tenant);
+        phase.step(&format!("{} ({})", tenant.dir, side.label));
         result
     })
 }
 
-fn render_one(side: &Side, dir: &str, template: &Context) -> Result<Rendered, DiffError> {
+/// Renders one prepared tenant of one side: resolved and merged when its side was loaded, so
+/// the render starts from there.
+fn render_one(side: &Side, tenant: &SideTenant) -> Result<Rendered, DiffError> {
     let side_error = |source| DiffError::Side {
         side: side.label.clone(),
         source,
     };
-    let ctx =
-        inputs::side_context(template, side.root, &side.root.join(dir)).map_err(side_error)?;
-    let stream = pipeline::render(&ctx).map_err(side_error)?;
+    let inputs::Prepared {
+        resolved,
+        ctx,
+        prepared,
+    } = tenant.render.as_ref();
+    let budget = crate::budget::Budget::starting_now(pipeline::render_budget(resolved, ctx));
+    let stream = pipeline::render_prepared(resolved, prepared, ctx, budget).map_err(side_error)?;
     let objects = objects::parse(&stream).map_err(|source| DiffError::Manifests {
         side: side.label.clone(),
-        tenant: dir.to_owned(),
+        tenant: tenant.dir.clone(),
         source,
     })?;
-    // The render checked the patches already; they are read again for their provenance.
-    let resolved = pipeline::resolve(&ctx).map_err(side_error)?;
-    let vars = resolved.tenant.values();
-    let mut patches = Vec::new();
-    for component in &resolved.components {
-        let loaded = crate::post_render::patch::Patches::load(&component.patches, &vars)
-            .map_err(|e| side_error(e.into()))?;
-        patches.extend(loaded.patches);
-    }
+    // Every patch of the tenant, for the provenance of the objects they change.
+    let patches = prepared
+        .patches
+        .iter()
+        .flat_map(|p| p.patches.iter().cloned())
+        .collect();
     Ok(Rendered { objects, patches })
 }

@@ -265,7 +265,7 @@ impl PostRender {
         let text = String::from_utf8(output)
             .map_err(|_| fail(0, None, "helm's output is not UTF-8".into()))?;
         let mut out = String::with_capacity(text.len() + text.len() / 4);
-        for (index, chunk) in stream::split(&text).iter().enumerate() {
+        for (index, chunk) in crate::manifests::split(&text).iter().enumerate() {
             let document = index + 1;
             let mut object = parse_go_document(chunk.text)
                 .map_err(|e| fail(document, chunk.source, e.to_string()))?;

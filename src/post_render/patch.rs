@@ -242,7 +242,7 @@ impl Patches {
         })?;
         let mut matched = vec![false; self.patches.len()];
         let mut out = String::with_capacity(text.len());
-        for (index, chunk) in stream::split(&text).iter().enumerate() {
+        for (index, chunk) in crate::manifests::split(&text).iter().enumerate() {
             let mut object = parse_go_document(chunk.text).map_err(|e| PatchError::Output {
                 component: component.to_owned(),
                 document: index + 1,

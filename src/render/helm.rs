@@ -256,12 +256,13 @@ impl Helm {
 
 /// Writes the memo under a temporary name and renames it, so a reader never sees half of it.
 fn remember(dir: &Path, memo: &Path, version: &str) -> std::io::Result<()> {
-    use std::io::Write;
     fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)?;
-    tmp.write_all(format!("{version}\n").as_bytes())?;
-    tmp.persist(memo).map_err(|e| e.error)?;
-    Ok(())
+    crate::atomic_file::write(
+        memo,
+        format!("{version}\n").as_bytes(),
+        crate::atomic_file::Access::Ordinary,
+    )
+    .map_err(|e| e.source)
 }
 
 impl Renderer for Helm {

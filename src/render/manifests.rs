@@ -6,8 +6,9 @@
 //! be Kubernetes objects, and written out like rewritten helm output: each object as
 //! `---`, `# Source: <file>` and YAML that Go's reader reads back unchanged.
 
+use crate::manifests::split;
 use crate::paths::RepoRoot;
-use crate::post_render::stream::{self, split};
+use crate::post_render::stream;
 use crate::post_render::{PostRender, PostRenderError};
 use crate::template::{TemplateError, Templater, referenced_variables};
 use crate::yaml::{GoValue, parse_go_document};

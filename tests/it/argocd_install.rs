@@ -594,28 +594,6 @@ fn helm_values_render_with_the_real_argo_cd_chart() {
     assert_eq!(params["reposerver.grpc.max.size"], "200");
 }
 
-/// Peak resident memory of one process, from the kernel's accounting of that child.
-// The child is reaped by wait4 (which also returns its rusage), not by Child::wait.
-#[allow(clippy::zombie_processes)]
-fn peak_rss_mib(cmd: &mut std::process::Command) -> f64 {
-    let child = cmd
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    // SAFETY: a zeroed rusage is a valid out-parameter, and `pid` is our own unreaped child.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    assert_eq!(reaped, pid, "wait4");
-    assert!(
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "exit status {status}"
-    );
-    usage.ru_maxrss as f64 / 1024.0
-}
-
 /// The sizing the docs state: one helm render peaks near 50 MiB, and the sidecar's memory
 /// limit covers the repo-server's parallelism limit × four components of that.
 #[test]
@@ -623,12 +601,15 @@ fn sidecar_memory_covers_parallel_helm_renders() {
     let chart = manifest_dir().join("examples/fleet/charts/web");
     let mut peak: f64 = 0.0;
     for helm in Helm::ALL {
-        let mib = peak_rss_mib(
-            std::process::Command::new(helm.path())
-                .args(["template", "acme"])
+        let (status, bytes) = peak_rss(&helm.path(), |cmd| {
+            cmd.args(["template", "acme"])
                 .arg(&chart)
-                .arg("--include-crds"),
-        );
+                .arg("--include-crds")
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null());
+        });
+        assert!(status.success(), "helm {} failed: {status}", helm.version());
+        let mib = bytes as f64 / (1024.0 * 1024.0);
         assert!(
             (20.0..80.0).contains(&mib),
             "helm {} peaked at {mib:.1} MiB",

@@ -385,3 +385,29 @@ fn a_mistake_in_checks_is_an_error_naming_the_line() {
         &["fleet/strata.yaml:", "noLatestTags"],
     );
 }
+
+#[test]
+fn each_tenant_is_merged_once() {
+    let t = fleet_repo();
+    add_checks(&t, ALL_RULES);
+    let out = run(strata(Helm::V3)
+        .current_dir(t.root())
+        .env("STRATA_CACHE_DIR", t.mkdir("cache/merges"))
+        .env("STRATA_LOG", "debug")
+        .args(["check", "fleet"]));
+    assert_success(&out, "strata check");
+    let mut merges = std::collections::BTreeMap::<String, usize>::new();
+    for line in text(&out.stderr).lines() {
+        if let Some((_, rest)) = line.split_once("merged values of component ") {
+            *merges.entry(rest.trim().to_owned()).or_default() += 1;
+        }
+    }
+    let tenants: std::collections::BTreeSet<&str> = merges
+        .keys()
+        .filter_map(|k| k.split_once(" for tenant ").map(|(_, t)| t))
+        .collect();
+    assert_eq!(tenants.len(), 4, "{}", describe(&out));
+    for (component, n) in &merges {
+        assert_eq!(*n, 1, "{component}\n{}", describe(&out));
+    }
+}

@@ -830,3 +830,53 @@ fn a_cluster_kube_version_change_diffs_the_tenants_on_that_cluster() {
         "{stdout}"
     );
 }
+
+/// `"COMPONENT for tenant TENANT" → merges`, from the debug log line the pipeline writes for
+/// each merge of a component's values.
+fn merges(stderr: &str) -> std::collections::BTreeMap<String, usize> {
+    let mut counts = std::collections::BTreeMap::new();
+    for line in stderr.lines() {
+        if let Some((_, rest)) = line.split_once("merged values of component ") {
+            *counts.entry(rest.trim().to_owned()).or_default() += 1;
+        }
+    }
+    counts
+}
+
+#[test]
+fn each_tenant_is_merged_once_per_side() {
+    let repo = Repo::new(Helm::V3);
+    repo.edit(
+        "fleet/values/region/den1.yaml",
+        "https://s3.den1.example.net",
+        "https://s3-v2.den1.example.net",
+    );
+    let before = repo.checkout();
+    let out = run(strata_without_helm()
+        .current_dir(repo.root())
+        .env("STRATA_HELM", repo.tree.path("bin/helm"))
+        .env("STRATA_CACHE_DIR", repo.tree.path("cache"))
+        .env("TMPDIR", repo.tree.path("tmp"))
+        .env("STRATA_LOG", "debug")
+        .args(["diff", "--base", "main", "fleet"]));
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert_eq!(repo.checkout(), before);
+    // The den1 tenants changed and were rendered on both sides, from the merge of their side.
+    let renders = repo
+        .helm_calls()
+        .iter()
+        .filter(|c| c.starts_with("template"))
+        .count();
+    assert!(renders >= 6, "{}", describe(&out));
+    let merges = merges(&text(&out.stderr));
+    let tenants: std::collections::BTreeSet<&str> = merges
+        .keys()
+        .filter_map(|k| k.split_once(" for tenant ").map(|(_, t)| t))
+        .collect();
+    let all: std::collections::BTreeSet<&str> =
+        DEN1_TENANTS.iter().copied().chain([GLOBEX]).collect();
+    assert_eq!(tenants, all, "{}", describe(&out));
+    for (component, n) in &merges {
+        assert_eq!(*n, 2, "{component}: one merge per side\n{}", describe(&out));
+    }
+}

@@ -1,6 +1,8 @@
 //! The whole path from a context to manifests, shared by `generate`, `render`, `values`,
 //! `explain` and `parameters`.
 
+pub mod fingerprint;
+
 use crate::budget::{Budget, DEFAULT_RENDER_BUDGET};
 use crate::chart::cache::Cache;
 use crate::chart::lock::{LOCK_FILE, Lock};
@@ -9,10 +11,10 @@ use crate::config::{self, Stack};
 use crate::context::Context;
 use crate::manifests;
 use crate::paths::RepoRoot;
-use crate::plan::{ChartPlan, ComponentPlan, plan_components};
-use crate::post_render::{self, Prepared};
-use crate::render::{self, Request};
-use crate::render_cache::{ChartRef, ComponentKey, RenderCache};
+use crate::plan::{ChartPlan, ComponentPlan, RemoteChart, plan_components};
+use crate::post_render;
+use crate::render::{self, Renderer, Request};
+use crate::render_cache::RenderCache;
 use crate::template::Templater;
 use crate::tenant::{self, Tenant};
 use crate::values::layer::Layer;
@@ -20,6 +22,8 @@ use crate::values::merge::merge_layers;
 use crate::values::parameters::layer_from_map;
 use crate::values::{Node, Origin};
 use crate::{Error, argocd};
+use fingerprint::ChartMemo;
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -133,7 +137,7 @@ pub struct RenderInputs {
     pub charts: Vec<FetchedChart>,
     /// Each component's merged values, as the JSON helm receives.
     pub values: Vec<Vec<u8>>,
-    pub prepared: Vec<Prepared>,
+    pub prepared: Vec<post_render::Prepared>,
     /// Each component's patches, applied after helm.
     pub patches: Vec<crate::post_render::patch::Patches>,
 }
@@ -182,7 +186,7 @@ pub fn prepare_inputs_within(
     // covers them; both cost file reads, not a helm run.
     let templater = Templater::default();
     let vars = resolved.tenant.values();
-    let prepared: Vec<Prepared> = resolved
+    let prepared: Vec<post_render::Prepared> = resolved
         .components
         .iter()
         .zip(&charts)
@@ -201,82 +205,270 @@ pub fn prepare_inputs_within(
     })
 }
 
+/// The prepare stage's result for one tenant: every layer read and merged once, patches read,
+/// and the fingerprint of everything the render depends on. The render, the render cache and
+/// `strata diff` all start from it, so no tenant is merged twice.
+#[derive(Debug)]
+pub struct Prepared {
+    /// Each component's layers and their merge, with provenance.
+    pub values: Vec<ComponentValues>,
+    /// Each component's merged values, as the JSON the renderer receives.
+    pub values_json: Vec<Vec<u8>>,
+    /// Each component's patches, applied after the renderer.
+    pub patches: Vec<crate::post_render::patch::Patches>,
+    /// See [`fingerprint::tenant`]; `None` when it could not be taken, which only turns the
+    /// render cache off.
+    pub fingerprint: Option<String>,
+    /// The charts, when they were fetched while preparing.
+    pub charts: Option<Vec<FetchedChart>>,
+}
+
+/// The context a tenant renders in: the tenant's cluster facts from strata.yaml, where the
+/// caller gave none.
+pub fn tenant_context(resolved: &Resolved, ctx: &Context) -> Context {
+    crate::clusters::with_cluster_facts(
+        ctx,
+        &resolved.stack,
+        &resolved.tenant.values(),
+        &resolved.tenant.shown_dir,
+    )
+}
+
+/// Reads and merges every component's layers, once per tenant (logged at debug level, which
+/// tests count).
+pub fn merge_values(resolved: &Resolved, ctx: &Context) -> Result<Vec<ComponentValues>, Error> {
+    resolved
+        .components
+        .iter()
+        .map(|c| merge_component(resolved, c, ctx))
+        .collect()
+}
+
+/// One component's [`component_values`], logged as a merge of its tenant.
+pub fn merge_component(
+    resolved: &Resolved,
+    component: &ComponentPlan,
+    ctx: &Context,
+) -> Result<ComponentValues, Error> {
+    let values = component_values(component, ctx)?;
+    tracing::debug!(
+        "merged values of component {} for tenant {}",
+        component.name,
+        resolved.tenant.shown_dir
+    );
+    Ok(values)
+}
+
+/// Completes a [`Prepared`] from merged values: the renderer's JSON and the patches.
+fn with_values(resolved: &Resolved, values: Vec<ComponentValues>) -> Result<Prepared, Error> {
+    let values_json = values
+        .iter()
+        .map(|v| crate::values::to_helm_json(&v.merged.to_json()))
+        .collect();
+    let vars = resolved.tenant.values();
+    let patches = resolved
+        .components
+        .iter()
+        .map(|c| crate::post_render::patch::Patches::load(&c.patches, &vars))
+        .collect::<Result<_, _>>()?;
+    Ok(Prepared {
+        values,
+        values_json,
+        patches,
+        fingerprint: None,
+        charts: None,
+    })
+}
+
+/// Prepares a tenant without fetching anything: versioned charts are named by their locked
+/// digests. What `strata diff` compares; a chart that cannot be named is an error.
+/// `ctx` is the tenant's context ([`tenant_context`]).
+pub fn prepare_locked(
+    resolved: &Resolved,
+    ctx: &Context,
+    memo: &mut ChartMemo,
+) -> Result<Prepared, Error> {
+    let charts = open_charts(resolved, ctx)?;
+    let ids = fingerprint::chart_ids(&resolved.components, &resolved.root, memo, &|r| {
+        Ok(charts.locked_entry(r)?.digest)
+    })?;
+    let mut prepared = with_values(resolved, merge_values(resolved, ctx)?)?;
+    prepared.fingerprint = Some(fingerprint::tenant(
+        &resolved.components,
+        &resolved.tenant.values(),
+        ctx,
+        &ids,
+        &prepared.values_json,
+        &prepared.patches,
+    ));
+    Ok(prepared)
+}
+
+/// Prepares a tenant for rendering: charts fetched first (a lock or pin problem fails the same
+/// way whether or not the render cache will answer), then the values merged, then the
+/// fingerprint, named by what was fetched.
+pub fn prepare(resolved: &Resolved, ctx: &Context, budget: Budget) -> Result<Prepared, Error> {
+    let charts = resolve_charts_within(resolved, ctx, budget)?;
+    let values = merge_values(resolved, ctx)?;
+    prepare_fetched(resolved, ctx, charts, values)
+}
+
+/// [`prepare`] from charts already fetched and values already merged, for callers that
+/// check those first (`strata check`).
+pub fn prepare_fetched(
+    resolved: &Resolved,
+    ctx: &Context,
+    charts: Vec<FetchedChart>,
+    values: Vec<ComponentValues>,
+) -> Result<Prepared, Error> {
+    let mut prepared = with_values(resolved, values)?;
+    let fetched: HashMap<(&str, &str, &str), &str> = charts
+        .iter()
+        .flat_map(|c| c.prepared.iter().flat_map(|p| &p.locked).chain(&c.entry))
+        .map(|e| {
+            (
+                (
+                    e.repository.as_str(),
+                    e.chart.as_str(),
+                    e.constraint.as_str(),
+                ),
+                e.digest.as_str(),
+            )
+        })
+        .collect();
+    let digest_of = |r: &RemoteChart| {
+        fetched
+            .get(&(
+                r.source.url.as_str(),
+                r.name.as_str(),
+                r.constraint.as_str(),
+            ))
+            .map(|d| (*d).to_owned())
+            .ok_or_else(|| Error::Input(format!("chart {} was not fetched", r.name)))
+    };
+    let memo = &mut ChartMemo::default();
+    prepared.fingerprint =
+        fingerprint::chart_ids(&resolved.components, &resolved.root, memo, &digest_of)
+            .map(|ids| {
+                fingerprint::tenant(
+                    &resolved.components,
+                    &resolved.tenant.values(),
+                    ctx,
+                    &ids,
+                    &prepared.values_json,
+                    &prepared.patches,
+                )
+            })
+            .map_err(|e| {
+                let tenant = &resolved.tenant.shown_dir;
+                tracing::debug!("render cache off for tenant {tenant}: {e}")
+            })
+            .ok();
+    prepared.charts = Some(charts);
+    Ok(prepared)
+}
+
 /// Renders every component in order into one stream. Nothing is returned unless every
 /// component rendered, so a caller never prints part of an application.
 pub fn render(ctx: &Context) -> Result<Vec<u8>, Error> {
     let started = Instant::now();
     let resolved = resolve(ctx)?;
-    // The tenant's cluster facts from strata.yaml, where the caller gave none.
-    let ctx = &crate::clusters::with_cluster_facts(
-        ctx,
-        &resolved.stack,
-        &resolved.tenant.values(),
-        &resolved.tenant.shown_dir,
-    );
+    render_resolved(&resolved, ctx, started)
+}
+
+/// [`render`] of a tenant already resolved (with `ctx`), whose budget began at `started`.
+pub fn render_resolved(
+    resolved: &Resolved,
+    ctx: &Context,
+    started: Instant,
+) -> Result<Vec<u8>, Error> {
+    let ctx = &tenant_context(resolved, ctx);
     // One budget for the whole render, downloads included: Argo CD's deadline covers the
     // request, not each chart.
-    let budget = Budget::new(render_budget(&resolved, ctx), started);
-    let RenderInputs {
-        charts,
-        values,
-        prepared,
-        patches,
-    } = prepare_inputs_within(&resolved, ctx, budget)?;
+    let budget = Budget::new(render_budget(resolved, ctx), started);
+    let prepared = prepare(resolved, ctx, budget)?;
+    render_prepared(resolved, &prepared, ctx, budget)
+}
+
+/// Renders a prepared tenant: through the render cache when its fingerprint is known, else
+/// with the renderer. `ctx` is the tenant's context ([`tenant_context`]).
+pub fn render_prepared(
+    resolved: &Resolved,
+    prepared: &Prepared,
+    ctx: &Context,
+    budget: Budget,
+) -> Result<Vec<u8>, Error> {
+    let fetched;
+    let charts = match &prepared.charts {
+        Some(charts) => charts,
+        None => {
+            fetched = resolve_charts_within(resolved, ctx, budget)?;
+            &fetched
+        }
+    };
+    // Labels, annotations and manifests components are resolved before the cache is asked,
+    // so a broken label fails the same way warm or cold.
+    let templater = Templater::default();
+    let vars = resolved.tenant.values();
+    let post: Vec<post_render::Prepared> = resolved
+        .components
+        .iter()
+        .zip(charts)
+        .map(|(c, chart)| post_render::prepare(c, &chart.dir, &resolved.root, &templater, &vars))
+        .collect::<Result<_, _>>()?;
     let renderer = render::from_context(ctx, budget.deadline(), budget.total())?;
     let tenant = resolved.tenant.shown_dir.as_str();
     let render_cache = (!ctx.no_cache).then(RenderCache::from_env);
-    let cache_key = render_cache.as_ref().and_then(|cache| {
-        let post_render: Vec<Vec<u8>> = prepared
-            .iter()
-            .zip(&patches)
-            .map(|(p, patches)| {
-                let mut bytes = p.cache_input();
-                bytes.extend_from_slice(b"\npatches\n");
-                bytes.extend_from_slice(&patches.cache_input());
-                bytes
-            })
-            .collect();
-        let components: Vec<ComponentKey> = resolved
-            .components
-            .iter()
-            .zip(&values)
-            .zip(&charts)
-            .zip(&post_render)
-            .map(|(((plan, json), chart), post_render)| ComponentKey {
-                plan,
-                values_json: json,
-                chart: chart.cache_ref(),
-                post_render,
-            })
-            .collect();
-        let allow_empty = resolved.stack.spec.allow_empty;
-        cache
-            .key(renderer.as_ref(), &components, ctx, allow_empty)
-            .map_err(|e| tracing::debug!("render cache off for tenant {tenant}: {e}"))
-            .ok()
-    });
+    let cache_key = render_cache
+        .as_ref()
+        .zip(prepared.fingerprint.as_deref())
+        .and_then(|(cache, fingerprint)| {
+            cache
+                .key(
+                    renderer.as_ref(),
+                    fingerprint,
+                    resolved.stack.spec.allow_empty,
+                )
+                .map_err(|e| tracing::debug!("render cache off for tenant {tenant}: {e}"))
+                .ok()
+        });
     if let (Some(cache), Some(key)) = (&render_cache, &cache_key)
         && let Some(stream) = cache.get(key, tenant)
     {
         return Ok(stream);
     }
-    // Components render concurrently (each is its own helm process) and are joined in
-    // declaration order, so the stream is the same as a sequential render. Inside a fleet
-    // command they share its `-j` workers.
+    let stream = render_components(resolved, prepared, charts, &post, renderer.as_ref(), ctx)?;
+    if let (Some(cache), Some(key)) = (&render_cache, &cache_key) {
+        cache.put(key, tenant, &stream);
+    }
+    Ok(stream)
+}
+
+/// Renders every component and joins the outputs in declaration order. Components render
+/// concurrently (each renderer call is its own helm process) and are joined in declaration
+/// order, so the stream is the same as a sequential render's, sooner. Inside a fleet command
+/// they share its `-j` workers.
+fn render_components(
+    resolved: &Resolved,
+    prepared: &Prepared,
+    charts: &[FetchedChart],
+    post: &[post_render::Prepared],
+    renderer: &dyn Renderer,
+    ctx: &Context,
+) -> Result<Vec<u8>, Error> {
     let work: Vec<_> = resolved
         .components
         .iter()
-        .zip(&values)
-        .zip(&charts)
-        .zip(&prepared)
-        .zip(&patches)
+        .zip(&prepared.values_json)
+        .zip(charts)
+        .zip(post)
+        .zip(&prepared.patches)
         .collect();
-    let renderer = renderer.as_ref();
     let outputs = crate::parallel::map(
         crate::parallel::default_jobs(),
         &work,
-        |&((((component, json), chart), prepared), patches)| {
-            if let Some(out) = &prepared.manifests {
+        |&((((component, json), chart), post), patches)| {
+            if let Some(out) = &post.manifests {
                 return Ok(patches.apply(&component.name, out.clone())?);
             }
             let out = renderer.render(&Request {
@@ -291,7 +483,7 @@ pub fn render(ctx: &Context) -> Result<Vec<u8>, Error> {
                 include_crds: component.include_crds,
                 skip_tests: component.skip_tests,
             })?;
-            let out = prepared.post.rewrite_helm_output(&component.name, out)?;
+            let out = post.post.rewrite_helm_output(&component.name, out)?;
             Ok::<_, Error>(patches.apply(&component.name, out)?)
         },
     );
@@ -310,9 +502,6 @@ pub fn render(ctx: &Context) -> Result<Vec<u8>, Error> {
             stack_file: resolved.stack.file_name.clone(),
         });
     }
-    if let (Some(cache), Some(key)) = (&render_cache, &cache_key) {
-        cache.put(key, tenant, &stream);
-    }
     Ok(stream)
 }
 
@@ -320,21 +509,11 @@ pub fn render(ctx: &Context) -> Result<Vec<u8>, Error> {
 #[derive(Debug, Clone)]
 pub struct FetchedChart {
     pub dir: PathBuf,
-    /// The locked archive digest of a versioned chart; `None` for a chart in the repository.
-    pub digest: Option<String>,
+    /// The lock entry of a versioned chart; `None` for a chart in the repository.
+    pub entry: Option<crate::chart::lock::LockEntry>,
     /// A repository chart copied with its dependencies laid in; `dir` points into it, and it
     /// is removed when the last clone is dropped.
     pub prepared: Option<crate::chart::deps::PreparedChart>,
-}
-
-impl FetchedChart {
-    /// What names this chart's content in the render cache key.
-    pub fn cache_ref(&self) -> ChartRef<'_> {
-        match &self.digest {
-            Some(digest) => ChartRef::Archive(digest),
-            None => ChartRef::Local(&self.dir),
-        }
-    }
 }
 
 /// The time budget of one render: `--timeout` or `STRATA_TIMEOUT`, else the stack's
@@ -374,21 +553,21 @@ pub fn resolve_charts_within(
                     dir: prepared
                         .as_ref()
                         .map_or_else(|| path.clone(), |p| p.dir.clone()),
-                    digest: None,
+                    entry: None,
                     prepared,
                 })
             }
             // Not a chart, but its files are what the render reads, and what the cache hashes.
             ChartPlan::Manifests(m) => Ok(FetchedChart {
                 dir: m.dir.clone(),
-                digest: None,
+                entry: None,
                 prepared: None,
             }),
             ChartPlan::Remote(remote) => {
                 let chart = charts.resolve(remote)?;
                 Ok(FetchedChart {
                     dir: chart.dir,
-                    digest: Some(chart.entry.digest),
+                    entry: Some(chart.entry),
                     prepared: None,
                 })
             }
