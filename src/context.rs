@@ -108,7 +108,3 @@ pub fn split_api_versions(list: &str) -> Vec<String> {
         .map(str::to_owned)
         .collect()
 }
-
-/// Tenant selection lives in [`crate::selector`]; re-exported for the callers that took it
-/// from here.
-pub use crate::selector::Selector;

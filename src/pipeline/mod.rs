@@ -67,7 +67,7 @@ pub fn resolve(ctx: &Context) -> Result<Resolved, Error> {
     let (root, stack) = load_stack(ctx)?;
     let templater = Templater::default();
     let mut tenant = tenant::resolve(&stack, &root, ctx, &templater)?;
-    crate::rollout::assign_wave(&stack, &mut tenant)?;
+    crate::tenant::assign_wave(&stack, &mut tenant)?;
     let components = plan_components(&stack, &root, &tenant, ctx, &templater)?;
     Ok(Resolved {
         root,
