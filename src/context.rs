@@ -112,3 +112,13 @@ pub fn split_api_versions(list: &str) -> Vec<String> {
 /// Tenant selection lives in [`crate::selector`]; re-exported for the callers that took it
 /// from here.
 pub use crate::selector::Selector;
+
+/// A name → value map from literal pairs, the form in which tests write variables and
+/// Argo CD environments.
+#[cfg(test)]
+pub(crate) fn string_map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}

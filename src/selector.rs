@@ -463,13 +463,7 @@ impl<'de> Deserialize<'de> for When {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn vars(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::context::string_map as vars;
 
     fn sel(text: &str) -> Selector {
         Selector::parse(text).unwrap()

@@ -404,13 +404,7 @@ pub fn referenced_variables(template: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn vars(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::context::string_map as vars;
 
     #[test]
     fn renders_without_escaping() {
