@@ -184,50 +184,8 @@ fn object_text(object: &ObjectChange, style: Style) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::super::objects::ObjectId;
-    use super::super::super::{Revision, TenantDiff};
+    use super::super::shared::deployment_report as report;
     use super::*;
-    use std::collections::BTreeMap;
-
-    /// `tenants` tenants, each with one changed Deployment whose diff is `diff(i)`.
-    fn report(tenants: usize, diff: impl Fn(usize) -> String) -> DiffReport {
-        DiffReport {
-            base: Revision {
-                name: "main".into(),
-                commit: None,
-            },
-            head: Revision {
-                name: "working tree".into(),
-                commit: None,
-            },
-            compared: tenants,
-            rendered: tenants,
-            tenants: (0..tenants)
-                .map(|i| TenantDiff {
-                    tenant: format!("customers/prod/t{i}"),
-                    status: TenantStatus::Changed,
-                    values: Vec::new(),
-                    objects: vec![ObjectChange {
-                        id: ObjectId {
-                            group: "apps".into(),
-                            kind: "Deployment".into(),
-                            namespace: format!("ns{i}"),
-                            name: format!("t{i}"),
-                        },
-                        change: Change::Changed,
-                        diff: diff(i),
-                        secret_keys: Vec::new(),
-                        hidden_only: false,
-                        patched_by: Vec::new(),
-                    }],
-                    vars: BTreeMap::new(),
-                    impact: Vec::new(),
-                })
-                .collect(),
-            charts: Vec::new(),
-            group_vars: Vec::new(),
-        }
-    }
 
     /// A ten-line hunk whose context names the tenant and whose change is `cpu: 1 → 2`.
     fn hunk(i: usize) -> String {
