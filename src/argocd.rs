@@ -181,13 +181,7 @@ pub fn release_name_from_app(app_name: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::context::string_map as env;
 
     #[test]
     fn reads_env_vars_parameters_and_values() {

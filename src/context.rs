@@ -108,3 +108,13 @@ pub fn split_api_versions(list: &str) -> Vec<String> {
         .map(str::to_owned)
         .collect()
 }
+
+/// A name → value map from literal pairs, the form in which tests write variables and
+/// Argo CD environments.
+#[cfg(test)]
+pub(crate) fn string_map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}

@@ -410,13 +410,7 @@ impl std::str::FromStr for Selector {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn vars(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::context::string_map as vars;
 
     fn sel(text: &str) -> Selector {
         Selector::parse(text).unwrap()

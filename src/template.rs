@@ -58,20 +58,12 @@ impl Templater {
         template: &str,
         vars: &BTreeMap<String, String>,
     ) -> Result<String, TemplateError> {
-        if !template.contains("{{") {
+        if !is_template(template, vars)? {
             return Ok(template.to_owned());
         }
-        every_variable_known(template, vars)?;
-        self.engine
-            .render_template(template, vars)
-            .map_err(|e| TemplateError::Invalid {
-                template: template.to_owned(),
-                message: e.to_string(),
-            })
+        render_with(&self.engine, template, vars)
     }
-}
 
-impl Templater {
     /// Renders a YAML template and checks that the inserted values left the YAML's structure
     /// as the template wrote it: every value stays on one line, and the result parses to the
     /// same documents, mappings, keys and sequences as the template with a neutral word in
@@ -83,10 +75,9 @@ impl Templater {
         template: &str,
         vars: &BTreeMap<String, String>,
     ) -> Result<String, TemplateError> {
-        if !template.contains("{{") {
+        if !is_template(template, vars)? {
             return Ok(template.to_owned());
         }
-        every_variable_known(template, vars)?;
         if has_unescaped_insertion(template) {
             return Err(TemplateError::YamlInsertion(
                 "`{{{…}}}` and `{{&…}}` insert a value unchecked, which YAML templates do not allow; write `{{…}}`".into(),
@@ -97,15 +88,33 @@ impl Templater {
                 "variable `{name}` holds the noncharacter U+FDD0 or U+FDD1, which strata does not insert into YAML"
             )));
         }
-        let marked =
-            self.marking
-                .render_template(template, vars)
-                .map_err(|e| TemplateError::Invalid {
-                    template: template.to_owned(),
-                    message: e.to_string(),
-                })?;
+        let marked = render_with(&self.marking, template, vars)?;
         check_insertions(&marked, vars).map_err(TemplateError::YamlInsertion)
     }
+}
+
+/// Whether `template` needs rendering: text without `{{` comes back as it is, and one that
+/// has them may only name variables the tenant has.
+fn is_template(template: &str, vars: &BTreeMap<String, String>) -> Result<bool, TemplateError> {
+    if !template.contains("{{") {
+        return Ok(false);
+    }
+    every_variable_known(template, vars)?;
+    Ok(true)
+}
+
+/// Renders with one of the two engines, Handlebars' error becoming ours.
+fn render_with(
+    engine: &Handlebars<'static>,
+    template: &str,
+    vars: &BTreeMap<String, String>,
+) -> Result<String, TemplateError> {
+    engine
+        .render_template(template, vars)
+        .map_err(|e| TemplateError::Invalid {
+            template: template.to_owned(),
+            message: e.to_string(),
+        })
 }
 
 /// Strict templates: a variable the tenant does not have is an error naming it, never an
@@ -152,31 +161,47 @@ fn placeholder(i: usize) -> String {
     format!("zStrataValue{i}z")
 }
 
-/// Checks marked output (values between [`OPEN`] and [`CLOSE`]) and returns it unmarked.
-fn check_insertions(marked: &str, vars: &BTreeMap<String, String>) -> Result<String, String> {
-    // Literal text and insertions, alternating: `pieces[2k]` literal, `pieces[2k+1]` a value.
-    let mut pieces: Vec<&str> = Vec::new();
-    let mut insertions = Vec::new();
-    let mut rest = marked;
-    let mut line = 1;
-    while let Some(open) = rest.find(OPEN) {
-        let (before, after) = rest.split_at(open);
-        line += before.matches('\n').count();
-        let after = &after[OPEN.len_utf8()..];
-        let close = after
-            .find(CLOSE)
-            .expect("the escape function closes what it opens");
-        let value = &after[..close];
-        pieces.push(before);
-        pieces.push(value);
-        insertions.push(Insertion { value, line });
-        rest = &after[close + CLOSE.len_utf8()..];
+/// Rendered text cut at its insertions.
+struct Marked<'a> {
+    /// Literal text and insertions, alternating: `pieces[2k]` literal, `pieces[2k+1]` a value.
+    pieces: Vec<&'a str>,
+    insertions: Vec<Insertion<'a>>,
+    /// The length of the marked text, enough for any text built from the pieces.
+    len: usize,
+}
+
+impl<'a> Marked<'a> {
+    /// Cuts marked output (values between [`OPEN`] and [`CLOSE`]) into pieces.
+    fn cut(marked: &'a str) -> Marked<'a> {
+        let mut pieces: Vec<&str> = Vec::new();
+        let mut insertions = Vec::new();
+        let mut rest = marked;
+        let mut line = 1;
+        while let Some(open) = rest.find(OPEN) {
+            let (before, after) = rest.split_at(open);
+            line += before.matches('\n').count();
+            let after = &after[OPEN.len_utf8()..];
+            let close = after
+                .find(CLOSE)
+                .expect("the escape function closes what it opens");
+            let value = &after[..close];
+            pieces.push(before);
+            pieces.push(value);
+            insertions.push(Insertion { value, line });
+            rest = &after[close + CLOSE.len_utf8()..];
+        }
+        pieces.push(rest);
+        Marked {
+            pieces,
+            insertions,
+            len: marked.len(),
+        }
     }
-    pieces.push(rest);
-    // The text with insertion `i` as its value when `real(i)`, else as its placeholder.
-    let build = |real: &dyn Fn(usize) -> bool| {
-        let mut out = String::with_capacity(marked.len());
-        for (n, piece) in pieces.iter().enumerate() {
+
+    /// The text with insertion `i` as its value when `real(i)`, else as its placeholder.
+    fn build(&self, real: impl Fn(usize) -> bool) -> String {
+        let mut out = String::with_capacity(self.len);
+        for (n, piece) in self.pieces.iter().enumerate() {
             if n % 2 == 1 && !real(n / 2) {
                 out.push_str(&placeholder(n / 2));
             } else {
@@ -184,13 +209,11 @@ fn check_insertions(marked: &str, vars: &BTreeMap<String, String>) -> Result<Str
             }
         }
         out
-    };
-    let actual = build(&|_| true);
-    if insertions.is_empty() {
-        return Ok(actual);
     }
-    let describe = |i: usize| {
-        let insertion = &insertions[i];
+
+    /// Where insertion `i` is and what it is: its line, and the variables holding its value.
+    fn describe(&self, i: usize, vars: &BTreeMap<String, String>) -> String {
+        let insertion = &self.insertions[i];
         let names: Vec<String> = vars
             .iter()
             .filter(|(_, v)| v.as_str() == insertion.value)
@@ -205,57 +228,78 @@ fn check_insertions(marked: &str, vars: &BTreeMap<String, String>) -> Result<Str
             insertion.line,
             quote(insertion.value)
         )
-    };
-    for (i, insertion) in insertions.iter().enumerate() {
-        if let Some(c) = insertion
-            .value
-            .chars()
-            .find(|c| is_line_break_or_control(*c))
-        {
-            return Err(format!(
-                "{} holds {}, which would change the YAML around it; a value inserted into YAML must be one line of text",
-                describe(i),
-                match c {
+    }
+
+    /// The first insertion holding a line break or control character, and what it holds.
+    fn first_multiline(&self) -> Option<(usize, String)> {
+        self.insertions
+            .iter()
+            .enumerate()
+            .find_map(|(i, insertion)| {
+                let c = insertion
+                    .value
+                    .chars()
+                    .find(|c| is_line_break_or_control(*c))?;
+                let what = match c {
                     '\n' | '\r' | '\u{85}' | '\u{2028}' | '\u{2029}' => "a line break".to_owned(),
                     c => format!("the control character {c:?}"),
-                }
-            ));
-        }
+                };
+                Some((i, what))
+            })
     }
-    let values: Vec<&str> = insertions.iter().map(|i| i.value).collect();
-    let neutral = build(&|_| false);
+
+    /// The first insertion that changes the structure on its own, else the first one: the
+    /// one to blame when all of them together do.
+    fn culprit(&self, expected: &[GoValue], values: &[&str]) -> usize {
+        (0..self.insertions.len())
+            .find(|&i| {
+                let placeholders: Vec<String> = (0..values.len()).map(placeholder).collect();
+                let alone: Vec<&str> = (0..values.len())
+                    .map(|j| {
+                        if j == i {
+                            values[j]
+                        } else {
+                            placeholders[j].as_str()
+                        }
+                    })
+                    .collect();
+                structure_problem(expected, &self.build(|j| j == i), &alone).is_some()
+            })
+            .unwrap_or(0)
+    }
+}
+
+/// Checks marked output (values between [`OPEN`] and [`CLOSE`]) and returns it unmarked.
+fn check_insertions(marked: &str, vars: &BTreeMap<String, String>) -> Result<String, String> {
+    let marked = Marked::cut(marked);
+    let actual = marked.build(|_| true);
+    if marked.insertions.is_empty() {
+        return Ok(actual);
+    }
+    if let Some((i, what)) = marked.first_multiline() {
+        return Err(format!(
+            "{} holds {what}, which would change the YAML around it; a value inserted into YAML must be one line of text",
+            marked.describe(i, vars),
+        ));
+    }
+    let values: Vec<&str> = marked.insertions.iter().map(|i| i.value).collect();
+    let neutral = marked.build(|_| false);
     let Ok(expected) = parse_documents(&neutral) else {
         return match parse_documents(&actual) {
             // The template itself does not parse: the caller's reader reports where.
             Err(_) => Ok(actual),
             Ok(_) => Err(format!(
                 "{}: the template is YAML only with the inserted values in it; a value inserted into YAML must not supply structure",
-                describe(0)
+                marked.describe(0, vars)
             )),
         };
     };
     let Some(problem) = structure_problem(&expected, &actual, &values) else {
         return Ok(actual);
     };
-    // Blame the first value that changes the structure on its own, else the first one.
-    let culprit = (0..insertions.len())
-        .find(|&i| {
-            let placeholders: Vec<String> = (0..values.len()).map(placeholder).collect();
-            let alone: Vec<&str> = (0..values.len())
-                .map(|j| {
-                    if j == i {
-                        values[j]
-                    } else {
-                        placeholders[j].as_str()
-                    }
-                })
-                .collect();
-            structure_problem(&expected, &build(&|j| j == i), &alone).is_some()
-        })
-        .unwrap_or(0);
     Err(format!(
         "{} {problem}; a value inserted into YAML must stay a plain value: remove YAML syntax (`:`, `#`, `,`, brackets, quotes, anchors) from it, or quote the insertion in the template",
-        describe(culprit)
+        marked.describe(marked.culprit(&expected, &values), vars)
     ))
 }
 
@@ -404,13 +448,7 @@ pub fn referenced_variables(template: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn vars(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::context::string_map as vars;
 
     #[test]
     fn renders_without_escaping() {

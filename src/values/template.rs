@@ -418,13 +418,7 @@ fn remap_lines(node: &mut RawNode, lines: &[u32]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn vars(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::context::string_map as vars;
 
     fn entries(node: &RawNode) -> &[(String, RawNode)] {
         match &node.kind {

@@ -423,51 +423,16 @@ fn html(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::super::TenantDiff;
-    use super::super::super::objects::ObjectId;
+    use super::super::shared::deployment_report;
     use super::*;
-    use std::collections::BTreeMap;
 
     fn report(tenants: usize, diff_lines: usize) -> DiffReport {
         let diff: String = (0..diff_lines)
             .map(|i| format!("+  line{i}: {}\n", "x".repeat(60)))
             .collect();
-        DiffReport {
-            base: Revision {
-                name: "main".into(),
-                commit: Some("0123456789abcdef".into()),
-            },
-            head: Revision {
-                name: "working tree".into(),
-                commit: None,
-            },
-            compared: tenants,
-            rendered: tenants,
-            tenants: (0..tenants)
-                .map(|i| TenantDiff {
-                    tenant: format!("customers/prod/t{i}"),
-                    status: TenantStatus::Changed,
-                    values: Vec::new(),
-                    objects: vec![ObjectChange {
-                        id: ObjectId {
-                            group: "apps".into(),
-                            kind: "Deployment".into(),
-                            namespace: format!("ns{i}"),
-                            name: format!("t{i}"),
-                        },
-                        change: Change::Changed,
-                        diff: format!("@@ -1 +1 @@\n+tenant{i}\n{diff}"),
-                        secret_keys: Vec::new(),
-                        hidden_only: false,
-                        patched_by: Vec::new(),
-                    }],
-                    vars: BTreeMap::new(),
-                    impact: Vec::new(),
-                })
-                .collect(),
-            charts: Vec::new(),
-            group_vars: Vec::new(),
-        }
+        let mut report = deployment_report(tenants, |i| format!("@@ -1 +1 @@\n+tenant{i}\n{diff}"));
+        report.base.commit = Some("0123456789abcdef".into());
+        report
     }
 
     #[test]

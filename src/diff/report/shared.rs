@@ -112,3 +112,47 @@ pub fn kind_of(object: &ObjectChange) -> String {
     };
     format!("{group}/{}", object.id.kind)
 }
+
+/// `tenants` tenants, each with one changed Deployment whose diff is `diff(i)`: the report
+/// the tests of every format read.
+#[cfg(test)]
+pub(super) fn deployment_report(tenants: usize, diff: impl Fn(usize) -> String) -> DiffReport {
+    use super::super::objects::ObjectId;
+    use super::super::{Revision, TenantDiff, TenantStatus};
+    DiffReport {
+        base: Revision {
+            name: "main".into(),
+            commit: None,
+        },
+        head: Revision {
+            name: "working tree".into(),
+            commit: None,
+        },
+        compared: tenants,
+        rendered: tenants,
+        tenants: (0..tenants)
+            .map(|i| TenantDiff {
+                tenant: format!("customers/prod/t{i}"),
+                status: TenantStatus::Changed,
+                values: Vec::new(),
+                objects: vec![ObjectChange {
+                    id: ObjectId {
+                        group: "apps".into(),
+                        kind: "Deployment".into(),
+                        namespace: format!("ns{i}"),
+                        name: format!("t{i}"),
+                    },
+                    change: Change::Changed,
+                    diff: diff(i),
+                    secret_keys: Vec::new(),
+                    hidden_only: false,
+                    patched_by: Vec::new(),
+                }],
+                vars: BTreeMap::new(),
+                impact: Vec::new(),
+            })
+            .collect(),
+        charts: Vec::new(),
+        group_vars: Vec::new(),
+    }
+}

@@ -8,7 +8,7 @@
 use super::super::impact::ImpactKind;
 use super::super::objects::{Change, ObjectChange};
 use super::super::values::summary_line;
-use super::super::{DiffReport, TenantStatus};
+use super::super::{DiffReport, TenantDiff, TenantStatus};
 use super::shared::{Shared, kind_of};
 use super::{plural, secret_keys};
 use crate::terminal::Style;
@@ -18,26 +18,46 @@ const MAX_LISTED: usize = 10;
 
 /// The whole report as terminal text.
 pub fn render(report: &DiffReport, style: Style) -> String {
-    let counts = report.counts();
     let mut out = style.bold(&format!(
         "strata diff: base {} → head {}\n",
         report.base, report.head
     ));
     if !report.has_changes() {
-        let rendered = match counts.tenants_rendered {
-            0 => "none has changed inputs".to_owned(),
-            n => format!("{n} with changed inputs rendered the same manifests"),
-        };
-        out.push_str(&format!(
-            "no changes: {} compared, {rendered}\n",
-            plural(counts.tenants_compared, "tenant"),
-        ));
+        out.push_str(&no_changes(report));
         return out;
     }
-    out.push_str(&format!(
+    out.push_str(&summary(report, style));
+    out.push_str(&charts(report, style));
+    out.push_str(&impacts(report, style));
+    out.push_str(&value_changes(report, style));
+    let shared = Shared::of(report);
+    out.push_str(&shared_changes(&shared, style));
+    for tenant in &report.tenants {
+        out.push_str(&tenant_section(tenant, &shared, style));
+    }
+    out
+}
+
+/// The one line of a report without changes: how many tenants were compared and rendered.
+fn no_changes(report: &DiffReport) -> String {
+    let counts = report.counts();
+    let rendered = match counts.tenants_rendered {
+        0 => "none has changed inputs".to_owned(),
+        n => format!("{n} with changed inputs rendered the same manifests"),
+    };
+    format!(
+        "no changes: {} compared, {rendered}\n",
+        plural(counts.tenants_compared, "tenant"),
+    )
+}
+
+/// The rollout headline and the counts of tenants and objects.
+fn summary(report: &DiffReport, style: Style) -> String {
+    let counts = report.counts();
+    let mut out = format!(
         "{}\n",
         style.bold(&format!("rollout: {}", report.impact_summary().headline))
-    ));
+    );
     out.push_str(&format!(
         "{} compared: {} changed, {} added, {} removed, {} unchanged\n",
         plural(counts.tenants_compared, "tenant"),
@@ -50,54 +70,81 @@ pub fn render(report: &DiffReport, style: Style) -> String {
         "objects: {} added, {} removed, {} changed\n",
         counts.objects_added, counts.objects_removed, counts.objects_changed
     ));
-    if !report.charts.is_empty() {
-        out.push_str(&format!("\n{}\n", style.bold("charts:")));
-        for bump in &report.charts {
-            out.push_str(&format!("  {}\n", bump.line()));
-            for line in bump.changes.iter().flat_map(|c| c.lines()) {
-                if !line.trim().is_empty() {
-                    out.push_str(&format!("    {}\n", line.trim_end()));
-                }
+    out
+}
+
+/// The chart version bumps, each with its changelog lines.
+fn charts(report: &DiffReport, style: Style) -> String {
+    let mut out = String::new();
+    if report.charts.is_empty() {
+        return out;
+    }
+    out.push_str(&format!("\n{}\n", style.bold("charts:")));
+    for bump in &report.charts {
+        out.push_str(&format!("  {}\n", bump.line()));
+        for line in bump.changes.iter().flat_map(|c| c.lines()) {
+            if !line.trim().is_empty() {
+                out.push_str(&format!("    {}\n", line.trim_end()));
             }
         }
     }
+    out
+}
+
+/// What the change does to running workloads, grouped; the objects listed unless the
+/// impact is a plain restart or waits for the next run.
+fn impacts(report: &DiffReport, style: Style) -> String {
+    let mut out = String::new();
     let impacts = report.impact_groups();
-    if !impacts.is_empty() {
-        out.push_str(&format!("\n{}\n", style.bold("rollout impact:")));
-        for g in &impacts {
-            let pods = g
-                .pods
-                .map(|p| format!(", {}", plural(p as usize, "pod")))
-                .unwrap_or_default();
-            out.push_str(&format!(
-                "  {}: {} ({}) in {}{pods}\n",
-                g.kind.label(),
-                g.object_kind,
-                g.detail,
-                plural(g.tenants(), "tenant")
-            ));
-            if !matches!(g.kind, ImpactKind::Restart | ImpactKind::NextRun) {
-                for (tenant, object) in g.objects.iter().take(MAX_LISTED) {
-                    out.push_str(&format!("    {tenant}: {object}\n"));
-                }
-                if g.objects.len() > MAX_LISTED {
-                    out.push_str(&format!("    …and {} more\n", g.objects.len() - MAX_LISTED));
-                }
+    if impacts.is_empty() {
+        return out;
+    }
+    out.push_str(&format!("\n{}\n", style.bold("rollout impact:")));
+    for g in &impacts {
+        let pods = g
+            .pods
+            .map(|p| format!(", {}", plural(p as usize, "pod")))
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "  {}: {} ({}) in {}{pods}\n",
+            g.kind.label(),
+            g.object_kind,
+            g.detail,
+            plural(g.tenants(), "tenant")
+        ));
+        if !matches!(g.kind, ImpactKind::Restart | ImpactKind::NextRun) {
+            for (tenant, object) in g.objects.iter().take(MAX_LISTED) {
+                out.push_str(&format!("    {tenant}: {object}\n"));
+            }
+            if g.objects.len() > MAX_LISTED {
+                out.push_str(&format!("    …and {} more\n", g.objects.len() - MAX_LISTED));
             }
         }
     }
+    out
+}
+
+/// The value changes grouped across tenants.
+fn value_changes(report: &DiffReport, style: Style) -> String {
+    let mut out = String::new();
     let groups = report.value_groups();
-    if !groups.is_empty() {
-        out.push_str(&format!("\n{}\n", style.bold("value changes:")));
-        for group in &groups {
-            out.push_str(&format!(
-                "  {} ({})\n",
-                summary_line(&group.change),
-                plural(group.tenants.len(), "tenant")
-            ));
-        }
+    if groups.is_empty() {
+        return out;
     }
-    let shared = Shared::of(report);
+    out.push_str(&format!("\n{}\n", style.bold("value changes:")));
+    for group in &groups {
+        out.push_str(&format!(
+            "  {} ({})\n",
+            summary_line(&group.change),
+            plural(group.tenants.len(), "tenant")
+        ));
+    }
+    out
+}
+
+/// Each object change found in several tenants, once, with the tenants that have it.
+fn shared_changes(shared: &Shared, style: Style) -> String {
+    let mut out = String::new();
     for (i, change) in shared.changes.iter().enumerate() {
         let tenants = change.tenants();
         out.push_str(&format!(
@@ -118,31 +165,34 @@ pub fn render(report: &DiffReport, style: Style) -> String {
         }
         out.push_str(&object_text(change.object, style));
     }
-    for tenant in &report.tenants {
-        let status = match tenant.status {
-            TenantStatus::Changed => "changed",
-            TenantStatus::Added => "added",
-            TenantStatus::Removed => "removed",
-        };
-        out.push_str(&format!(
-            "\n{}\n",
-            style.bold(&format!("# {} ({status})", tenant.tenant))
-        ));
-        for change in &tenant.values {
-            out.push_str(&format!("  {}\n", summary_line(change)));
-        }
-        if tenant.objects.is_empty() {
-            out.push_str("  no rendered object differs\n");
-        }
-        for object in &tenant.objects {
-            match shared.number(object) {
-                Some(n) => out.push_str(&format!(
-                    "  {} {}: shared change {n}\n",
-                    object.change.verb(),
-                    object.id
-                )),
-                None => out.push_str(&object_text(object, style)),
-            }
+    out
+}
+
+/// One tenant: its value changes, then each object's diff or the shared change it is.
+fn tenant_section(tenant: &TenantDiff, shared: &Shared, style: Style) -> String {
+    let status = match tenant.status {
+        TenantStatus::Changed => "changed",
+        TenantStatus::Added => "added",
+        TenantStatus::Removed => "removed",
+    };
+    let mut out = format!(
+        "\n{}\n",
+        style.bold(&format!("# {} ({status})", tenant.tenant))
+    );
+    for change in &tenant.values {
+        out.push_str(&format!("  {}\n", summary_line(change)));
+    }
+    if tenant.objects.is_empty() {
+        out.push_str("  no rendered object differs\n");
+    }
+    for object in &tenant.objects {
+        match shared.number(object) {
+            Some(n) => out.push_str(&format!(
+                "  {} {}: shared change {n}\n",
+                object.change.verb(),
+                object.id
+            )),
+            None => out.push_str(&object_text(object, style)),
         }
     }
     out
@@ -184,50 +234,8 @@ fn object_text(object: &ObjectChange, style: Style) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::super::objects::ObjectId;
-    use super::super::super::{Revision, TenantDiff};
+    use super::super::shared::deployment_report as report;
     use super::*;
-    use std::collections::BTreeMap;
-
-    /// `tenants` tenants, each with one changed Deployment whose diff is `diff(i)`.
-    fn report(tenants: usize, diff: impl Fn(usize) -> String) -> DiffReport {
-        DiffReport {
-            base: Revision {
-                name: "main".into(),
-                commit: None,
-            },
-            head: Revision {
-                name: "working tree".into(),
-                commit: None,
-            },
-            compared: tenants,
-            rendered: tenants,
-            tenants: (0..tenants)
-                .map(|i| TenantDiff {
-                    tenant: format!("customers/prod/t{i}"),
-                    status: TenantStatus::Changed,
-                    values: Vec::new(),
-                    objects: vec![ObjectChange {
-                        id: ObjectId {
-                            group: "apps".into(),
-                            kind: "Deployment".into(),
-                            namespace: format!("ns{i}"),
-                            name: format!("t{i}"),
-                        },
-                        change: Change::Changed,
-                        diff: diff(i),
-                        secret_keys: Vec::new(),
-                        hidden_only: false,
-                        patched_by: Vec::new(),
-                    }],
-                    vars: BTreeMap::new(),
-                    impact: Vec::new(),
-                })
-                .collect(),
-            charts: Vec::new(),
-            group_vars: Vec::new(),
-        }
-    }
 
     /// A ten-line hunk whose context names the tenant and whose change is `cpu: 1 → 2`.
     fn hunk(i: usize) -> String {
