@@ -80,6 +80,14 @@ pub enum AppsetError {
     NoOrigin { dir: String, reason: String },
     #[error("--{flag} applies only to --sync automated")]
     ManualSyncFlag { flag: &'static str },
+    #[error(
+        "{file} cannot be read ({reason}); write it with the same command without --check: strata appset ... > {file}"
+    )]
+    CheckUnreadable { file: String, reason: String },
+    #[error(
+        "{file} is out of date (first difference at line {line}); regenerate it with the same command without --check: strata appset ... > {file}"
+    )]
+    OutOfDate { file: String, line: usize },
     #[error("{what} {value:?} is not a valid {kind}")]
     BadMetadata {
         what: &'static str,
@@ -645,6 +653,28 @@ fn is_kubernetes_name(name: &str) -> bool {
         && name.starts_with(alnum)
         && name.ends_with(alnum)
         && name.chars().all(|c| alnum(c) || c == '-' || c == '.')
+}
+
+/// `strata appset --check`: whether `file` holds exactly `yaml`, so CI notices an
+/// ApplicationSet that was not regenerated after the tenants changed. The error names the
+/// first line that differs.
+pub fn check_file(file: &Path, yaml: &str) -> Result<(), AppsetError> {
+    let shown = file.display().to_string();
+    let committed = std::fs::read(file).map_err(|e| AppsetError::CheckUnreadable {
+        file: shown.clone(),
+        reason: e.to_string(),
+    })?;
+    if committed == yaml.as_bytes() {
+        return Ok(());
+    }
+    let committed = String::from_utf8_lossy(&committed);
+    let line = committed
+        .lines()
+        .zip(yaml.lines())
+        .position(|(a, b)| a != b)
+        .unwrap_or_else(|| committed.lines().count().min(yaml.lines().count()))
+        + 1;
+    Err(AppsetError::OutOfDate { file: shown, line })
 }
 
 #[cfg(test)]

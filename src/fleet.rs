@@ -18,8 +18,6 @@ use crate::terminal::Progress;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// One tenant as `strata tenants` shows it.
 #[derive(Debug, Clone, Serialize)]
@@ -266,9 +264,7 @@ pub(crate) fn one_line(text: &str) -> String {
 }
 
 /// The number of tenants to render at once when the caller does not say: one per CPU.
-pub fn default_jobs() -> usize {
-    std::thread::available_parallelism().map_or(1, usize::from)
-}
+pub use crate::parallel::default_jobs;
 
 /// The output file name of a tenant: its directory relative to the stack, `/` → `__`.
 pub fn file_name(stack: &Stack, dir: &Path) -> String {
@@ -325,33 +321,17 @@ pub fn render_all(
     let chart_errors = warm_charts(ctx, &found);
 
     let total = found.len();
-    let next = AtomicUsize::new(0);
     let phase = progress.phase(total);
-    let outcomes: Vec<Mutex<Option<Result<(), String>>>> =
-        (0..total).map(|_| Mutex::new(None)).collect();
-    std::thread::scope(|scope| {
-        for _ in 0..jobs.clamp(1, total) {
-            crate::deep_stack::spawn_scoped(scope, || {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(candidate) = found.get(i) else {
-                        break;
-                    };
-                    let outcome = render_one(ctx, candidate, &chart_errors, &files[i]);
-                    *outcomes[i].lock().expect("outcome lock") = Some(outcome);
-                    phase.step(&candidate.shown);
-                }
-            });
-        }
+    let work: Vec<_> = found.iter().zip(&files).collect();
+    let outcomes = crate::parallel::map(jobs, &work, |&(candidate, file)| {
+        let outcome = render_one(ctx, candidate, &chart_errors, file);
+        phase.step(&candidate.shown);
+        outcome
     });
     drop(phase);
 
     let mut report = RenderAllReport::default();
     for ((c, file), outcome) in found.into_iter().zip(files).zip(outcomes) {
-        let outcome = outcome
-            .into_inner()
-            .expect("outcome lock")
-            .expect("every tenant ran");
         match outcome {
             Ok(()) => report.rendered.push(RenderedTenant { dir: c.shown, file }),
             Err(error) => report.failed.push(FailedTenant {
@@ -422,10 +402,7 @@ fn render_one(
     if let Some(error) = remote_charts(resolved).find_map(|r| chart_errors.get(&chart_key(r))) {
         return Err(error.clone());
     }
-    // Resolved once, when the candidates were listed.
-    let started = std::time::Instant::now();
-    let out = pipeline::render_resolved(resolved, &tenant_context(ctx, &candidate.dir), started)
-        .map_err(|e| e.to_string())?;
+    let out = pipeline::render(&tenant_context(ctx, &candidate.dir)).map_err(|e| e.to_string())?;
     write_atomically(file, &out)
 }
 

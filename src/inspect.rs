@@ -2,6 +2,8 @@
 //! the chart's own defaults below the layers, the values helm's templates really see, and the
 //! differences between two tenants with the file that makes each differ.
 
+pub mod report;
+
 use crate::Error;
 use crate::context::Context;
 use crate::pipeline::{self, FetchedChart, Resolved};
@@ -139,7 +141,7 @@ fn probe_copy(
     let dest = tmp.path().join("chart");
     std::fs::create_dir(&dest).map_err(|e| fail(&e))?;
     if chart.dir.is_dir() {
-        copy_dir(&chart.dir, &dest, 0).map_err(|e| fail(&e))?;
+        copy_dir(&chart.dir, &dest).map_err(|e| fail(&e))?;
     } else {
         let file = std::fs::File::open(&chart.dir).map_err(|e| fail(&e))?;
         crate::chart::archive::unpack_chart(file, &dest, &Default::default())
@@ -152,20 +154,24 @@ fn probe_copy(
 }
 
 /// Copies a chart that strata already read (from the cache, or a repository chart checked
-/// when it was planned or prepared).
-fn copy_dir(src: &Path, dest: &Path, depth: usize) -> std::io::Result<()> {
-    if depth > 64 {
-        return Err(std::io::Error::other("directories nest too deep"));
-    }
+/// when it was planned or prepared), following its symlinks as helm would.
+fn copy_dir(src: &Path, dest: &Path) -> std::io::Result<()> {
+    const MAX_DEPTH: usize = 64;
     std::fs::create_dir_all(dest)?;
-    for entry in std::fs::read_dir(src)? {
+    let walk = walkdir::WalkDir::new(src)
+        .follow_links(true)
+        .min_depth(1)
+        .sort_by_file_name();
+    for entry in walk {
         let entry = entry?;
-        let path = entry.path();
-        let target = dest.join(entry.file_name());
-        if path.is_dir() {
-            copy_dir(&path, &target, depth + 1)?;
+        let target = dest.join(entry.path().strip_prefix(src).expect("under the source"));
+        if entry.file_type().is_dir() {
+            if entry.depth() > MAX_DEPTH {
+                return Err(std::io::Error::other("directories nest too deep"));
+            }
+            std::fs::create_dir_all(&target)?;
         } else {
-            std::fs::copy(&path, &target)?;
+            std::fs::copy(entry.path(), &target)?;
         }
     }
     Ok(())

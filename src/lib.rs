@@ -1,8 +1,34 @@
 //! strata: one Argo CD Application per tenant, from layered Helm values and the real helm.
 //!
-//! Data flows one way: [`context`] (Argo CD environment or command line) → [`config`] (the
-//! stack) → [`tenant`] (variables) → [`plan`] (layers and charts per component) → [`values`]
-//! (merged with provenance) → [`render`] (helm behind the `Renderer` trait) → [`manifests`] (checked output).
+//! One render goes through five stages, each calling only the ones after it;
+//! [`pipeline::render`] runs them in order for `generate` and `render`.
+//!
+//! 1. **resolve**: what this invocation renders. [`context`] holds what comes from outside the
+//!    repository (Argo CD's environment or the command line); [`config`] finds and reads the
+//!    stack (strata.yaml) inside the repository that [`paths`] confines every read to;
+//!    [`tenant`] finds the tenant and its variables; [`plan`] decides per component the chart
+//!    reference, release, namespace and layer files ([`pipeline::resolve`]).
+//! 2. **prepare**: the inputs, read and fetched. [`values`] reads the layers and merges them
+//!    with Helm's rules, each value remembering its file and line; [`chart`] resolves versioned
+//!    charts through strata.lock and fetches them into the shared digest-addressed cache
+//!    ([`pipeline::prepare_inputs`]). The prepared inputs are what [`render_cache`] keys a
+//!    render by.
+//! 3. **render**: [`render`] turns a chart and its merged values into Kubernetes YAML behind
+//!    the `Renderer` trait (`helm template` today), or templates a `manifests` component.
+//! 4. **post_render**: [`post_render`] applies what strata.yaml asks for after helm (labels,
+//!    annotations, sync waves, patches); [`manifests`] checks the stream (an empty render is an
+//!    error).
+//! 5. **output**: the bytes are returned whole, and the binary writes them only once every
+//!    component succeeded, so Argo CD never sees part of an application.
+//!
+//! Around that path: the fleet commands run it per tenant ([`fleet`], [`diff`], [`check`],
+//! [`snapshot`], [`appset`]), [`lockfile`], [`promote`] and [`rollout`] change which chart
+//! versions tenants run, [`inspect`] explains values, and [`argocd`] and [`parameters`] speak
+//! the plugin protocol. Errors are typed ([`Error`]); the binary turns them into one message.
+
+// Nothing in the library writes stdout: the binary owns it (one writer, which ends quietly
+// when the reader goes away).
+#![deny(clippy::print_stdout)]
 
 pub mod appset;
 pub mod argocd;
@@ -22,6 +48,7 @@ pub mod interrupt;
 pub mod lockfile;
 pub mod logging;
 pub mod manifests;
+pub mod parallel;
 pub mod parameters;
 pub mod paths;
 pub mod pipeline;

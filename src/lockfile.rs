@@ -154,3 +154,62 @@ pub fn satisfies(constraint: &str, version: &str) -> bool {
         .zip(Version::parse(version).ok())
         .is_some_and(|(c, v)| c.matches(&v))
 }
+
+/// Why `strata cache prune` failed; each variant keeps the message of the step that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PruneError {
+    #[error(transparent)]
+    Strata(#[from] Error),
+    #[error(transparent)]
+    Lock(#[from] crate::chart::lock::LockError),
+    #[error(transparent)]
+    Cache(#[from] crate::chart::cache::CacheError),
+    #[error(transparent)]
+    RenderCache(#[from] crate::render_cache::RenderCacheError),
+    #[error("cannot remove {path}: {source}")]
+    Remove {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// What `strata cache prune` did.
+#[derive(Debug)]
+pub struct PruneReport {
+    /// The chart directories removed.
+    pub removed: Vec<std::path::PathBuf>,
+    /// How many chart digests the lock references (and so were kept).
+    pub kept: usize,
+}
+
+/// Removes the cached charts that the stack's strata.lock (of `ctx`) does not reference. With
+/// no stack (`None`: `--all`), removes every chart, the repository indexes and the render
+/// cache: a cache shared by several stacks cannot know what the others still need.
+pub fn prune_cache(cache: &Cache, ctx: Option<&Context>) -> Result<PruneReport, PruneError> {
+    let keep: Vec<String> = match ctx {
+        None => Vec::new(),
+        Some(ctx) => {
+            let (root, loaded) = pipeline::load_stack(ctx)?;
+            let path = loaded.dir.join(LOCK_FILE);
+            Lock::load(&path, &root.display(&path))?
+                .map(|l| l.entries().iter().map(|e| e.digest.clone()).collect())
+                .unwrap_or_default()
+        }
+    };
+    let removed = cache.prune(&keep)?;
+    if ctx.is_none() {
+        let index = cache.index_dir();
+        if index.exists() {
+            std::fs::remove_dir_all(&index).map_err(|source| PruneError::Remove {
+                path: index.display().to_string(),
+                source,
+            })?;
+        }
+        crate::render_cache::RenderCache::new(cache).clear()?;
+    }
+    Ok(PruneReport {
+        removed,
+        kept: keep.len(),
+    })
+}

@@ -55,13 +55,15 @@ impl<S> Filter<S> for DependencyCap {
 }
 
 /// A writer (stderr in use) with URL userinfo removed from everything written. The formatter
-/// hands over one whole event per write, so a URL is never split between two calls.
+/// hands over one whole event per write, so a URL is never split between two calls; each
+/// event is written above the progress line, never after a counter.
 struct Redacting<W: Write>(W);
 
 impl<W: Write> Write for Redacting<W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let text = String::from_utf8_lossy(buf);
-        self.0.write_all(redact_text(&text).as_bytes())?;
+        let text = redact_text(&text);
+        crate::terminal::above_progress(|| self.0.write_all(text.as_bytes()))?;
         Ok(buf.len())
     }
 

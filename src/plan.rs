@@ -1,13 +1,13 @@
 //! What each component of a tenant will render: its chart, release, namespace and layer files.
 
+pub use crate::chart::source::{ChartSource, RemoteChart, SourceKind};
+
 use crate::Error;
 use crate::argocd::release_name_from_app;
-use crate::chart::transport::url::redact;
 use crate::config::{ComponentSpec, Stack};
 use crate::context::Context;
 use crate::paths::RepoRoot;
 use crate::post_render::PostRenderPlan;
-use crate::quote::quote;
 use crate::render::manifests::ManifestsPlan;
 use crate::template::Templater;
 use crate::tenant::{Tenant, check_path_variables};
@@ -36,53 +36,6 @@ pub enum ChartPlan {
     Remote(RemoteChart),
     /// No chart: a directory of plain YAML that strata renders itself, without helm.
     Manifests(ManifestsPlan),
-}
-
-/// A chart in a Helm repository or OCI registry, with the constraint that applies.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RemoteChart {
-    pub source: ChartSource,
-    pub name: String,
-    pub constraint: String,
-    /// Which setting chose the constraint, for `explain` (e.g. `strata.yaml:31 pin when env=prod`).
-    pub chosen_by: String,
-}
-
-/// A chart repository: a Helm HTTP(S) repository or an OCI registry path.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ChartSource {
-    /// Without a trailing slash.
-    pub url: String,
-    pub kind: SourceKind,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum SourceKind {
-    Http,
-    Oci { plain_http: bool },
-}
-
-impl ChartSource {
-    pub fn parse(url: &str, plain_http: bool) -> Result<ChartSource, String> {
-        let url = url.trim().trim_end_matches('/').to_owned();
-        let kind = if url.starts_with("oci://") {
-            SourceKind::Oci { plain_http }
-        } else if url.starts_with("https://") || url.starts_with("http://") {
-            SourceKind::Http
-        } else {
-            return Err(format!(
-                "chart repository {} must start with https://, http:// or oci://",
-                quote(&redact(&url))
-            ));
-        };
-        if url.contains('@') {
-            return Err(format!(
-                "chart repository {:?} holds credentials; configure them outside the repository (see docs/charts.md)",
-                redact(&url)
-            ));
-        }
-        Ok(ChartSource { url, kind })
-    }
 }
 
 /// The most specific pin for a component: the tenant file, then `pins` by the number of

@@ -478,6 +478,7 @@ pub fn impact_note(ctx: &Context, to: &Selector) -> Option<String> {
             ..ctx.clone()
         },
         progress: crate::terminal::Progress::hidden(),
+        jobs: crate::parallel::default_jobs(),
     };
     let report = match crate::diff::run(&options) {
         Ok(report) => report,

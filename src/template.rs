@@ -5,8 +5,12 @@
 //!
 //! YAML files rendered as templates ([`Templater::render_yaml`]) get one more rule: what a
 //! variable inserts must not change the YAML's structure, since variables come from Argo CD
-//! parameters and `ARGOCD_ENV_*`, not only from the repository.
+//! parameters and `ARGOCD_ENV_*`, not only from the repository. The rule is [`structure`]'s,
+//! shared with values layers and patches.
 
+pub mod structure;
+
+use self::structure::{Insertions, Shape, Tree, same_structure};
 use crate::manifests::split;
 use crate::quote::quote;
 use crate::yaml::{GoValue, parse_go_document};
@@ -269,16 +273,12 @@ fn structure_problem(expected: &[GoValue], text: &str, values: &[&str]) -> Optio
             expected.len()
         ));
     }
+    let placeholders = Placeholders(values);
     for (index, (e, g)) in expected.iter().zip(&got).enumerate() {
-        let mut path = Vec::new();
-        if !same_structure(e, g, values, &mut path) {
-            let at = if path.is_empty() {
-                "the top".to_owned()
-            } else {
-                path.join(".")
-            };
+        if let Err(mismatch) = same_structure(e, g, &placeholders) {
             return Some(format!(
-                "changes the YAML's structure at {at} (document {})",
+                "changes the YAML's structure at {} (document {})",
+                mismatch.at(),
                 index + 1
             ));
         }
@@ -324,58 +324,43 @@ fn substitute(neutral: &str, values: &[&str]) -> String {
     out
 }
 
-/// Whether `got` (the template with values) has the structure of `expected` (the template
-/// with placeholders): same mappings with the same keys (placeholders replaced), same
-/// sequences, and each scalar exactly what the values make of the template's text. On a
-/// mismatch `path` is left at where it is.
-fn same_structure(
-    expected: &GoValue,
-    got: &GoValue,
-    values: &[&str],
-    path: &mut Vec<String>,
-) -> bool {
-    match (expected, got) {
-        (GoValue::Map(e), GoValue::Map(g)) => {
-            if e.len() != g.len() {
-                return false;
-            }
-            for ((ek, ev), (gk, gv)) in e.iter().zip(g.iter()) {
-                path.push(gk.to_owned());
-                if substitute(ek, values) != gk || !same_structure(ev, gv, values, path) {
-                    return false;
-                }
-                path.pop();
-            }
-            true
+/// The placeholders of a manifests template: `zStrataValue<i>z` stands for `values[i]`.
+struct Placeholders<'v>(&'v [&'v str]);
+
+impl Insertions for Placeholders<'_> {
+    fn holds_placeholder(&self, text: &str) -> bool {
+        text.contains("zStrataValue")
+    }
+
+    fn substitute(&self, text: &str) -> String {
+        substitute(text, self.0)
+    }
+}
+
+/// Manifests are read as Go reads them.
+impl Tree for GoValue {
+    fn shape(&self) -> Shape<'_, Self> {
+        match self {
+            GoValue::Map(map) => Shape::Map(map.iter().collect()),
+            GoValue::Seq(items) => Shape::Seq(items),
+            GoValue::String(text) => Shape::String(text),
+            _ => Shape::Scalar,
         }
-        (GoValue::Seq(e), GoValue::Seq(g)) => {
-            if e.len() != g.len() {
-                return false;
-            }
-            for (i, (ev, gv)) in e.iter().zip(g).enumerate() {
-                path.push(i.to_string());
-                if !same_structure(ev, gv, values, path) {
-                    return false;
-                }
-                path.pop();
-            }
-            true
+    }
+
+    fn line(&self) -> Option<u32> {
+        None
+    }
+
+    fn reads_as(&self, text: &str) -> bool {
+        parse_go_document(text).is_ok_and(|v| v == *self)
+    }
+
+    fn plain_key(text: &str) -> Option<String> {
+        match parse_go_document(&format!("{text}: x\n")).ok()? {
+            GoValue::Map(map) if map.len() == 1 => map.iter().next().map(|(k, _)| k.to_owned()),
+            _ => None,
         }
-        (GoValue::String(e), got) if e.contains("zStrataValue") => {
-            let want = substitute(e, values);
-            match got {
-                GoValue::String(g) => *g == want,
-                GoValue::Map(_) | GoValue::Seq(_) => false,
-                // A plain scalar the values typed (a number, a boolean, null): it must be one
-                // word (no comment, no flow syntax) that reads as exactly that on its own.
-                other => {
-                    want.chars()
-                        .all(|c| c.is_ascii_alphanumeric() || "+-._~".contains(c))
-                        && parse_go_document(&want).is_ok_and(|v| v == *other)
-                }
-            }
-        }
-        (e, g) => e == g,
     }
 }
 

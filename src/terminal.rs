@@ -8,7 +8,7 @@
 
 use std::ffi::OsStr;
 use std::io::{IsTerminal, Write};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 /// An output stream of the process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,13 +100,43 @@ struct Line {
     shown: usize,
 }
 
+/// The progress line on stderr, one for the process, so that log messages can be written
+/// above it ([`above_progress`]).
+static STDERR_LINE: OnceLock<Arc<Mutex<Line>>> = OnceLock::new();
+
+fn lock(line: &Mutex<Line>) -> MutexGuard<'_, Line> {
+    // A panic while drawing leaves nothing inconsistent: at worst a half-drawn counter.
+    line.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Runs `write`, which writes to stderr, with the progress line cleared first, so that a log
+/// message (a helm warning, say) starts on a clean line instead of after a counter; the next
+/// step draws the counter again below it.
+pub fn above_progress<R>(write: impl FnOnce() -> R) -> R {
+    match STDERR_LINE.get() {
+        Some(line) => {
+            let mut line = lock(line);
+            line.clear();
+            write()
+        }
+        None => write(),
+    }
+}
+
 impl Progress {
     /// Progress on stderr when it is a terminal; nothing otherwise.
     pub fn on_stderr() -> Progress {
-        if std::io::stderr().is_terminal() {
-            Progress::to(Box::new(std::io::stderr()), stderr_width())
-        } else {
-            Progress::hidden()
+        if !std::io::stderr().is_terminal() {
+            return Progress::hidden();
+        }
+        let line = STDERR_LINE.get_or_init(|| {
+            Arc::new(Mutex::new(Line::new(
+                Box::new(std::io::stderr()),
+                stderr_width(),
+            )))
+        });
+        Progress {
+            line: Some(Arc::clone(line)),
         }
     }
 
@@ -116,22 +146,17 @@ impl Progress {
     }
 
     /// Progress written to `sink`, lines cut to `width` characters.
+    #[cfg(test)]
     fn to(sink: Box<dyn Write + Send>, width: usize) -> Progress {
         Progress {
-            line: Some(Arc::new(Mutex::new(Line {
-                sink,
-                width,
-                done: 0,
-                total: 0,
-                shown: 0,
-            }))),
+            line: Some(Arc::new(Mutex::new(Line::new(sink, width)))),
         }
     }
 
     /// Starts counting `total` steps; the line is cleared when the returned phase ends.
     pub fn phase(&self, total: usize) -> Phase<'_> {
         if let Some(line) = &self.line {
-            let mut line = line.lock().unwrap_or_else(|e| e.into_inner());
+            let mut line = lock(line);
             line.done = 0;
             line.total = total;
         }
@@ -146,13 +171,18 @@ pub struct Phase<'a> {
 
 impl Phase<'_> {
     /// One more step is done; `what` names it. The counter is taken and printed under one
-    /// lock, so parallel workers print 1, 2, 3... in order.
+    /// lock, so parallel workers print 1, 2, 3... in order. Control characters in `what` (a
+    /// tenant directory is anyone's name) show as `?`, so a name cannot drive the terminal.
     pub fn step(&self, what: &str) {
         let Some(line) = &self.progress.line else {
             return;
         };
-        let mut line = line.lock().unwrap_or_else(|e| e.into_inner());
+        let mut line = lock(line);
         line.done += 1;
+        let what: String = what
+            .chars()
+            .map(|c| if c.is_control() { '?' } else { c })
+            .collect();
         let text = format!("[{}/{}] {what}", line.done, line.total);
         line.show(&text);
     }
@@ -161,12 +191,22 @@ impl Phase<'_> {
 impl Drop for Phase<'_> {
     fn drop(&mut self) {
         if let Some(line) = &self.progress.line {
-            line.lock().unwrap_or_else(|e| e.into_inner()).clear();
+            lock(line).clear();
         }
     }
 }
 
 impl Line {
+    fn new(sink: Box<dyn Write + Send>, width: usize) -> Line {
+        Line {
+            sink,
+            width,
+            done: 0,
+            total: 0,
+            shown: 0,
+        }
+    }
+
     /// Replaces the line by `text`, cut to the width so that it never wraps (a wrapped line
     /// cannot be rewritten in place). Spaces, not escape sequences, erase the rest, so this
     /// works on any terminal. Write errors are ignored: progress is only a courtesy.
@@ -293,6 +333,17 @@ mod tests {
                 " ".repeat(12),
                 " ".repeat(7)
             )
+        );
+    }
+
+    #[test]
+    fn control_characters_in_a_name_cannot_reach_the_terminal() {
+        let sink = Shared::default();
+        let progress = Progress::to(Box::new(sink.clone()), 80);
+        progress.phase(1).step("evil\x1b]0;title\x07\rname\n");
+        assert_eq!(
+            sink.text(),
+            format!("\r[1/1] evil?]0;title??name?\r{}\r", " ".repeat(26))
         );
     }
 }

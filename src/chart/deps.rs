@@ -10,13 +10,17 @@
 //! `import-values`), exactly as it does after `helm dependency build`.
 //!
 //! A dependency already present in `charts/` (vendored by the user) is left to helm as it is.
+//! A `file://` dependency is packed as helm packs it, without what its `.helmignore` excludes.
 
+mod helmignore;
+
+use self::helmignore::Rules;
 use super::lock::LockEntry;
 use super::resolve::Charts;
+use super::source::{ChartSource, RemoteChart};
 use crate::Error;
 use crate::config::VarValue;
 use crate::paths::RepoRoot;
-use crate::plan::{ChartSource, RemoteChart};
 use crate::semver::{Constraint, Version};
 use serde::Deserialize;
 use serde_saphyr::Spanned;
@@ -283,7 +287,8 @@ fn lay_out(
                             resolved.entry.version
                         );
                     }
-                    pack(&resolved.dir, &remote.name, &file)?;
+                    // A published archive goes in whole, as helm copies it.
+                    pack(&resolved.dir, &remote.name, &file, &Rules::default())?;
                 }
                 locked.push(resolved.entry);
             }
@@ -297,10 +302,12 @@ fn lay_out(
                 };
                 let (meta, _) = read_meta(dir, root)?;
                 let version = meta.version.map(|v| v.0).unwrap_or_default();
+                let rules = ignore_rules(&source, &dir.join(".helmignore"), root)?;
                 pack(
                     &source,
                     name,
                     &charts_dir.join(format!("{name}-{version}.tgz")),
+                    &rules,
                 )?;
             }
         }
@@ -394,15 +401,38 @@ fn copy_tree(src: &Path, dest: &Path, root: &RepoRoot, depth: usize) -> Result<(
     Ok(())
 }
 
+/// The `.helmignore` rules of the chart directory `dir` (helm's default alone when it has
+/// none), as helm's loader reads them when `helm dependency build` packs a `file://` chart.
+/// `shown` is the file's path in the repository, for messages.
+fn ignore_rules(dir: &Path, shown: &Path, root: &RepoRoot) -> Result<Rules, Error> {
+    let path = dir.join(".helmignore");
+    let bytes = match fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Rules::defaults()),
+        Err(e) => {
+            return Err(Error::Input(format!(
+                "cannot read {}: {e}",
+                root.display(shown)
+            )));
+        }
+    };
+    Rules::parse(&String::from_utf8_lossy(&bytes)).map_err(|e| {
+        Error::Input(format!(
+            "{}: {e}; helm refuses this chart too, so fix or remove the pattern",
+            root.display(shown)
+        ))
+    })
+}
+
 /// Writes `dir` as a chart archive with the top-level directory `name`, as `helm package`
-/// lays it out. Entries are sorted and carry no time or owner, so equal charts give equal
-/// bytes (and equal render-cache keys).
-fn pack(dir: &Path, name: &str, dest: &Path) -> Result<(), Error> {
+/// lays it out, leaving out what `rules` ignore. Entries are sorted and carry no time or
+/// owner, so equal charts give equal bytes (and equal render-cache keys).
+fn pack(dir: &Path, name: &str, dest: &Path, rules: &Rules) -> Result<(), Error> {
     let file = fs::File::create(dest).map_err(|e| io_error(dest, e))?;
     let gz = flate2::write::GzEncoder::new(file, flate2::Compression::default());
     let mut tar = tar::Builder::new(gz);
     let mut files = Vec::new();
-    collect(dir, PathBuf::new(), &mut files, 0).map_err(|e| io_error(dest, e))?;
+    collect(dir, PathBuf::new(), rules, &mut files, 0).map_err(|e| io_error(dest, e))?;
     files.sort();
     for rel in files {
         let bytes = fs::read(dir.join(&rel)).map_err(|e| io_error(dest, e))?;
@@ -419,15 +449,26 @@ fn pack(dir: &Path, name: &str, dest: &Path) -> Result<(), Error> {
     file.flush().map_err(|e| io_error(dest, e))
 }
 
-fn collect(dir: &Path, rel: PathBuf, out: &mut Vec<PathBuf>, depth: usize) -> std::io::Result<()> {
+/// The files under `dir/rel` that `rules` keep; an ignored directory is skipped whole.
+fn collect(
+    dir: &Path,
+    rel: PathBuf,
+    rules: &Rules,
+    out: &mut Vec<PathBuf>,
+    depth: usize,
+) -> std::io::Result<()> {
     if depth > MAX_DEPTH {
         return Err(std::io::Error::other("directories nest too deep"));
     }
     for entry in fs::read_dir(dir.join(&rel))? {
         let entry = entry?;
         let child = rel.join(entry.file_name());
-        if entry.path().is_dir() {
-            collect(dir, child, out, depth + 1)?;
+        let is_dir = entry.path().is_dir();
+        if rules.ignores(&child.to_string_lossy(), is_dir) {
+            continue;
+        }
+        if is_dir {
+            collect(dir, child, rules, out, depth + 1)?;
         } else {
             out.push(child);
         }
@@ -470,7 +511,7 @@ mod tests {
         assert_eq!(remotes[0].chosen_by, "umbrella/Chart.yaml:5 (dependency)");
         assert!(matches!(
             remotes[1].source.kind,
-            crate::plan::SourceKind::Oci { .. }
+            crate::chart::source::SourceKind::Oci { .. }
         ));
         assert!(matches!(&plan[2], Supplied::Local { name, .. } if name == "sub"));
     }
@@ -522,8 +563,8 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let dir = chart(tmp.path(), "c", "apiVersion: v2\nname: c\nversion: 1.0.0\n");
         fs::write(dir.join("templates/a.yaml"), "a: 1\n").unwrap();
-        pack(&dir, "c", &tmp.path().join("one.tgz")).unwrap();
-        pack(&dir, "c", &tmp.path().join("two.tgz")).unwrap();
+        pack(&dir, "c", &tmp.path().join("one.tgz"), &Rules::default()).unwrap();
+        pack(&dir, "c", &tmp.path().join("two.tgz"), &Rules::default()).unwrap();
         let one = fs::read(tmp.path().join("one.tgz")).unwrap();
         assert_eq!(one, fs::read(tmp.path().join("two.tgz")).unwrap());
         let out = tmp.path().join("out");

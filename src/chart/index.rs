@@ -10,7 +10,6 @@
 //! dropped (it cannot be selected or downloaded), a missing `name` is the entries key, and
 //! when a chart is listed twice the last listing wins, as a YAML map's duplicate key does.
 
-use super::repo::RepoError;
 use super::transport::url::redact;
 use crate::budget::Budget;
 use crate::yaml::YamlError;
@@ -313,8 +312,12 @@ impl RepoIndex {
         names.into_iter()
     }
 
-    /// The versions of `chart`, or [`RepoError::ChartNotFound`] naming similar charts.
-    pub fn require(&self, repo: &str, chart: &str) -> Result<Arc<[ChartVersionEntry]>, RepoError> {
+    /// The versions of `chart`, or [`ChartNotFound`] naming similar charts.
+    pub fn require(
+        &self,
+        repo: &str,
+        chart: &str,
+    ) -> Result<Arc<[ChartVersionEntry]>, ChartNotFound> {
         let versions = self.versions(chart);
         if !versions.is_empty() {
             return Ok(versions);
@@ -328,7 +331,7 @@ impl RepoIndex {
             })
             .take(5)
             .collect();
-        Err(RepoError::ChartNotFound {
+        Err(ChartNotFound {
             chart: chart.to_owned(),
             repo: redact(repo),
             similar,
@@ -360,6 +363,28 @@ impl RepoIndex {
         if let Err(e) = result {
             tracing::warn!("cannot read the derived chart index {self:?}: {e}");
         }
+    }
+}
+
+/// A chart name the index does not have, with the names that look like it.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "chart {} is not in the index of {repo}{}",
+    crate::quote::quote(chart),
+    similar_hint(similar)
+)]
+pub struct ChartNotFound {
+    pub chart: String,
+    /// Without user info.
+    pub repo: String,
+    pub similar: Vec<String>,
+}
+
+fn similar_hint(similar: &[String]) -> String {
+    if similar.is_empty() {
+        String::new()
+    } else {
+        format!(" (did you mean {}?)", similar.join(", "))
     }
 }
 

@@ -1,8 +1,8 @@
 //! `strata.lock`: the exact version and archive digest each (repository, chart, constraint)
 //! resolved to, so every render of a commit uses the same bytes without asking the repository.
 
+use super::source::{ChartSource, SourceKind};
 use crate::atomic_file::Access;
-use crate::plan::{ChartSource, SourceKind};
 use crate::yaml::{self, YamlError};
 use serde::{Deserialize, Serialize};
 use std::path::Path;

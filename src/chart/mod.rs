@@ -11,4 +11,5 @@ pub mod lock;
 pub mod oci;
 pub mod repo;
 pub mod resolve;
+pub mod source;
 pub mod transport;

@@ -21,7 +21,7 @@
 
 use super::cache::lock_within;
 use super::credentials::{Credential, CredentialStore};
-pub use super::index::{ChartVersionEntry, RepoIndex};
+pub use super::index::{ChartNotFound, ChartVersionEntry, RepoIndex};
 use super::index::{DeriveError, derive};
 use super::transport::url::{UrlParts, default_port, redact, resolve};
 use super::transport::{Response, Transport, TransportError};
@@ -84,16 +84,8 @@ pub enum RepoError {
         "offline: there is no cached index for chart repository {repo}; run once with network access to fill the cache"
     )]
     OfflineNoCache { repo: String },
-    #[error(
-        "chart {} is not in the index of {repo}{}",
-        crate::quote::quote(chart),
-        similar_hint(similar)
-    )]
-    ChartNotFound {
-        chart: String,
-        repo: String,
-        similar: Vec<String>,
-    },
+    #[error(transparent)]
+    ChartNotFound(#[from] ChartNotFound),
     #[error(
         "no version of chart {chart} in {repo} matches {constraint:?}; newest available: {}",
         if newest.is_empty() { "none".to_owned() } else { newest.join(", ") }
@@ -115,14 +107,6 @@ pub enum RepoError {
         #[source]
         source: std::io::Error,
     },
-}
-
-fn similar_hint(similar: &[String]) -> String {
-    if similar.is_empty() {
-        String::new()
-    } else {
-        format!(" (did you mean {}?)", similar.join(", "))
-    }
 }
 
 /// The on-disk index cache (`<cache>/index`).

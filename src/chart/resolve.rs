@@ -4,15 +4,14 @@
 //! a lock entry and a cold cache it fetches the locked archive URL directly and checks its
 //! digest; only `strata lock` and `--refresh` list versions or read an index.
 
-use super::cache::{Cache, CacheError, EntryInfo, is_sha256};
+use super::cache::{Cache, CacheError, EntryInfo};
 use super::credentials::CredentialStore;
-use super::lock::{self, Lock, LockEntry};
-use super::oci::{OciClient, OciRepository};
-use super::repo::{self, IndexCache};
+use super::lock::{Lock, LockEntry};
+use super::oci::OciClient;
+use super::source::RemoteChart;
 use super::transport::{Transport, TransportOptions};
 use crate::budget::Budget;
-use crate::plan::{RemoteChart, SourceKind};
-use crate::semver::{Constraint, Version, select_highest};
+use crate::semver::{Constraint, Version};
 use std::cell::OnceCell;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -80,9 +79,9 @@ pub enum Mode {
 }
 
 /// Network clients, built on first use so a warm render never loads credentials.
-struct Net {
-    transport: Transport,
-    creds: CredentialStore,
+pub(super) struct Net {
+    pub(super) transport: Transport,
+    pub(super) creds: CredentialStore,
 }
 
 /// Resolves charts for one process.
@@ -139,7 +138,7 @@ impl Charts {
 
     /// The network clients live for the rest of the process (one resolver per process), so
     /// the OCI client can keep its registry tokens across every chart of a render.
-    fn net(&self) -> Result<&'static Net, ChartError> {
+    pub(super) fn net(&self) -> Result<&'static Net, ChartError> {
         if let Some(net) = self.net.get() {
             return Ok(net);
         }
@@ -157,7 +156,7 @@ impl Charts {
         Ok(self.net.get_or_init(|| net))
     }
 
-    fn oci(&self) -> Result<&OciClient<'static>, ChartError> {
+    pub(super) fn oci(&self) -> Result<&OciClient<'static>, ChartError> {
         let net = self.net()?;
         Ok(self
             .oci
@@ -227,26 +226,13 @@ impl Charts {
     }
 
     fn download(&self, remote: &RemoteChart, entry: &LockEntry) -> Result<Vec<u8>, ChartError> {
-        let net = self.net()?;
         tracing::debug!(
             "fetching chart {} {} from {}",
             entry.chart,
             entry.version,
             entry.url
         );
-        match remote.source.kind {
-            SourceKind::Http => {
-                repo::download(&net.transport, &net.creds, &remote.source.url, &entry.url)
-                    .map_err(|e| ChartError::Source(e.to_string()))
-            }
-            SourceKind::Oci { plain_http } => {
-                let repository = OciRepository::parse(&remote.source.url, plain_http)
-                    .map_err(|e| ChartError::Source(e.to_string()))?;
-                self.oci()?
-                    .fetch_layer(&repository, &remote.name, &entry.digest)
-                    .map_err(|e| ChartError::Source(e.to_string()))
-            }
-        }
+        remote.source.source().download(self, remote, entry)
     }
 
     /// Asks the repository which version the constraint selects now, records its digest, and
@@ -254,119 +240,34 @@ impl Charts {
     pub fn resolve_live(&self, remote: &RemoteChart) -> Result<ResolvedChart, ChartError> {
         let constraint =
             Constraint::parse(&remote.constraint).map_err(|e| ChartError::Source(e.to_string()))?;
-        let net = self.net()?;
-        let no_match = |versions: &[String]| {
-            let mut newest: Vec<&String> = versions.iter().collect();
-            newest.sort_by(|a, b| match (Version::parse(a), Version::parse(b)) {
-                (Ok(a), Ok(b)) => b.cmp(&a),
-                _ => b.cmp(a),
-            });
-            ChartError::NoMatch {
-                chart: remote.name.clone(),
-                repository: remote.source.url.clone(),
-                constraint: remote.constraint.clone(),
-                available: newest.into_iter().take(5).cloned().collect(),
-            }
-        };
-        match remote.source.kind {
-            SourceKind::Http => {
-                let index_cache = IndexCache::new(self.cache.index_dir(), self.index_ttl);
-                let index =
-                    repo::fetch_index(&net.transport, &net.creds, &index_cache, &remote.source.url)
-                        .map_err(|e| ChartError::Source(e.to_string()))?;
-                let entries = index.versions(&remote.name);
-                let versions: Vec<String> = entries.iter().map(|e| e.version.clone()).collect();
-                let chosen = select_highest(&constraint, versions.iter().map(String::as_str))
-                    .ok_or_else(|| no_match(&versions))?
-                    .to_owned();
-                let index_entry = entries
-                    .iter()
-                    .find(|e| e.version == chosen)
-                    .expect("chosen from entries");
-                let url = repo::archive_url(&remote.source.url, index_entry);
-                // Helm compares digests without regard to case; the lock holds lower case.
-                let expected = index_entry
-                    .digest
-                    .as_deref()
-                    .map(|d| d.trim().to_ascii_lowercase())
-                    .filter(|d| !d.is_empty())
-                    .map(|d| format!("sha256:{}", d.trim_start_matches("sha256:")));
-                // An archive the cache already holds under the index's digest was checked
-                // against that digest when it was stored: no need to download it again.
-                if let Some(digest) = expected.as_deref().filter(|d| is_sha256(d))
-                    && let Some(dir) = self.cache.chart_dir(digest)
-                {
-                    tracing::debug!("chart {} {chosen} from cache", remote.name);
-                    let entry = LockEntry {
-                        repository: remote.source.url.clone(),
-                        chart: remote.name.clone(),
-                        constraint: remote.constraint.clone(),
-                        version: chosen,
-                        digest: digest.to_owned(),
-                        manifest_digest: None,
-                        url,
-                    };
-                    return Ok(ResolvedChart { dir, entry });
-                }
-                let bytes = repo::download(&net.transport, &net.creds, &remote.source.url, &url)
-                    .map_err(|e| ChartError::Source(e.to_string()))?;
-                let digest = format!("sha256:{}", super::archive::sha256_hex(&bytes));
-                if let Some(expected) = expected
-                    && expected != digest
-                {
-                    return Err(ChartError::IndexDigest {
-                        chart: remote.name.clone(),
-                        version: chosen,
-                        repository: remote.source.url.clone(),
-                        expected,
-                        found: digest,
-                    });
-                }
-                let entry = LockEntry {
-                    repository: remote.source.url.clone(),
-                    chart: remote.name.clone(),
-                    constraint: remote.constraint.clone(),
-                    version: chosen,
-                    digest,
-                    manifest_digest: None,
-                    url,
-                };
-                let info = EntryInfo {
-                    digest: entry.digest.clone(),
-                    chart: entry.chart.clone(),
-                    version: entry.version.clone(),
-                    source: entry.repository.clone(),
-                };
-                let dir =
-                    self.cache
-                        .get_or_insert_within(&entry.digest, &info, self.budget, || Ok(bytes))?;
-                Ok(ResolvedChart { dir, entry })
-            }
-            SourceKind::Oci { plain_http } => {
-                let repository = OciRepository::parse(&remote.source.url, plain_http)
-                    .map_err(|e| ChartError::Source(e.to_string()))?;
-                let client = self.oci()?;
-                let versions = client
-                    .list_versions(&repository, &remote.name)
-                    .map_err(|e| ChartError::Source(e.to_string()))?;
-                let chosen = select_highest(&constraint, versions.iter().map(String::as_str))
-                    .ok_or_else(|| no_match(&versions))?
-                    .to_owned();
-                let oci = client
-                    .resolve(&repository, &remote.name, &chosen)
-                    .map_err(|e| ChartError::Source(e.to_string()))?;
-                let entry = LockEntry {
-                    repository: remote.source.url.clone(),
-                    chart: remote.name.clone(),
-                    constraint: remote.constraint.clone(),
-                    url: lock::oci_url(&remote.source, &remote.name, &chosen),
-                    version: chosen,
-                    digest: oci.layer_digest,
-                    manifest_digest: Some(oci.manifest_digest),
-                };
-                let dir = self.fetch(remote, &entry)?;
-                Ok(ResolvedChart { dir, entry })
-            }
-        }
+        remote
+            .source
+            .source()
+            .resolve_live(self, remote, &constraint)
+    }
+
+    /// The command's time budget, for a source's cache inserts.
+    pub(super) fn budget(&self) -> Option<Budget> {
+        self.budget
+    }
+
+    /// How long a fetched repository index is used without asking the server again.
+    pub(super) fn index_ttl(&self) -> Duration {
+        self.index_ttl
+    }
+}
+
+/// No published version satisfies the constraint; names the newest few.
+pub(super) fn no_match(remote: &RemoteChart, versions: &[String]) -> ChartError {
+    let mut newest: Vec<&String> = versions.iter().collect();
+    newest.sort_by(|a, b| match (Version::parse(a), Version::parse(b)) {
+        (Ok(a), Ok(b)) => b.cmp(&a),
+        _ => b.cmp(a),
+    });
+    ChartError::NoMatch {
+        chart: remote.name.clone(),
+        repository: remote.source.url.clone(),
+        constraint: remote.constraint.clone(),
+        available: newest.into_iter().take(5).cloned().collect(),
     }
 }

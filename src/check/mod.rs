@@ -28,7 +28,6 @@ use rules::{ObjectRef, TenantRules};
 use schema::ChartFiles;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// What `strata check` was asked to do.
@@ -63,7 +62,7 @@ pub fn run(ctx: &Context, options: &CheckOptions) -> Result<CheckReport, Error> 
         charts: Mutex::new(HashMap::new()),
     };
     let phase = options.progress.phase(found.len());
-    let outcomes = in_parallel(&found, options.jobs, |c| {
+    let outcomes = crate::parallel::map(options.jobs, &found, |c| {
         let outcome = shared.check_tenant(c);
         phase.step(&c.shown);
         outcome
@@ -319,36 +318,6 @@ impl Shared<'_> {
             }
         }
     }
-}
-
-/// Runs `work` on every item with at most `jobs` threads, returning results in item order.
-fn in_parallel<T: Sync, R: Send>(
-    items: &[T],
-    jobs: usize,
-    work: impl Fn(&T) -> R + Sync,
-) -> Vec<R> {
-    let next = AtomicUsize::new(0);
-    let results: Vec<Mutex<Option<R>>> = items.iter().map(|_| Mutex::new(None)).collect();
-    std::thread::scope(|scope| {
-        for _ in 0..jobs.clamp(1, items.len().max(1)) {
-            crate::deep_stack::spawn_scoped(scope, || {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(item) = items.get(i) else { break };
-                    let result = work(item);
-                    *results[i].lock().expect("result lock") = Some(result);
-                }
-            });
-        }
-    });
-    results
-        .into_iter()
-        .map(|r| {
-            r.into_inner()
-                .expect("result lock")
-                .expect("every item ran")
-        })
-        .collect()
 }
 
 /// Adds what `rollout.guards` says about the change in `diff` to the report: one failure per

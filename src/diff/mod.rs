@@ -30,8 +30,6 @@ use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use values::{ValueChange, ValueGroup};
 
 /// What to compare.
@@ -48,6 +46,8 @@ pub struct DiffOptions {
     pub context: Context,
     /// Counts the renders of changed tenants (on a terminal).
     pub progress: Progress,
+    /// How many renders run at once (`-j`).
+    pub jobs: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -342,7 +342,7 @@ fn diff_changed(
             jobs.push((head_side, h));
         }
     }
-    let mut rendered = render_all(&jobs, &opts.progress)?.into_iter();
+    let mut rendered = render_all(&jobs, &opts.progress, opts.jobs)?.into_iter();
 
     let mut objects = Vec::new();
     for (_, pair) in changed {
@@ -513,49 +513,20 @@ impl Rendered {
     }
 }
 
-/// Renders every job with the real pipeline, several tenants at a time (each render already
+/// Renders every job with the real pipeline, `workers` tenants at a time (each render already
 /// runs its components concurrently), and returns the objects in job order. The first error
-/// stops the remaining jobs.
+/// in job order is returned, and stops the jobs not started yet.
 fn render_all(
     jobs: &[(&Side, &SideTenant)],
     progress: &Progress,
+    workers: usize,
 ) -> Result<Vec<Rendered>, DiffError> {
-    let workers = std::thread::available_parallelism()
-        .map_or(4, |n| n.get())
-        .clamp(1, 8)
-        .min(jobs.len().max(1));
-    let next = AtomicUsize::new(0);
-    let failed = AtomicBool::new(false);
-    let results: Mutex<Vec<Option<Result<Rendered, DiffError>>>> =
-        Mutex::new((0..jobs.len()).map(|_| None).collect());
     let phase = progress.phase(jobs.len());
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            crate::deep_stack::spawn_scoped(scope, || {
-                loop {
-                    let i = next.fetch_add(1, Ordering::SeqCst);
-                    if i >= jobs.len() || failed.load(Ordering::SeqCst) {
-                        break;
-                    }
-                    let (side, tenant) = jobs[i];
-                    let result = render_one(side, tenant);
-                    phase.step(&format!("{} ({})", tenant.dir, side.label));
-                    if result.is_err() {
-                        failed.store(true, Ordering::SeqCst);
-                    }
-                    results.lock().expect("no panics while locked")[i] = Some(result);
-                }
-            });
-        }
-    });
-    // Jobs are taken in order and a taken job always finishes, so every job before the first
-    // error ran: the error reported is the first in job order, whatever the thread timing.
-    results
-        .into_inner()
-        .expect("no panics while locked")
-        .into_iter()
-        .map_while(|r| r)
-        .collect()
+    crate::parallel::try_map(workers, jobs, |&(side, tenant)| {
+        let result = render_one(side, tenant);
+        phase.step(&format!("{} ({})", tenant.dir, side.label));
+        result
+    })
 }
 
 /// Renders one prepared tenant of one side: resolved and merged when its side was loaded, so

@@ -241,8 +241,7 @@ pub fn chart_fingerprint(path: &Path) -> Result<String, ChartReadError> {
     let meta = fs::metadata(path).map_err(err)?;
     let mut files = Vec::new();
     if meta.is_dir() {
-        let mut ancestors = vec![fs::canonicalize(path).map_err(err)?];
-        collect_files(path, &mut Vec::new(), &mut ancestors, &mut files).map_err(err)?;
+        files = collect_files(path).map_err(err)?;
     } else {
         files.push((Vec::new(), path.to_path_buf()));
     }
@@ -261,46 +260,40 @@ pub fn chart_fingerprint(path: &Path) -> Result<String, ChartReadError> {
     Ok(hex::encode(enc.finish()))
 }
 
-/// Every regular file under `dir`, as (relative path with `/` separators, path). `ancestors`
-/// holds the resolved directories being walked, so a symlink loop is an error rather than a
-/// hang.
-fn collect_files(
-    dir: &Path,
-    rel: &mut Vec<u8>,
-    ancestors: &mut Vec<PathBuf>,
-    out: &mut Vec<(Vec<u8>, PathBuf)>,
-) -> std::io::Result<()> {
-    for entry in fs::read_dir(dir)? {
-        let entry = entry?;
-        let path = entry.path();
-        let len = rel.len();
-        if !rel.is_empty() {
-            rel.push(b'/');
+/// Every regular file under `dir`, as (relative path with `/` separators, path). Symlinks
+/// are followed, as helm follows them; a symlink loop is an error rather than a hang.
+fn collect_files(dir: &Path) -> std::io::Result<Vec<(Vec<u8>, PathBuf)>> {
+    let mut out = Vec::new();
+    let walk = walkdir::WalkDir::new(dir)
+        .follow_links(true)
+        .min_depth(1)
+        .sort_by_file_name();
+    for entry in walk {
+        let entry = entry.map_err(|e| match e.loop_ancestor() {
+            Some(_) => std::io::Error::other(format!(
+                "symlink loop at {}",
+                e.path().unwrap_or(dir).display()
+            )),
+            None => std::io::Error::from(e),
+        })?;
+        let kind = entry.file_type();
+        if kind.is_dir() {
+            continue;
         }
-        rel.extend_from_slice(entry.file_name().as_bytes());
-        let meta = fs::metadata(&path)?;
-        if meta.is_dir() {
-            let real = fs::canonicalize(&path)?;
-            if ancestors.contains(&real) {
-                return Err(std::io::Error::other(format!(
-                    "symlink loop at {}",
-                    path.display()
-                )));
-            }
-            ancestors.push(real);
-            collect_files(&path, rel, ancestors, out)?;
-            ancestors.pop();
-        } else if meta.is_file() {
-            out.push((rel.clone(), path));
-        } else {
+        if !kind.is_file() {
             return Err(std::io::Error::other(format!(
                 "{} is neither a file nor a directory",
-                path.display()
+                entry.path().display()
             )));
         }
-        rel.truncate(len);
+        let rel = entry
+            .path()
+            .strip_prefix(dir)
+            .expect("under the walked directory");
+        let rel: Vec<&[u8]> = rel.iter().map(|part| part.as_bytes()).collect();
+        out.push((rel.join(&b'/'), entry.into_path()));
     }
-    Ok(())
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -499,8 +499,9 @@ pub fn render_prepared(
 }
 
 /// Renders every component and joins the outputs in declaration order. Components render
-/// concurrently (each renderer call is its own helm process), so the stream is the same as a
-/// sequential render's, sooner.
+/// concurrently (each renderer call is its own helm process) and are joined in declaration
+/// order, so the stream is the same as a sequential render's, sooner. Inside a fleet command
+/// they share its `-j` workers.
 fn render_components(
     resolved: &Resolved,
     prepared: &Prepared,
@@ -509,41 +510,37 @@ fn render_components(
     renderer: &dyn Renderer,
     ctx: &Context,
 ) -> Result<Vec<u8>, Error> {
-    let outputs: Vec<Result<Vec<u8>, Error>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = resolved
-            .components
-            .iter()
-            .zip(&prepared.values_json)
-            .zip(charts)
-            .zip(post)
-            .zip(&prepared.patches)
-            .map(|((((component, json), chart), post), patches)| {
-                crate::deep_stack::spawn_scoped(scope, move || -> Result<Vec<u8>, Error> {
-                    if let Some(out) = &post.manifests {
-                        return Ok(patches.apply(&component.name, out.clone())?);
-                    }
-                    let out = renderer.render(&Request {
-                        component: &component.name,
-                        chart: &chart.dir,
-                        chart_shown: &component.chart_shown,
-                        release: &component.release,
-                        namespace: &component.namespace,
-                        values_json: json,
-                        kube_version: ctx.kube_version.as_deref(),
-                        api_versions: &ctx.api_versions,
-                        include_crds: component.include_crds,
-                        skip_tests: component.skip_tests,
-                    })?;
-                    let out = post.post.rewrite_helm_output(&component.name, out)?;
-                    Ok(patches.apply(&component.name, out)?)
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("render thread panicked"))
-            .collect()
-    });
+    let work: Vec<_> = resolved
+        .components
+        .iter()
+        .zip(&prepared.values_json)
+        .zip(charts)
+        .zip(post)
+        .zip(&prepared.patches)
+        .collect();
+    let outputs = crate::parallel::map(
+        crate::parallel::default_jobs(),
+        &work,
+        |&((((component, json), chart), post), patches)| {
+            if let Some(out) = &post.manifests {
+                return Ok(patches.apply(&component.name, out.clone())?);
+            }
+            let out = renderer.render(&Request {
+                component: &component.name,
+                chart: &chart.dir,
+                chart_shown: &component.chart_shown,
+                release: &component.release,
+                namespace: &component.namespace,
+                values_json: json,
+                kube_version: ctx.kube_version.as_deref(),
+                api_versions: &ctx.api_versions,
+                include_crds: component.include_crds,
+                skip_tests: component.skip_tests,
+            })?;
+            let out = post.post.rewrite_helm_output(&component.name, out)?;
+            Ok::<_, Error>(patches.apply(&component.name, out)?)
+        },
+    );
     let mut stream = Vec::new();
     for out in outputs {
         stream.extend_from_slice(&out?);

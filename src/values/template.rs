@@ -8,9 +8,11 @@
 //! - a variable's value never changes the YAML structure around it. A value with a line break,
 //!   a `: `, a ` #` or a quote that ends a string would silently turn one tenant's values into
 //!   different keys; here it is an error naming the line. Structure is compared between the real
-//!   render and a render where every inserted value is an inert placeholder.
+//!   render and a render where every inserted value is an inert placeholder, by the rule all
+//!   YAML templates share ([`crate::template::structure`]).
 
 use crate::template::referenced_variables;
+use crate::template::structure::{Insertions, Shape, Tree, same_structure};
 use crate::yaml::{self, RawKind, RawNode};
 use handlebars::Handlebars;
 use std::collections::BTreeMap;
@@ -108,7 +110,8 @@ pub fn render_checked(
     })?;
     match (&placeholder_doc, &real_doc) {
         (None, None) => {}
-        (Some(p), Some(r)) => check_same_structure(p, r, &scan)?,
+        (Some(p), Some(r)) => same_structure(p, r, &scan)
+            .map_err(|mismatch| scan.structure_error(mismatch.line.unwrap_or(r.line)))?,
         (_, Some(r)) => {
             return Err(scan.structure_error(r.line));
         }
@@ -125,69 +128,30 @@ pub fn render_checked(
     })
 }
 
-/// Checks that inserting values did not change the YAML structure: `placeholder` is the
-/// document read with every insertion replaced by an inert word, `real` with the values.
-///
-/// Maps must have the same keys in the same order on the same lines, lists the same length,
-/// and a scalar that held an insertion must read as exactly its text with the values put in
-/// (a plain scalar may take the type YAML 1.1 gives that text, so `replicas: {{n}}` is a
-/// number). This is the rule for any template whose output is parsed as YAML; it is kept free
-/// of values specifics so manifests templates can share it.
-pub fn check_same_structure(
-    placeholder: &RawNode,
-    real: &RawNode,
-    insertions: &dyn Insertions,
-) -> Result<(), TemplateLayerError> {
-    let fail = || Err(insertions.structure_error(real.line));
-    if placeholder.line != real.line {
-        return fail();
+/// Values layers are read as Helm reads values files.
+impl Tree for RawNode {
+    fn shape(&self) -> Shape<'_, Self> {
+        match &self.kind {
+            RawKind::Map(entries) => {
+                Shape::Map(entries.iter().map(|(k, v)| (k.as_str(), v)).collect())
+            }
+            RawKind::Seq(items) => Shape::Seq(items),
+            RawKind::String(text) => Shape::String(text),
+            RawKind::Null | RawKind::Bool(_) | RawKind::Number(_) => Shape::Scalar,
+        }
     }
-    match (&placeholder.kind, &real.kind) {
-        (RawKind::Map(p), RawKind::Map(r)) => {
-            if p.len() != r.len() {
-                return fail();
-            }
-            for ((pk, pv), (rk, rv)) in p.iter().zip(r) {
-                if !key_matches(pk, rk, insertions) {
-                    return Err(insertions.structure_error(rv.line));
-                }
-                check_same_structure(pv, rv, insertions)?;
-            }
-            Ok(())
-        }
-        (RawKind::Seq(p), RawKind::Seq(r)) => {
-            if p.len() != r.len() {
-                return fail();
-            }
-            p.iter()
-                .zip(r)
-                .try_for_each(|(p, r)| check_same_structure(p, r, insertions))
-        }
-        (RawKind::String(p), real_kind) if insertions.holds_placeholder(p) => {
-            let expected = insertions.substitute(p);
-            let same = match real_kind {
-                RawKind::String(r) => *r == expected,
-                RawKind::Seq(_) | RawKind::Map(_) => false,
-                // A number, boolean or null needs no space or comment character: with one, the
-                // inserted text was cut short (`1 # x` reads as 1).
-                scalar => {
-                    !expected.contains(|c: char| c.is_whitespace() || c == '#')
-                        && plain_scalar(&expected).as_ref() == Some(scalar)
-                }
-            };
-            if same { Ok(()) } else { fail() }
-        }
-        (p, r) if p == r => Ok(()),
-        _ => fail(),
-    }
-}
 
-fn key_matches(placeholder: &str, real: &str, insertions: &dyn Insertions) -> bool {
-    if !insertions.holds_placeholder(placeholder) {
-        return placeholder == real;
+    fn line(&self) -> Option<u32> {
+        Some(self.line)
     }
-    let expected = insertions.substitute(placeholder);
-    expected == real || plain_key(&expected).as_deref() == Some(real)
+
+    fn reads_as(&self, text: &str) -> bool {
+        plain_scalar(text).is_some_and(|kind| kind == self.kind)
+    }
+
+    fn plain_key(text: &str) -> Option<String> {
+        plain_key(text)
+    }
 }
 
 /// How YAML 1.1 types `text` written as a plain scalar value; `None` if it is not one scalar.
@@ -213,16 +177,6 @@ fn plain_key(text: &str) -> Option<String> {
         RawKind::Map(mut entries) if entries.len() == 1 => Some(entries.remove(0).0),
         _ => None,
     }
-}
-
-/// What a structure check needs to know about the insertions of one render.
-pub trait Insertions {
-    /// Whether a scalar read from the placeholder render contains an insertion.
-    fn holds_placeholder(&self, text: &str) -> bool;
-    /// The scalar with every placeholder replaced by the value inserted there.
-    fn substitute(&self, text: &str) -> String;
-    /// The error for a structure change first seen at `line` of the rendered text.
-    fn structure_error(&self, line: u32) -> TemplateLayerError;
 }
 
 /// The rendered text in its two readings, and the line map back to the template.
@@ -262,6 +216,17 @@ impl Scan {
     }
 }
 
+impl Scan {
+    /// The error for a structure change first seen at `line` of the rendered text.
+    fn structure_error(&self, line: u32) -> TemplateLayerError {
+        let line = self.template_line(line);
+        TemplateLayerError::Structure {
+            line,
+            inserted: self.inserted_on(line),
+        }
+    }
+}
+
 impl Insertions for Scan {
     fn holds_placeholder(&self, text: &str) -> bool {
         text.contains(PLACEHOLDER_PREFIX)
@@ -274,14 +239,6 @@ impl Insertions for Scan {
             out = out.replace(word.as_str(), value);
         }
         out
-    }
-
-    fn structure_error(&self, line: u32) -> TemplateLayerError {
-        let line = self.template_line(line);
-        TemplateLayerError::Structure {
-            line,
-            inserted: self.inserted_on(line),
-        }
     }
 }
 

@@ -521,15 +521,14 @@ fn dockerfile_pins_the_helm_binary_the_tests_use() {
     assert!(df.contains("https://get.helm.sh/helm-v${HELM_VERSION}-linux-amd64.tar.gz"));
 }
 
-/// The README's install section shows the commands the tests and CI run.
+/// The install guide shows the commands the tests and CI run.
 #[test]
-fn readme_install_section_is_what_the_tests_run() {
-    let readme = read(&manifest_dir().join("README.md"));
-    let start = readme
-        .find("\n## Installing in Argo CD")
-        .expect("README has an `## Installing in Argo CD` section");
-    let section = &readme[start + 1..];
-    let section = &section[..section[3..].find("\n## ").map_or(section.len(), |i| i + 3)];
+fn install_guide_is_what_the_tests_run() {
+    let section = read(&manifest_dir().join("docs/argocd.md"));
+    assert!(
+        section.starts_with("# Installing in Argo CD\n"),
+        "docs/argocd.md is the install guide"
+    );
     for command in [
         "kubectl apply -k examples/argocd",
         "helm upgrade --install argocd argo/argo-cd -n argocd -f examples/argocd/helm-values.yaml",
@@ -595,28 +594,6 @@ fn helm_values_render_with_the_real_argo_cd_chart() {
     assert_eq!(params["reposerver.grpc.max.size"], "200");
 }
 
-/// Peak resident memory of one process, from the kernel's accounting of that child.
-// The child is reaped by wait4 (which also returns its rusage), not by Child::wait.
-#[allow(clippy::zombie_processes)]
-fn peak_rss_mib(cmd: &mut std::process::Command) -> f64 {
-    let child = cmd
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    // SAFETY: a zeroed rusage is a valid out-parameter, and `pid` is our own unreaped child.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    assert_eq!(reaped, pid, "wait4");
-    assert!(
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "exit status {status}"
-    );
-    usage.ru_maxrss as f64 / 1024.0
-}
-
 /// The sizing the docs state: one helm render peaks near 50 MiB, and the sidecar's memory
 /// limit covers the repo-server's parallelism limit × four components of that.
 #[test]
@@ -624,12 +601,15 @@ fn sidecar_memory_covers_parallel_helm_renders() {
     let chart = manifest_dir().join("examples/fleet/charts/web");
     let mut peak: f64 = 0.0;
     for helm in Helm::ALL {
-        let mib = peak_rss_mib(
-            std::process::Command::new(helm.path())
-                .args(["template", "acme"])
+        let (status, bytes) = peak_rss(&helm.path(), |cmd| {
+            cmd.args(["template", "acme"])
                 .arg(&chart)
-                .arg("--include-crds"),
-        );
+                .arg("--include-crds")
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null());
+        });
+        assert!(status.success(), "helm {} failed: {status}", helm.version());
+        let mib = bytes as f64 / (1024.0 * 1024.0);
         assert!(
             (20.0..80.0).contains(&mib),
             "helm {} peaked at {mib:.1} MiB",

@@ -378,3 +378,109 @@ fn plain_http_registry_dependencies_and_two_versions_warning() {
     );
     assert!(text(&out.stdout).contains("umbrella/charts/"));
 }
+
+/// A `file://` chart whose `.helmignore` leaves out a template, a file read through `.Files`,
+/// a directory, backups, a root-anchored file and (helm's default) a dot file in templates/.
+fn chart_with_helmignore(t: &Tree) {
+    t.mkdir(".git");
+    write_chart(
+        t,
+        "charts/sub",
+        "apiVersion: v2\nname: sub\nversion: 0.3.0\n",
+        "message: sub default\n",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-sub\ndata:\n  kept: {{ .Files.Get \"data/kept.txt\" | quote }}\n  secret: {{ .Files.Get \"data/secret.txt\" | quote }}\n  notes: {{ .Files.Get \"notes.txt\" | quote }}\n  nested-notes: {{ .Files.Get \"data/notes.txt\" | quote }}\n  files: \"{{ range $path, $_ := .Files }}{{ $path }} {{ end }}\"\n",
+    );
+    t.write(
+        "charts/sub/.helmignore",
+        "# build leftovers\n*.bak\n\ntemplates/skipped.yaml\nsecret.txt\n/notes.txt\nscratch/\n",
+    );
+    let config_map =
+        |name: &str| format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n");
+    t.write("charts/sub/templates/skipped.yaml", config_map("skipped"));
+    t.write("charts/sub/templates/.hidden.yaml", config_map("hidden"));
+    t.write("charts/sub/templates/cm.yaml.bak", config_map("backup"));
+    t.write("charts/sub/data/kept.txt", "kept-content");
+    t.write("charts/sub/data/secret.txt", "secret-content");
+    t.write("charts/sub/data/notes.txt", "nested-notes-content");
+    t.write("charts/sub/notes.txt", "root-notes-content");
+    t.write("charts/sub/scratch/draft.txt", "draft-content");
+    write_chart(
+        t,
+        "charts/umbrella",
+        "apiVersion: v2\nname: umbrella\nversion: 0.1.0\ndependencies:\n  - name: sub\n    version: 0.3.0\n    repository: file://../sub\n",
+        "{}\n",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: u\n",
+    );
+    t.write(
+        "strata.yaml",
+        "apiVersion: strata/v1\nkind: Stack\ntenants: {path: \"t/{{tenant}}\"}\ncomponents:\n  - name: app\n    chart: {path: charts/umbrella}\n",
+    );
+    t.write("t/acme/values.yaml", "{}\n");
+}
+
+/// `helm dependency build` with `which` on a copy of the repository's charts.
+fn helm_dependency_build(t: &Tree, which: Helm) -> (std::path::PathBuf, std::process::Output) {
+    let copy = t.path(format!("helm-{}", which.version()));
+    copy_tree(&t.path("charts"), &copy, None);
+    let umbrella = copy.join("umbrella");
+    let out = run_std(
+        helm_in(t, which)
+            .args(["dependency", "build"])
+            .arg(&umbrella),
+    );
+    (umbrella, out)
+}
+
+#[test]
+fn a_file_dependency_leaves_out_what_its_helmignore_excludes() {
+    let t = Tree::new();
+    chart_with_helmignore(&t);
+    for which in Helm::ALL {
+        let (umbrella, out) = helm_dependency_build(&t, which);
+        assert_success(&out, "helm dependency build");
+        let expected = helm_template(which, &umbrella, "acme", &t.path("t/acme/values.yaml"));
+        let out = in_repo(&t, which, &["render", "t/acme"]);
+        assert_success(&out, "render");
+        assert_same_bytes(
+            &out.stdout,
+            &expected,
+            &format!("a .helmignore on helm {}", which.version()),
+        );
+        // The comparison is only worth something if helm did leave things out.
+        let stream = text(&out.stdout);
+        assert!(stream.contains("kept-content"), "{stream}");
+        assert!(
+            stream.contains("files: \".helmignore data/kept.txt data/notes.txt \""),
+            "{stream}"
+        );
+        for left_out in [
+            "secret-content",
+            "root-notes-content",
+            "draft-content",
+            "name: skipped",
+            "name: hidden",
+            "name: backup",
+        ] {
+            assert!(!stream.contains(left_out), "{left_out} rendered:\n{stream}");
+        }
+    }
+}
+
+#[test]
+fn a_helmignore_helm_refuses_is_refused_with_its_line() {
+    let t = Tree::new();
+    chart_with_helmignore(&t);
+    t.write("charts/sub/.helmignore", "*.bak\ndocs/**/*.md\n");
+    let (_, out) = helm_dependency_build(&t, Helm::V4);
+    assert!(
+        !out.status.success(),
+        "helm accepted `**`: {}",
+        describe(&out)
+    );
+    let out = in_repo(&t, Helm::V4, &["render", "t/acme"]);
+    assert_error(
+        &out,
+        "`**` in a .helmignore",
+        &["charts/sub/.helmignore", "line 2", "**"],
+    );
+}

@@ -144,3 +144,93 @@ fn text_is_a_format_name_everywhere_and_render_output_is_0644() {
     let mode = std::fs::metadata(&out_file).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o644, "render -o must write an ordinary file");
 }
+
+/// A stack whose output is far larger than a pipe holds (64 KiB), so a reader that stops
+/// early makes strata's write fail with EPIPE: 400 ConfigMaps per render, `tenants` more
+/// tenants, and a git repository for `diff`.
+fn large_output_stack(tenants: usize) -> Tree {
+    let t = Tree::new();
+    t.write(
+        "charts/many/Chart.yaml",
+        "apiVersion: v2\nname: many\nversion: 0.1.0\n",
+    );
+    t.write(
+        "charts/many/templates/cm.yaml",
+        "{{- range until (int .Values.count) }}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-{{ . }}\ndata:\n  text: {{ repeat 400 \"x\" | quote }}\n{{- end }}\n",
+    );
+    t.write("charts/many/values.yaml", "count: 400\n");
+    t.write(
+        "strata.yaml",
+        "apiVersion: strata/v1\nkind: Stack\ntenants: {path: \"t/{{tenant}}\"}\ncomponents:\n  - name: many\n    chart: {path: charts/many}\n    values: [\"t/{{tenant}}/values.yaml?\"]\n",
+    );
+    t.mkdir("t/acme");
+    for n in 0..tenants {
+        t.mkdir(format!("t/tenant-{n:04}-{}", "x".repeat(40)));
+    }
+    let git = |args: &[&str]| {
+        let out = run_std(
+            std::process::Command::new("git")
+                .current_dir(t.root())
+                .env_clear()
+                .env("PATH", BASE_PATH)
+                .env("HOME", test_home())
+                .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+                .args(args),
+        );
+        assert_success(&out, &format!("git {args:?}"));
+    };
+    git(&["init", "-q", "-b", "main"]);
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "base"]);
+    t
+}
+
+/// Runs strata through a real shell pipe into `head -c 10`, and returns strata's own exit
+/// status (not head's) and what strata wrote on stderr.
+fn piped_into_head(t: &Tree, args: &[&str]) -> (Option<i32>, String) {
+    let out = run_std(
+        std::process::Command::new("bash")
+            .current_dir(t.root())
+            .env_clear()
+            .env("PATH", BASE_PATH)
+            .env("HOME", test_home())
+            .env("STRATA_HELM", Helm::V4.path())
+            .env("STRATA_CACHE_DIR", t.path("cache"))
+            .arg("-c")
+            .arg("\"$@\" | head -c 10 >/dev/null; exit \"${PIPESTATUS[0]}\"")
+            .arg("bash")
+            .arg(strata_bin())
+            .args(args),
+    );
+    (out.status.code(), text(&out.stderr))
+}
+
+#[test]
+fn a_closed_pipe_ends_the_output_without_an_error() {
+    let t = large_output_stack(0);
+    // The output is really larger than a pipe, so the early reader does cut it short.
+    let full = in_repo(&t, Helm::V4, &["render", "t/acme"]);
+    assert_success(&full, "render");
+    assert!(full.stdout.len() > 150_000, "{}", full.stdout.len());
+    t.write("t/acme/values.yaml", "count: 300\n");
+    for (args, status) in [
+        (vec!["render", "t/acme"], 0),
+        (vec!["values", "t/acme", "--all"], 0),
+        // diff's usual status when something differs is 1, as for diff(1).
+        (vec!["diff", "--base", "main", "--format", "json"], 1),
+        (vec!["diff", "--base", "main"], 1),
+    ] {
+        let (code, stderr) = piped_into_head(&t, &args);
+        assert_eq!(code, Some(status), "{args:?}: stderr: {stderr}");
+        assert_eq!(stderr, "", "{args:?}");
+    }
+    let t = large_output_stack(1000);
+    let listed = in_repo(&t, Helm::V4, &["tenants"]);
+    assert_success(&listed, "tenants");
+    assert!(listed.stdout.len() > 100_000, "{}", listed.stdout.len());
+    for args in [vec!["tenants"], vec!["tenants", "--format", "json"]] {
+        let (code, stderr) = piped_into_head(&t, &args);
+        assert_eq!(code, Some(0), "{args:?}: stderr: {stderr}");
+        assert_eq!(stderr, "", "{args:?}");
+    }
+}

@@ -44,9 +44,14 @@ impl Repo {
         let wrapper = repo.tree.write(
             "bin/helm",
             format!(
-                "#!/bin/sh\necho \"$*\" >> '{}'\nexec '{}' \"$@\"\n",
-                repo.tree.path("helm-calls").display(),
-                helm.path().display()
+                "#!/bin/sh\necho \"$*\" >> '{calls}'\n\
+                 if [ \"$1\" = template ] && [ -f '{spans}.on' ]; then\n\
+                 echo \"start $(date +%s%N)\" >> '{spans}'\nsleep 0.2\n'{helm}' \"$@\"\nrc=$?\n\
+                 echo \"end $(date +%s%N)\" >> '{spans}'\nexit $rc\nfi\n\
+                 exec '{helm}' \"$@\"\n",
+                calls = repo.tree.path("helm-calls").display(),
+                spans = repo.tree.path("helm-spans").display(),
+                helm = helm.path().display()
             ),
         );
         fs::set_permissions(&wrapper, fs::Permissions::from_mode(0o755)).expect("chmod");
@@ -57,6 +62,35 @@ impl Repo {
 
     fn root(&self) -> PathBuf {
         self.tree.path("repo")
+    }
+
+    /// The most `helm template` processes that ran at once during `run`; each is held
+    /// open 0.2 s so that overlapping ones do overlap.
+    fn peak_helm_processes(&self, run: impl FnOnce()) -> usize {
+        let spans = self.tree.path("helm-spans");
+        let _ = fs::remove_file(&spans);
+        fs::write(self.tree.path("helm-spans.on"), "").unwrap();
+        run();
+        fs::remove_file(self.tree.path("helm-spans.on")).unwrap();
+        let mut events: Vec<(u128, i32)> = fs::read_to_string(&spans)
+            .unwrap_or_default()
+            .lines()
+            .map(|line| {
+                let (what, at) = line.split_once(' ').expect("event line");
+                // An end sorts before a start at the same instant: they did not overlap.
+                (
+                    at.parse().expect("nanoseconds"),
+                    if what == "start" { 1 } else { -1 },
+                )
+            })
+            .collect();
+        events.sort();
+        let (mut now, mut peak) = (0, 0);
+        for (_, step) in events {
+            now += step;
+            peak = peak.max(now);
+        }
+        peak as usize
     }
 
     fn path(&self, rel: &str) -> PathBuf {
@@ -389,6 +423,36 @@ fn a_secret_change_shows_keys_never_values() {
             ])
         );
     }
+}
+
+#[test]
+fn jobs_bound_the_helm_processes_of_diff_and_render_all() {
+    let repo = Repo::new(Helm::V3);
+    repo.edit(
+        "fleet/values/region/den1.yaml",
+        "https://s3.den1.example.net",
+        "https://s3-v2.den1.example.net",
+    );
+    for jobs in ["1", "2"] {
+        let peak = repo.peak_helm_processes(|| {
+            let out = repo.diff(&["--base", "main", "fleet", "--no-cache", "-j", jobs]);
+            assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+        });
+        assert_eq!(peak.to_string(), jobs, "strata diff -j {jobs}");
+    }
+    // A tenant's components share the fleet's workers: two tenants of two components at
+    // once would be four helm processes.
+    let peak = repo.peak_helm_processes(|| {
+        let mut cmd = strata_without_helm();
+        cmd.current_dir(repo.root())
+            .env("STRATA_HELM", repo.tree.path("bin/helm"))
+            .env("STRATA_CACHE_DIR", repo.tree.path("cache"))
+            .env("TMPDIR", repo.tree.path("tmp"))
+            .args(["render", "--all", "fleet", "--no-cache", "-j", "2"])
+            .args(["--out-dir", &repo.tree.path("out").display().to_string()]);
+        assert_success(&run(&mut cmd), "strata render --all -j 2");
+    });
+    assert_eq!(peak, 2, "strata render --all -j 2");
 }
 
 #[test]

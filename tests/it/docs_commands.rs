@@ -55,17 +55,25 @@ type Setup = fn(&mut Session);
 /// Headings (document, title) whose copy needs preparing before their blocks run, and how.
 const SETUPS: &[(&str, &str, Setup)] = &[
     (
-        "README.md",
+        "docs/workflows.md",
         "Bump a chart in preprod, then promote it to prod",
         locked_worker_chart,
     ),
-    ("README.md", "Chart not locked", locked_worker_chart),
     (
-        "README.md",
+        "docs/troubleshooting.md",
+        "Chart not locked",
+        locked_worker_chart,
+    ),
+    (
+        "docs/workflows.md",
         "Roll a chart out in waves: canary, then a region, then the fleet",
         locked_worker_chart,
     ),
-    ("README.md", "Credentials", worker_chart_behind_a_login),
+    (
+        "docs/troubleshooting.md",
+        "Credentials",
+        worker_chart_behind_a_login,
+    ),
 ];
 
 /// The user and password of the chart repository in "Credentials".

@@ -6,7 +6,7 @@
 use crate::common::servers::Nginx;
 use crate::common::*;
 use sha2::{Digest, Sha256};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Instant;
 
 /// Size of the generated index.
@@ -63,26 +63,6 @@ fn large_index(min_bytes: usize, web_digest: &str) -> String {
     out
 }
 
-/// Runs `cmd` to its end and returns its exit status and peak resident set size in bytes.
-/// The child is reaped by `wait4`, which std's `wait` cannot replace: only it reports the
-/// child's own peak.
-#[allow(clippy::zombie_processes)]
-fn run_measured(cmd: &mut Command) -> (std::process::ExitStatus, u64) {
-    use std::os::unix::process::ExitStatusExt;
-    let child = cmd.spawn().expect("spawn strata");
-    let mut status = 0;
-    // SAFETY: an all-zero rusage is a valid value for the kernel to fill.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: waits for our own child, whose pid is valid until this call reaps it; the
-    // `Child` is not waited on afterwards.
-    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
-    assert_eq!(pid, child.id() as i32, "wait4 failed");
-    (
-        std::process::ExitStatus::from_raw(status),
-        usage.ru_maxrss as u64 * 1024,
-    )
-}
-
 #[test]
 fn a_large_index_locks_within_a_fixed_memory_bound() {
     let repo = Tree::new();
@@ -104,9 +84,8 @@ fn a_large_index_locks_within_a_fixed_memory_bound() {
     tree.write("stack/t/acme/values.yaml", "a: 1\n");
     let stderr = tree.path("stderr.txt");
     let started = Instant::now();
-    let (status, peak) = run_measured(
-        Command::new(strata_bin())
-            .env_clear()
+    let (status, peak) = peak_rss(&strata_bin(), |cmd| {
+        cmd.env_clear()
             .env("PATH", BASE_PATH)
             .env("HOME", test_home())
             .env("STRATA_CACHE_DIR", tree.path("cache"))
@@ -114,8 +93,8 @@ fn a_large_index_locks_within_a_fixed_memory_bound() {
             .arg(tree.path("stack"))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&stderr).unwrap()),
-    );
+            .stderr(std::fs::File::create(&stderr).unwrap());
+    });
     let took = started.elapsed();
     let errors = std::fs::read_to_string(&stderr).unwrap();
     assert!(status.success(), "strata lock failed:\n{errors}");

@@ -196,6 +196,65 @@ fn snapshot_counts_tenants_and_colours_verify_diffs_only_on_a_terminal() {
     );
 }
 
+/// What a terminal shows of each line of `transcript`: a carriage return goes back to the
+/// first column and what follows overwrites what was there.
+fn screen_lines(transcript: &str) -> Vec<String> {
+    transcript
+        .split("\r\n")
+        .map(|line| {
+            let mut cells: Vec<char> = Vec::new();
+            let mut column = 0;
+            for c in line.chars() {
+                if c == '\r' {
+                    column = 0;
+                    continue;
+                }
+                match cells.get_mut(column) {
+                    Some(cell) => *cell = c,
+                    None => cells.push(c),
+                }
+                column += 1;
+            }
+            cells.into_iter().collect::<String>().trim_end().to_owned()
+        })
+        .collect()
+}
+
+#[test]
+fn log_messages_start_on_a_clean_line_above_the_counter() {
+    let t = fleet_repo();
+    let (code, tty) = on_tty(
+        t.root(),
+        Helm::V3,
+        &[("STRATA_LOG", "debug"), ("NO_COLOR", "1")],
+        &["render", "--all", "fleet", "--out-dir", "out", "-j", "1"],
+        "",
+    );
+    assert_eq!(code, Some(0), "{tty}");
+    assert_counted_in_order(&tty, 4);
+    // One tenant at a time: the next tenant's messages come while the counter is shown.
+    let first = tty.find("[1/4]").expect("first counter");
+    assert!(
+        tty[first..].contains("DEBUG render cache miss"),
+        "no message after the first counter: {tty:?}"
+    );
+    let screen = screen_lines(&tty);
+    let logs: Vec<&String> = screen.iter().filter(|l| l.contains("DEBUG")).collect();
+    assert!(logs.len() > 4, "{screen:#?}");
+    for line in logs {
+        assert!(
+            line.starts_with("DEBUG "),
+            "a message after a counter: {line:?}"
+        );
+    }
+    assert_eq!(screen.last().map(String::as_str), Some(""), "{screen:#?}");
+    assert_eq!(
+        screen[screen.len() - 2],
+        "strata: rendered 4 tenant(s), 0 failed",
+        "the counter is gone: {screen:#?}"
+    );
+}
+
 #[test]
 fn check_counts_tenants_only_on_a_terminal() {
     let t = fleet_repo();

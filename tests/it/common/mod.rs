@@ -3,6 +3,8 @@
 //! environment, and comparing outputs with readable failure messages.
 
 pub mod cmp;
+pub mod peak_rss;
+pub use peak_rss::peak_rss;
 pub mod registry;
 pub mod servers;
 pub mod slow;
