@@ -8,9 +8,10 @@
 
 use crate::chart::lock::LOCK_FILE;
 use crate::config::Stack;
-use crate::context::{Context, Selector};
+use crate::context::Context;
 use crate::pipeline;
 use crate::plan::{ChartPlan, ComponentPlan};
+use crate::selector::Selector;
 use crate::tenant::{list_tenant_dirs, path_vars};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};

@@ -109,10 +109,6 @@ pub fn split_api_versions(list: &str) -> Vec<String> {
         .collect()
 }
 
-/// Tenant selection lives in [`crate::selector`]; re-exported for the callers that took it
-/// from here.
-pub use crate::selector::Selector;
-
 /// A name → value map from literal pairs, the form in which tests write variables and
 /// Argo CD environments.
 #[cfg(test)]

@@ -8,11 +8,13 @@
 //!    stack (strata.yaml) inside the repository that [`paths`] confines every read to;
 //!    [`tenant`] finds the tenant and its variables; [`plan`] decides per component the chart
 //!    reference, release, namespace and layer files ([`pipeline::resolve`]).
-//! 2. **prepare**: the inputs, read and fetched. [`values`] reads the layers and merges them
-//!    with Helm's rules, each value remembering its file and line; [`chart`] resolves versioned
-//!    charts through strata.lock and fetches them into the shared digest-addressed cache
-//!    ([`pipeline::prepare_inputs`]). The prepared inputs are what [`render_cache`] keys a
-//!    render by.
+//! 2. **prepare**: the inputs, read and fetched ([`pipeline::prepare`]). [`chart`] resolves
+//!    versioned charts through strata.lock (each kind of source behind one trait) and fetches
+//!    them into the shared digest-addressed cache; [`values`] reads the layers and merges them
+//!    with Helm's rules, each value remembering its file and line. The result,
+//!    [`pipeline::Prepared`], carries the one fingerprint of the render's inputs
+//!    ([`pipeline::fingerprint`]): [`render_cache`] keys on it and `diff` compares it, so no
+//!    tenant is merged twice.
 //! 3. **render**: [`render`] turns a chart and its merged values into Kubernetes YAML behind
 //!    the `Renderer` trait (`helm template` today), or templates a `manifests` component.
 //! 4. **post_render**: [`post_render`] applies what strata.yaml asks for after helm (labels,

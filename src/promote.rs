@@ -11,10 +11,11 @@ use crate::chart::cache::Cache;
 use crate::chart::lock::{LOCK_FILE, Lock, LockEntry};
 use crate::chart::resolve::{Charts, Mode};
 use crate::config::Stack;
-use crate::context::{Context, Selector};
+use crate::context::Context;
 use crate::pipeline::{self, Resolved};
 use crate::plan::ChartPlan;
 use crate::selector::Selection;
+use crate::selector::Selector;
 use std::collections::BTreeMap;
 
 /// One component's promotion.

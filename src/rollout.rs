@@ -10,69 +10,17 @@
 //! wave before the waves ahead of it.
 
 pub use crate::config::rollout::{GuardSpec, RolloutSpec, WAVE_VAR, WaveSpec, check_spec};
+pub use crate::tenant::assign_wave;
 
 use crate::Error;
 use crate::config::Stack;
-use crate::context::{Context, Var, VarSource};
+use crate::context::Context;
 use crate::diff::DiffReport;
 use crate::diff::impact::ImpactKind;
 use crate::pipeline;
 use crate::selector::Selector;
-use crate::tenant::Tenant;
 use serde::Serialize;
 use std::collections::BTreeMap;
-
-/// Sets the tenant's `wave` variable from `rollout.waves`. A tenant that no wave, or more than
-/// one, selects is an error: a change rolled out wave by wave would skip it or move it twice.
-pub fn assign_wave(stack: &Stack, tenant: &mut Tenant) -> Result<(), Error> {
-    let Some(spec) = &stack.spec.rollout else {
-        return Ok(());
-    };
-    if spec.waves.is_empty() {
-        return Ok(());
-    }
-    if let Some(var) = tenant.vars.get(WAVE_VAR) {
-        return Err(Error::Tenant(format!(
-            "tenant {}: variable `wave` is set by {} but {} rollout.waves defines it; rename the variable",
-            tenant.shown_dir, var.source, stack.file_name
-        )));
-    }
-    let matching: Vec<&WaveSpec> = spec
-        .waves
-        .iter()
-        .filter(|w| w.when.matches(&tenant.vars))
-        .collect();
-    match matching[..] {
-        [wave] => {
-            tenant.vars.insert(
-                WAVE_VAR.to_owned(),
-                Var {
-                    value: wave.name.value.clone(),
-                    source: VarSource::Stack(format!(
-                        "{}:{} rollout.waves",
-                        stack.file_name,
-                        wave.name.referenced.line()
-                    )),
-                },
-            );
-            Ok(())
-        }
-        [] => Err(Error::Tenant(format!(
-            "tenant {} is in no wave of {} rollout.waves; every tenant must be in exactly one: widen a wave's `when` or add a wave",
-            tenant.shown_dir, stack.file_name
-        ))),
-        _ => Err(Error::Tenant(format!(
-            "tenant {} is in several waves of {} rollout.waves ({}); every tenant must be in exactly one: narrow their `when`",
-            tenant.shown_dir,
-            stack.file_name,
-            matching
-                .iter()
-                .map(|w| format!("{} at line {}", w.name.value, w.name.referenced.line()))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))),
-    }
-}
 
 /// The waves in order; empty without `rollout.waves`.
 pub fn wave_names(stack: &Stack) -> Vec<String> {

@@ -377,6 +377,59 @@ pub fn list_tenant_dirs(stack: &Stack) -> Result<Vec<PathBuf>, Error> {
     Ok(level)
 }
 
+/// Sets the tenant's `wave` variable from `rollout.waves`. A tenant that no wave, or more than
+/// one, selects is an error: a change rolled out wave by wave would skip it or move it twice.
+/// It is part of resolving the tenant, so the render pipeline needs nothing from [`crate::rollout`].
+pub fn assign_wave(stack: &Stack, tenant: &mut Tenant) -> Result<(), Error> {
+    let Some(spec) = &stack.spec.rollout else {
+        return Ok(());
+    };
+    if spec.waves.is_empty() {
+        return Ok(());
+    }
+    if let Some(var) = tenant.vars.get(crate::config::rollout::WAVE_VAR) {
+        return Err(Error::Tenant(format!(
+            "tenant {}: variable `wave` is set by {} but {} rollout.waves defines it; rename the variable",
+            tenant.shown_dir, var.source, stack.file_name
+        )));
+    }
+    let matching: Vec<&crate::config::rollout::WaveSpec> = spec
+        .waves
+        .iter()
+        .filter(|w| w.when.matches(&tenant.vars))
+        .collect();
+    match matching[..] {
+        [wave] => {
+            tenant.vars.insert(
+                crate::config::rollout::WAVE_VAR.to_owned(),
+                Var {
+                    value: wave.name.value.clone(),
+                    source: VarSource::Stack(format!(
+                        "{}:{} rollout.waves",
+                        stack.file_name,
+                        wave.name.referenced.line()
+                    )),
+                },
+            );
+            Ok(())
+        }
+        [] => Err(Error::Tenant(format!(
+            "tenant {} is in no wave of {} rollout.waves; every tenant must be in exactly one: widen a wave's `when` or add a wave",
+            tenant.shown_dir, stack.file_name
+        ))),
+        _ => Err(Error::Tenant(format!(
+            "tenant {} is in several waves of {} rollout.waves ({}); every tenant must be in exactly one: narrow their `when`",
+            tenant.shown_dir,
+            stack.file_name,
+            matching
+                .iter()
+                .map(|w| format!("{} at line {}", w.name.value, w.name.referenced.line()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

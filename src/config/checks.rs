@@ -12,7 +12,7 @@
 //!     requiredLabels: {labels: [app.kubernetes.io/name]}
 //! ```
 
-use crate::selector::When;
+use super::When;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, de::value::MapAccessDeserializer};
 use std::collections::BTreeMap;

@@ -5,8 +5,10 @@
 pub mod checks;
 pub mod clusters;
 pub mod rollout;
+pub mod when;
 
 pub use clusters::{ClusterEntry, ClustersSpec, ServerEntry};
+pub use when::When;
 
 use crate::yaml::{self, YamlError};
 use serde::Deserialize;
@@ -209,7 +211,7 @@ pub struct ChartSpec {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PinSpec {
     #[serde(default)]
-    pub when: crate::selector::When,
+    pub when: When,
     /// Only this component; every component with a versioned chart when absent.
     #[serde(default)]
     pub component: Option<String>,

@@ -2,7 +2,7 @@
 //! --base` enforces, as typed data and the checks the stack alone allows. What the waves do
 //! (assigning tenants, status, promotion) is [`crate::rollout`]'s.
 
-use crate::selector::When;
+use super::When;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 

@@ -7,12 +7,12 @@
 use crate::Error;
 use crate::chart::resolve::Charts;
 use crate::context::{Context, Var};
-use crate::pipeline::fingerprint::ChartMemo;
+use crate::pipeline::Memo;
 use crate::pipeline::{self, ComponentValues, Resolved};
 use crate::plan::{ChartPlan, ComponentPlan};
 use crate::tenant::list_tenant_dirs;
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// One tenant on one side.
 #[derive(Debug)]
@@ -60,15 +60,40 @@ pub fn load_side(
     let ctx = side_context(template, root, &start)?;
     let (_, stack) = pipeline::load_stack(&ctx)?;
     let start = ctx.start_dir.clone();
-    let mut memo = ChartMemo::default();
-    let mut tenants = Vec::new();
-    for dir in list_tenant_dirs(&stack)? {
-        if !dir.starts_with(&start) {
-            continue;
-        }
-        let tenant_ctx = side_context(template, root, &dir)?;
-        let resolved = pipeline::resolve(&tenant_ctx)?;
-        tenants.push(side_tenant(resolved, &tenant_ctx, &mut memo)?);
+    let dirs: Vec<PathBuf> = list_tenant_dirs(&stack)?
+        .into_iter()
+        .filter(|dir| dir.starts_with(&start))
+        .collect();
+    // Tenants are prepared in contiguous runs, one per CPU, each with its own memo; joined in
+    // order, the first error is the first failing tenant's, whatever the thread timing.
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8);
+    let per_worker = dirs.len().div_ceil(workers).max(1);
+    let runs: Vec<Result<Vec<SideTenant>, Error>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = dirs
+            .chunks(per_worker)
+            .map(|run| {
+                crate::deep_stack::spawn_scoped(scope, move || {
+                    let mut memo = Memo::default();
+                    run.iter()
+                        .map(|dir| {
+                            let tenant_ctx = side_context(template, root, dir)?;
+                            let resolved = pipeline::resolve(&tenant_ctx)?;
+                            side_tenant(resolved, &tenant_ctx, &mut memo)
+                        })
+                        .collect()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("tenant preparation panicked"))
+            .collect()
+    });
+    let mut tenants = Vec::with_capacity(dirs.len());
+    for run in runs {
+        tenants.extend(run?);
     }
     Ok(Some(tenants))
 }
@@ -93,11 +118,7 @@ pub fn side_context(template: &Context, root: &Path, dir: &Path) -> Result<Conte
 }
 
 /// Resolves and prepares one tenant: merged once, here, and reused when it is rendered.
-fn side_tenant(
-    resolved: Resolved,
-    ctx: &Context,
-    memo: &mut ChartMemo,
-) -> Result<SideTenant, Error> {
+fn side_tenant(resolved: Resolved, ctx: &Context, memo: &mut Memo) -> Result<SideTenant, Error> {
     let ctx = pipeline::tenant_context(&resolved, ctx);
     let charts = pipeline::open_charts(&resolved, &ctx)?;
     let mut prepared = pipeline::prepare_locked(&resolved, &ctx, memo)?;

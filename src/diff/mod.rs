@@ -220,21 +220,11 @@ struct Side {
     tenants: Option<Vec<SideTenant>>,
 }
 
-/// Compares the two sides of `opts`.
-pub fn run(opts: &DiffOptions) -> Result<DiffReport, DiffError> {
-    let dir = opts.dir.canonicalize().map_err(|e| DiffError::Dir {
-        dir: opts.dir.display().to_string(),
-        message: e.to_string(),
-    })?;
-    let repo = Repo::discover(&dir)?;
-    let rel_dir = dir
-        .strip_prefix(repo.top())
-        .map_err(|_| DiffError::Dir {
-            dir: dir.display().to_string(),
-            message: format!("it is outside the repository {}", repo.top().display()),
-        })?
-        .to_path_buf();
-
+/// The base and head revisions as named, with their commits (none for the working tree).
+fn revisions(
+    repo: &Repo,
+    opts: &DiffOptions,
+) -> Result<(Revision, String, Revision, Option<String>), DiffError> {
     let base_commit = repo.commit(&opts.base, "base")?;
     let base = Revision {
         name: opts.base.clone(),
@@ -257,6 +247,25 @@ pub fn run(opts: &DiffOptions) -> Result<DiffReport, DiffError> {
             None,
         ),
     };
+    Ok((base, base_commit, head, head_commit))
+}
+
+/// Compares the two sides of `opts`.
+pub fn run(opts: &DiffOptions) -> Result<DiffReport, DiffError> {
+    let dir = opts.dir.canonicalize().map_err(|e| DiffError::Dir {
+        dir: opts.dir.display().to_string(),
+        message: e.to_string(),
+    })?;
+    let repo = Repo::discover(&dir)?;
+    let rel_dir = dir
+        .strip_prefix(repo.top())
+        .map_err(|_| DiffError::Dir {
+            dir: dir.display().to_string(),
+            message: format!("it is outside the repository {}", repo.top().display()),
+        })?
+        .to_path_buf();
+
+    let (base, base_commit, head, head_commit) = revisions(&repo, opts)?;
     // The snapshots live until the end of this function, and are removed with it.
     let base_snapshot = repo.snapshot(&base_commit)?;
     let head_snapshot = head_commit.map(|c| repo.snapshot(&c)).transpose()?;
@@ -293,37 +302,7 @@ pub fn run(opts: &DiffOptions) -> Result<DiffReport, DiffError> {
         })
         .collect();
 
-    let mut jobs: Vec<(&Side, &SideTenant)> = Vec::new();
-    for (_, (b, h)) in &changed {
-        if let Some(b) = b {
-            jobs.push((&base_side, b));
-        }
-        if let Some(h) = h {
-            jobs.push((&head_side, h));
-        }
-    }
-    let mut rendered = render_all(&jobs, &opts.progress, opts.jobs)?.into_iter();
-
-    let mut objects = Vec::new();
-    for (_, pair) in &changed {
-        let base_objects = pair.0.map(|_| rendered.next().expect("one render per job"));
-        let head_objects = pair.1.map(|_| rendered.next().expect("one render per job"));
-        objects.push((base_objects, head_objects));
-    }
-    // Every Secret value of every rendered tenant, on either side, is hidden everywhere.
-    let mut secrets = BTreeSet::new();
-    for (b, h) in &objects {
-        for side in [b, h].into_iter().flatten() {
-            secrets.extend(objects::secret_values(&side.objects));
-        }
-    }
-    let mask = mask::Mask::new(secrets);
-    let mut tenants = Vec::new();
-    for ((dir, pair), (b, h)) in changed.iter().zip(&objects) {
-        if let Some(diff) = tenant_diff(dir, pair, (b.as_ref(), h.as_ref()), &opts.ignore, &mask) {
-            tenants.push(diff);
-        }
-    }
+    let tenants = diff_changed(&changed, &base_side, &head_side, opts)?;
     let group_vars = group_vars(
         pairs
             .values()
@@ -344,6 +323,48 @@ pub fn run(opts: &DiffOptions) -> Result<DiffReport, DiffError> {
         charts,
         group_vars,
     })
+}
+
+/// Renders the changed tenants on their sides and compares them; a tenant whose render and
+/// values come out the same is left out.
+fn diff_changed(
+    changed: &[(&String, &Pair)],
+    base_side: &Side,
+    head_side: &Side,
+    opts: &DiffOptions,
+) -> Result<Vec<TenantDiff>, DiffError> {
+    let mut jobs: Vec<(&Side, &SideTenant)> = Vec::new();
+    for (_, (b, h)) in changed {
+        if let Some(b) = b {
+            jobs.push((base_side, b));
+        }
+        if let Some(h) = h {
+            jobs.push((head_side, h));
+        }
+    }
+    let mut rendered = render_all(&jobs, &opts.progress, opts.jobs)?.into_iter();
+
+    let mut objects = Vec::new();
+    for (_, pair) in changed {
+        let base_objects = pair.0.map(|_| rendered.next().expect("one render per job"));
+        let head_objects = pair.1.map(|_| rendered.next().expect("one render per job"));
+        objects.push((base_objects, head_objects));
+    }
+    // Every Secret value of every rendered tenant, on either side, is hidden everywhere.
+    let mut secrets = BTreeSet::new();
+    for (b, h) in &objects {
+        for side in [b, h].into_iter().flatten() {
+            secrets.extend(objects::secret_values(&side.objects));
+        }
+    }
+    let mask = mask::Mask::new(secrets);
+    let mut tenants = Vec::new();
+    for ((dir, pair), (b, h)) in changed.iter().zip(&objects) {
+        if let Some(diff) = tenant_diff(dir, pair, (b.as_ref(), h.as_ref()), &opts.ignore, &mask) {
+            tenants.push(diff);
+        }
+    }
+    Ok(tenants)
 }
 
 type Pair<'a> = (Option<&'a SideTenant>, Option<&'a SideTenant>);

@@ -67,7 +67,7 @@ pub fn resolve(ctx: &Context) -> Result<Resolved, Error> {
     let (root, stack) = load_stack(ctx)?;
     let templater = Templater::default();
     let mut tenant = tenant::resolve(&stack, &root, ctx, &templater)?;
-    crate::rollout::assign_wave(&stack, &mut tenant)?;
+    crate::tenant::assign_wave(&stack, &mut tenant)?;
     let components = plan_components(&stack, &root, &tenant, ctx, &templater)?;
     Ok(Resolved {
         root,
@@ -84,13 +84,37 @@ pub struct ComponentValues {
     pub merged: Node,
 }
 
+/// What preparing many tenants of one tree reads again and again: chart fingerprints and the
+/// parsed layer files they share (common, environment, region). Files do not change while
+/// one command runs, so each is read once.
+#[derive(Debug, Default)]
+pub struct Memo {
+    pub charts: ChartMemo,
+    layers: HashMap<PathBuf, Layer>,
+}
+
 /// Reads a component's layer files and the parameter layers, and merges them.
 pub fn component_values(
     component: &ComponentPlan,
     ctx: &Context,
 ) -> Result<ComponentValues, Error> {
+    component_values_with(component, ctx, None)
+}
+
+/// [`component_values`], taking plain (not templated) layers already parsed from `memo`.
+fn component_values_with(
+    component: &ComponentPlan,
+    ctx: &Context,
+    mut memo: Option<&mut Memo>,
+) -> Result<ComponentValues, Error> {
     let mut layers = Vec::new();
     for file in &component.layers {
+        if file.template_vars.is_none()
+            && let Some(layer) = memo.as_ref().and_then(|m| m.layers.get(&file.path))
+        {
+            layers.push(layer.clone());
+            continue;
+        }
         let text = match std::fs::read_to_string(&file.path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && file.optional => {
@@ -111,10 +135,16 @@ pub fn component_values(
             }
         };
         let source = Arc::from(file.shown.as_str());
-        layers.push(match &file.template_vars {
+        let layer = match &file.template_vars {
             Some(vars) => Layer::from_template(&text, source, vars)?,
             None => Layer::from_yaml(&text, source)?,
-        });
+        };
+        if file.template_vars.is_none()
+            && let Some(memo) = memo.as_deref_mut()
+        {
+            memo.layers.insert(file.path.clone(), layer.clone());
+        }
+        layers.push(layer);
     }
     if let Some(yaml) = &ctx.parameter_values.yaml {
         let source = format!("Argo CD parameter {:?}", argocd::VALUES_YAML_PARAM);
@@ -244,6 +274,31 @@ pub fn merge_values(resolved: &Resolved, ctx: &Context) -> Result<Vec<ComponentV
         .collect()
 }
 
+/// [`merge_values`] with layer files shared through `memo`.
+fn merge_values_with(
+    resolved: &Resolved,
+    ctx: &Context,
+    memo: &mut Memo,
+) -> Result<Vec<ComponentValues>, Error> {
+    resolved
+        .components
+        .iter()
+        .map(|c| {
+            let values = component_values_with(c, ctx, Some(memo))?;
+            log_merge(resolved, c);
+            Ok(values)
+        })
+        .collect()
+}
+
+fn log_merge(resolved: &Resolved, component: &ComponentPlan) {
+    tracing::debug!(
+        "merged values of component {} for tenant {}",
+        component.name,
+        resolved.tenant.shown_dir
+    );
+}
+
 /// One component's [`component_values`], logged as a merge of its tenant.
 pub fn merge_component(
     resolved: &Resolved,
@@ -251,11 +306,7 @@ pub fn merge_component(
     ctx: &Context,
 ) -> Result<ComponentValues, Error> {
     let values = component_values(component, ctx)?;
-    tracing::debug!(
-        "merged values of component {} for tenant {}",
-        component.name,
-        resolved.tenant.shown_dir
-    );
+    log_merge(resolved, component);
     Ok(values)
 }
 
@@ -286,13 +337,16 @@ fn with_values(resolved: &Resolved, values: Vec<ComponentValues>) -> Result<Prep
 pub fn prepare_locked(
     resolved: &Resolved,
     ctx: &Context,
-    memo: &mut ChartMemo,
+    memo: &mut Memo,
 ) -> Result<Prepared, Error> {
     let charts = open_charts(resolved, ctx)?;
-    let ids = fingerprint::chart_ids(&resolved.components, &resolved.root, memo, &|r| {
-        Ok(charts.locked_entry(r)?.digest)
-    })?;
-    let mut prepared = with_values(resolved, merge_values(resolved, ctx)?)?;
+    let ids = fingerprint::chart_ids(
+        &resolved.components,
+        &resolved.root,
+        &mut memo.charts,
+        &|r| Ok(charts.locked_entry(r)?.digest),
+    )?;
+    let mut prepared = with_values(resolved, merge_values_with(resolved, ctx, memo)?)?;
     prepared.fingerprint = Some(fingerprint::tenant(
         &resolved.components,
         &resolved.tenant.values(),
