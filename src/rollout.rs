@@ -69,6 +69,9 @@ pub struct ComponentStatus {
 /// Version → the tenants running it, each with the setting that chose its constraint.
 type VersionTenants = BTreeMap<String, Vec<(String, String)>>;
 
+/// Wave → its [`VersionTenants`].
+type ByWave<'w> = BTreeMap<&'w str, VersionTenants>;
+
 /// Which wave runs which version of every versioned component, from pins and strata.lock.
 pub fn status(ctx: &Context) -> Result<Vec<ComponentStatus>, Error> {
     let (_, stack) = pipeline::load_stack(ctx)?;
@@ -104,9 +107,9 @@ fn versions_by_wave<'w>(
     tenants: &[pipeline::Resolved],
     waves: &'w [String],
     name: &str,
-) -> Result<Option<(String, BTreeMap<&'w str, VersionTenants>)>, Error> {
+) -> Result<Option<(String, ByWave<'w>)>, Error> {
     // wave → version → (tenant, chosen_by)
-    let mut by_wave: BTreeMap<&str, VersionTenants> = BTreeMap::new();
+    let mut by_wave: ByWave = BTreeMap::new();
     let mut chart = None;
     for t in tenants {
         let Some(index) = t.components.iter().position(|c| c.name == name) else {
@@ -134,10 +137,7 @@ fn versions_by_wave<'w>(
 
 /// One row per wave with the version most of its tenants run, the tenants that run another,
 /// and the first wave's version marked pending where a wave does not run it yet.
-fn wave_rows(
-    waves: &[String],
-    by_wave: &BTreeMap<&str, VersionTenants>,
-) -> (Vec<WaveVersion>, Vec<Drift>) {
+fn wave_rows(waves: &[String], by_wave: &ByWave) -> (Vec<WaveVersion>, Vec<Drift>) {
     let mut rows = Vec::new();
     let mut drift = Vec::new();
     for wave in waves {
