@@ -264,6 +264,27 @@ pub fn application_set(
     ctx: &Context,
     options: &AppsetOptions,
 ) -> Result<ApplicationSet, AppsetError> {
+    check_untemplated(options)?;
+    check_metadata(options)?;
+    let (root, stack) = pipeline::load_stack(ctx)?;
+    let name = set_name(options, &stack)?;
+    if let Some(selector) = &options.selector {
+        let (_, all) = crate::fleet::candidates(ctx, &crate::selector::Selection::every())?;
+        selector
+            .check_known(&crate::fleet::known_vars(&stack, &all), &stack.file_name)
+            .map_err(crate::Error::from)?;
+    }
+    let repo_url = match &options.repo_url {
+        Some(url) => url.clone(),
+        None => origin_url(root.path())?,
+    };
+    let elements = elements(ctx, &stack, &name, options.selector.as_ref())?;
+    Ok(document(options, name, repo_url, elements))
+}
+
+/// The repository URL, revision and project are written into the set as they are: a `{{`
+/// in them would be read by the ApplicationSet controller's own templating.
+fn check_untemplated(options: &AppsetOptions) -> Result<(), AppsetError> {
     for (what, value) in [
         (
             "--repo-url",
@@ -279,8 +300,11 @@ pub fn application_set(
             });
         }
     }
-    check_metadata(options)?;
-    let (root, stack) = pipeline::load_stack(ctx)?;
+    Ok(())
+}
+
+/// `--name`, else the stack directory's name; either must be a Kubernetes name.
+fn set_name(options: &AppsetOptions, stack: &Stack) -> Result<String, AppsetError> {
     let name = match &options.name {
         Some(name) => name.clone(),
         None => stack
@@ -293,22 +317,22 @@ pub fn application_set(
     if !is_kubernetes_name(&name) {
         return Err(AppsetError::BadSetName { name });
     }
-    if let Some(selector) = &options.selector {
-        let (_, all) = crate::fleet::candidates(ctx, &crate::selector::Selection::every())?;
-        selector
-            .check_known(&crate::fleet::known_vars(&stack, &all), &stack.file_name)
-            .map_err(crate::Error::from)?;
-    }
-    let repo_url = match &options.repo_url {
-        Some(url) => url.clone(),
-        None => origin_url(root.path())?,
-    };
-    let elements = elements(ctx, &stack, &name, options.selector.as_ref())?;
+    Ok(name)
+}
+
+/// The ApplicationSet: a list generator of the tenants and one Application template that
+/// points every tenant at the plugin.
+fn document(
+    options: &AppsetOptions,
+    name: String,
+    repo_url: String,
+    elements: Vec<Element>,
+) -> ApplicationSet {
     let automated = match options.sync {
         SyncMode::Manual => None,
         SyncMode::Automated { prune, self_heal } => Some(Automated { prune, self_heal }),
     };
-    Ok(ApplicationSet {
+    ApplicationSet {
         api_version: "argoproj.io/v1alpha1",
         kind: "ApplicationSet",
         metadata: Metadata {
@@ -353,7 +377,7 @@ pub fn application_set(
                 },
             },
         },
-    })
+    }
 }
 
 /// Labels and finalizers end up in Kubernetes metadata: refuse what the API server would.

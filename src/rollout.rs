@@ -69,6 +69,9 @@ pub struct ComponentStatus {
 /// Version → the tenants running it, each with the setting that chose its constraint.
 type VersionTenants = BTreeMap<String, Vec<(String, String)>>;
 
+/// Wave → its [`VersionTenants`].
+type ByWave<'w> = BTreeMap<&'w str, VersionTenants>;
+
 /// Which wave runs which version of every versioned component, from pins and strata.lock.
 pub fn status(ctx: &Context) -> Result<Vec<ComponentStatus>, Error> {
     let (_, stack) = pipeline::load_stack(ctx)?;
@@ -83,85 +86,109 @@ pub fn status(ctx: &Context) -> Result<Vec<ComponentStatus>, Error> {
     let mut out = Vec::new();
     for spec in &stack.spec.components.value {
         let name = &spec.name.value;
-        // wave → version → (tenant, chosen_by)
-        let mut by_wave: BTreeMap<&str, VersionTenants> = BTreeMap::new();
-        let mut chart = None;
-        for t in &tenants {
-            let Some(index) = t.components.iter().position(|c| &c.name == name) else {
-                continue;
-            };
-            let choices = pipeline::chart_choices(t, ctx)?;
-            let Some(Some(choice)) = choices.into_iter().nth(index) else {
-                continue;
-            };
-            chart.get_or_insert_with(|| choice.chart.clone());
-            let version = choice
-                .version
-                .unwrap_or_else(|_| format!("{} (not locked)", choice.constraint));
-            let wave = t.tenant.vars.get(WAVE_VAR).map_or("", |v| v.value.as_str());
-            let wave = waves.iter().find(|w| *w == wave).map_or("", String::as_str);
-            by_wave
-                .entry(wave)
-                .or_default()
-                .entry(version)
-                .or_default()
-                .push((t.tenant.shown_dir.clone(), choice.chosen_by.clone()));
-        }
-        let Some(chart) = chart else { continue };
-        let mut rows = Vec::new();
-        let mut drift = Vec::new();
-        for wave in &waves {
-            let versions = by_wave.get(wave.as_str());
-            let majority = versions.and_then(|v| {
-                v.iter()
-                    // A tie goes to the newer version: the one the wave is moving to.
-                    .max_by(|a, b| {
-                        a.1.len().cmp(&b.1.len()).then_with(|| {
-                            if newer(a.0, Some(b.0)) {
-                                std::cmp::Ordering::Greater
-                            } else if newer(b.0, Some(a.0)) {
-                                std::cmp::Ordering::Less
-                            } else {
-                                b.0.cmp(a.0)
-                            }
-                        })
-                    })
-                    .map(|(version, _)| version.clone())
-            });
-            for (version, tenants) in versions.into_iter().flatten() {
-                if Some(version) != majority.as_ref() {
-                    for (tenant, chosen_by) in tenants {
-                        drift.push(Drift {
-                            tenant: tenant.clone(),
-                            wave: wave.clone(),
-                            version: version.clone(),
-                            wave_version: majority.clone().unwrap_or_default(),
-                            chosen_by: chosen_by.clone(),
-                        });
-                    }
-                }
-            }
-            rows.push(WaveVersion {
-                wave: wave.clone(),
-                version: majority,
-                tenants: versions.map_or(0, |v| v.values().map(Vec::len).sum()),
-                pending: None,
-            });
-        }
-        let first = rows.iter().find_map(|r| r.version.clone());
-        for row in &mut rows {
-            if row.tenants > 0 && row.version != first {
-                row.pending = first.clone();
-            }
-        }
+        let Some((chart, by_wave)) = versions_by_wave(ctx, &tenants, &waves, name)? else {
+            continue;
+        };
+        let (waves, drift) = wave_rows(&waves, &by_wave);
         out.push(ComponentStatus {
             component: name.clone(),
             chart,
-            waves: rows,
+            waves,
             drift,
         });
     }
     Ok(out)
+}
+
+/// The chart of component `name` and, per wave, which version runs in which tenants; `None`
+/// when no tenant has the component with a chart.
+fn versions_by_wave<'w>(
+    ctx: &Context,
+    tenants: &[pipeline::Resolved],
+    waves: &'w [String],
+    name: &str,
+) -> Result<Option<(String, ByWave<'w>)>, Error> {
+    // wave → version → (tenant, chosen_by)
+    let mut by_wave: ByWave = BTreeMap::new();
+    let mut chart = None;
+    for t in tenants {
+        let Some(index) = t.components.iter().position(|c| c.name == name) else {
+            continue;
+        };
+        let choices = pipeline::chart_choices(t, ctx)?;
+        let Some(Some(choice)) = choices.into_iter().nth(index) else {
+            continue;
+        };
+        chart.get_or_insert_with(|| choice.chart.clone());
+        let version = choice
+            .version
+            .unwrap_or_else(|_| format!("{} (not locked)", choice.constraint));
+        let wave = t.tenant.vars.get(WAVE_VAR).map_or("", |v| v.value.as_str());
+        let wave = waves.iter().find(|w| *w == wave).map_or("", String::as_str);
+        by_wave
+            .entry(wave)
+            .or_default()
+            .entry(version)
+            .or_default()
+            .push((t.tenant.shown_dir.clone(), choice.chosen_by.clone()));
+    }
+    Ok(chart.map(|chart| (chart, by_wave)))
+}
+
+/// One row per wave with the version most of its tenants run, the tenants that run another,
+/// and the first wave's version marked pending where a wave does not run it yet.
+fn wave_rows(waves: &[String], by_wave: &ByWave) -> (Vec<WaveVersion>, Vec<Drift>) {
+    let mut rows = Vec::new();
+    let mut drift = Vec::new();
+    for wave in waves {
+        let versions = by_wave.get(wave.as_str());
+        let majority = versions.and_then(majority_version);
+        for (version, tenants) in versions.into_iter().flatten() {
+            if Some(version) != majority.as_ref() {
+                for (tenant, chosen_by) in tenants {
+                    drift.push(Drift {
+                        tenant: tenant.clone(),
+                        wave: wave.clone(),
+                        version: version.clone(),
+                        wave_version: majority.clone().unwrap_or_default(),
+                        chosen_by: chosen_by.clone(),
+                    });
+                }
+            }
+        }
+        rows.push(WaveVersion {
+            wave: wave.clone(),
+            version: majority,
+            tenants: versions.map_or(0, |v| v.values().map(Vec::len).sum()),
+            pending: None,
+        });
+    }
+    let first = rows.iter().find_map(|r| r.version.clone());
+    for row in &mut rows {
+        if row.tenants > 0 && row.version != first {
+            row.pending = first.clone();
+        }
+    }
+    (rows, drift)
+}
+
+/// The version most of a wave's tenants run: the wave's version.
+fn majority_version(versions: &VersionTenants) -> Option<String> {
+    versions
+        .iter()
+        // A tie goes to the newer version: the one the wave is moving to.
+        .max_by(|a, b| {
+            a.1.len().cmp(&b.1.len()).then_with(|| {
+                if newer(a.0, Some(b.0)) {
+                    std::cmp::Ordering::Greater
+                } else if newer(b.0, Some(a.0)) {
+                    std::cmp::Ordering::Less
+                } else {
+                    b.0.cmp(a.0)
+                }
+            })
+        })
+        .map(|(version, _)| version.clone())
 }
 
 /// `strata rollout status` as a table, then the drift.

@@ -13,6 +13,10 @@ use super::{YamlError, helm_reader};
 use serde::ser::{Serialize, Serializer};
 
 /// A YAML value as Go reads it into `interface{}` on its way to JSON.
+///
+/// Its scalar variants repeat `go_scalar::Scalar`'s, less `Merge` (which only a
+/// key can be): the rewriting of manifests matches on these variants everywhere, and a nested
+/// `Scalar` would add a level to every one of those matches for no gain in what they say.
 #[derive(Debug, Clone, PartialEq)]
 pub enum GoValue {
     Null,
