@@ -76,7 +76,7 @@ pub fn context_from_env(
             .map(|l| split_api_versions(&l))
             .unwrap_or_default(),
         timeout: timeout_from_env(env)?,
-        helm: crate::render::helm::configured_binary(get),
+        helm: crate::context::configured_binary(get),
         no_cache: no_cache_requested(env.get("STRATA_NO_CACHE").map(String::as_str)),
         ..Context::default()
     };

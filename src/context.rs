@@ -109,6 +109,17 @@ pub fn split_api_versions(list: &str) -> Vec<String> {
         .collect()
 }
 
+/// The environment variable naming an explicit helm binary.
+pub const HELM_ENV: &str = "STRATA_HELM";
+
+/// The helm binary an environment names, if any: `lookup` reads one variable (the process
+/// environment for terminal commands, the plugin's environment in Argo CD). Empty means unset.
+pub fn configured_binary(lookup: impl Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    lookup(HELM_ENV)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+}
+
 /// A name → value map from literal pairs, the form in which tests write variables and
 /// Argo CD environments.
 #[cfg(test)]
@@ -117,4 +128,21 @@ pub(crate) fn string_map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_strata_helm_means_unset() {
+        let env =
+            |value: &'static str| move |name: &str| (name == HELM_ENV).then(|| value.to_owned());
+        assert_eq!(configured_binary(env("")), None);
+        assert_eq!(
+            configured_binary(env("/opt/helm")),
+            Some(PathBuf::from("/opt/helm"))
+        );
+        assert_eq!(configured_binary(|_| None), None);
+    }
 }

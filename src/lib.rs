@@ -43,6 +43,7 @@ pub mod config;
 pub mod context;
 pub mod deep_stack;
 pub mod diff;
+pub mod digest;
 pub mod error;
 pub mod fleet;
 pub mod inspect;

@@ -16,7 +16,7 @@
 //! written, the render goes ahead without it.
 
 use crate::chart::cache::Cache;
-use crate::pipeline::fingerprint::Encoder;
+use crate::digest::Encoder;
 use crate::render::{RenderError, Renderer};
 use sha2::{Digest, Sha256};
 use std::fs;

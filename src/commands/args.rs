@@ -156,7 +156,7 @@ pub fn terminal_context(args: &TenantArgs) -> Result<Context> {
     };
     let mut ctx = Context {
         start_dir,
-        helm: strata::render::helm::configured_binary(|name| std::env::var(name).ok()),
+        helm: strata::context::configured_binary(|name| std::env::var(name).ok()),
         ..Context::default()
     };
     for (name, value) in &args.vars {

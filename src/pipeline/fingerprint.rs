@@ -8,10 +8,10 @@
 
 use crate::Error;
 use crate::context::Context;
+use crate::digest::Encoder;
 use crate::paths::RepoRoot;
 use crate::plan::{ChartPlan, ComponentPlan, RemoteChart};
 use crate::post_render::patch::Patches;
-use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
@@ -179,54 +179,6 @@ pub fn tenant(
         enc.str(api);
     }
     hex::encode(enc.finish())
-}
-
-/// A sha256 over self-delimiting fields: every field carries its length, so no two different
-/// input sequences encode to the same bytes (`["ab", "c"]` and `["a", "bc"]` differ).
-pub struct Encoder(Sha256);
-
-impl Default for Encoder {
-    fn default() -> Encoder {
-        Encoder::new()
-    }
-}
-
-impl Encoder {
-    pub fn new() -> Encoder {
-        Encoder(Sha256::new())
-    }
-
-    pub fn number(&mut self, n: u64) {
-        self.0.update(n.to_be_bytes());
-    }
-
-    pub fn count(&mut self, n: usize) {
-        self.number(n as u64);
-    }
-
-    pub fn bytes(&mut self, bytes: &[u8]) {
-        self.count(bytes.len());
-        self.0.update(bytes);
-    }
-
-    pub fn str(&mut self, s: &str) {
-        self.bytes(s.as_bytes());
-    }
-
-    pub fn flag(&mut self, b: bool) {
-        self.bytes(&[u8::from(b)]);
-    }
-
-    pub fn option(&mut self, s: Option<&str>) {
-        self.flag(s.is_some());
-        if let Some(s) = s {
-            self.str(s);
-        }
-    }
-
-    pub fn finish(self) -> [u8; 32] {
-        self.0.finalize().into()
-    }
 }
 
 /// The hex sha256 of a local chart: a .tgz's bytes, or every file under a directory (sorted

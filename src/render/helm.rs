@@ -5,6 +5,7 @@
 //! clear "timed out" from strata beats Argo CD's "context deadline exceeded".
 
 use super::{RenderError, Renderer, Request};
+use crate::context::HELM_ENV;
 use sha2::{Digest, Sha256};
 use std::fs;
 use std::io::Read;
@@ -55,17 +56,6 @@ pub enum HelmError {
         status: String,
         stderr: String,
     },
-}
-
-/// The environment variable naming an explicit helm binary.
-pub const HELM_ENV: &str = "STRATA_HELM";
-
-/// The helm binary an environment names, if any: `lookup` reads one variable (the process
-/// environment for terminal commands, the plugin's environment in Argo CD). Empty means unset.
-pub fn configured_binary(lookup: impl Fn(&str) -> Option<String>) -> Option<PathBuf> {
-    lookup(HELM_ENV)
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
 }
 
 /// Locates helm: `STRATA_HELM`, else the first `helm` on PATH.
@@ -362,18 +352,6 @@ fn run_with_timeout(mut cmd: Command, timeout: Duration) -> Result<Output, RunEr
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn an_empty_strata_helm_means_unset() {
-        let env =
-            |value: &'static str| move |name: &str| (name == HELM_ENV).then(|| value.to_owned());
-        assert_eq!(configured_binary(env("")), None);
-        assert_eq!(
-            configured_binary(env("/opt/helm")),
-            Some(PathBuf::from("/opt/helm"))
-        );
-        assert_eq!(configured_binary(|_| None), None);
-    }
 
     #[test]
     fn chunks_respect_the_limit_and_keep_every_item() {
