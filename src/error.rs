@@ -29,6 +29,9 @@ pub enum Error {
     PostRender(Box<PostRenderError>),
     /// Boxed like `Chart`.
     #[error(transparent)]
+    MetadataKey(#[from] Box<crate::plan::post_render::MetadataKeyError>),
+    /// Boxed like `Chart`.
+    #[error(transparent)]
     Patch(Box<crate::post_render::patch::PatchError>),
     #[error("{0}")]
     Tenant(String),

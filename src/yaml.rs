@@ -14,6 +14,7 @@ use serde_saphyr::DuplicateKeyPolicy;
 mod go_scalar;
 mod go_value;
 pub mod helm_reader;
+pub mod stream;
 pub use go_value::{GoMap, GoValue, parse_go_document};
 
 /// A parsed YAML node with the 1-based line it starts on.

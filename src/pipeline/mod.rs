@@ -12,7 +12,7 @@ use crate::context::Context;
 use crate::manifests;
 use crate::paths::RepoRoot;
 use crate::plan::{ChartPlan, ComponentPlan, RemoteChart, plan_components};
-use crate::post_render;
+use crate::post_render::{self, PostRender};
 use crate::render::{self, Renderer, Request};
 use crate::render_cache::RenderCache;
 use crate::template::Templater;
@@ -23,7 +23,7 @@ use crate::values::parameters::layer_from_map;
 use crate::values::{Node, Origin};
 use crate::{Error, argocd};
 use fingerprint::ChartMemo;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -167,7 +167,7 @@ pub struct RenderInputs {
     pub charts: Vec<FetchedChart>,
     /// Each component's merged values, as the JSON helm receives.
     pub values: Vec<Vec<u8>>,
-    pub prepared: Vec<post_render::Prepared>,
+    pub prepared: Vec<PreparedPost>,
     /// Each component's patches, applied after helm.
     pub patches: Vec<crate::post_render::patch::Patches>,
 }
@@ -216,11 +216,11 @@ pub fn prepare_inputs_within(
     // covers them; both cost file reads, not a helm run.
     let templater = Templater::default();
     let vars = resolved.tenant.values();
-    let prepared: Vec<post_render::Prepared> = resolved
+    let prepared: Vec<PreparedPost> = resolved
         .components
         .iter()
         .zip(&charts)
-        .map(|(c, chart)| post_render::prepare(c, &chart.dir, &resolved.root, &templater, &vars))
+        .map(|(c, chart)| prepare_post(&resolved.root, c, chart, &templater, &vars))
         .collect::<Result<_, _>>()?;
     let patches = resolved
         .components
@@ -464,11 +464,11 @@ pub fn render_prepared(
     // so a broken label fails the same way warm or cold.
     let templater = Templater::default();
     let vars = resolved.tenant.values();
-    let post: Vec<post_render::Prepared> = resolved
+    let post: Vec<PreparedPost> = resolved
         .components
         .iter()
         .zip(charts)
-        .map(|(c, chart)| post_render::prepare(c, &chart.dir, &resolved.root, &templater, &vars))
+        .map(|(c, chart)| prepare_post(&resolved.root, c, chart, &templater, &vars))
         .collect::<Result<_, _>>()?;
     let renderer = render::from_context(ctx, budget.deadline(), budget.total())?;
     let tenant = resolved.tenant.shown_dir.as_str();
@@ -506,7 +506,7 @@ fn render_components(
     resolved: &Resolved,
     prepared: &Prepared,
     charts: &[FetchedChart],
-    post: &[post_render::Prepared],
+    post: &[PreparedPost],
     renderer: &dyn Renderer,
     ctx: &Context,
 ) -> Result<Vec<u8>, Error> {
@@ -557,6 +557,35 @@ fn render_components(
         });
     }
     Ok(stream)
+}
+
+/// A component's post-render settings, resolved before the renderer runs (the render cache
+/// key covers them), and the whole output of a `manifests` component, which needs no
+/// renderer.
+#[derive(Debug, Clone, Default)]
+pub struct PreparedPost {
+    pub post: PostRender,
+    pub manifests: Option<Vec<u8>>,
+}
+
+/// Resolves a component's labels and annotations, then renders it if it is a manifests
+/// component, with those set on every object.
+fn prepare_post(
+    root: &RepoRoot,
+    component: &ComponentPlan,
+    chart: &FetchedChart,
+    templater: &Templater,
+    vars: &BTreeMap<String, String>,
+) -> Result<PreparedPost, Error> {
+    let post = post_render::prepare(component, &chart.dir, templater, vars)?;
+    let manifests = match &component.chart {
+        ChartPlan::Manifests(plan) => Some(
+            render::manifests::render(plan, root, templater, vars, |object| post.apply(object))
+                .map_err(render::RenderError::from)?,
+        ),
+        _ => None,
+    };
+    Ok(PreparedPost { post, manifests })
 }
 
 /// A component's chart, ready for helm.

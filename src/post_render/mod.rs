@@ -1,5 +1,6 @@
 //! Opt-in changes to the rendered objects: common labels and annotations, Argo CD sync waves,
-//! and `manifests` components (plain YAML rendered without helm).
+//! and patches ([`patch`]). What to set is planned in [`crate::plan::post_render`]; here the
+//! settings are rendered over the tenant's variables and applied to the renderer's output.
 //!
 //! Everything here is off unless strata.yaml asks for it, and a component with nothing to do
 //! passes helm's output through byte for byte. A component with something to do has every
@@ -8,14 +9,13 @@
 //! retypes a value (`"on"` stays a string, `0755` stays 493).
 
 pub mod chart_meta;
-mod names;
 pub mod patch;
-pub mod stream;
 
-use crate::config::{ComponentSpec, MetadataTemplates, Stack};
-use crate::paths::RepoRoot;
+use crate::plan::names;
+use crate::plan::post_render::{MetadataTemplate, PostRenderPlan};
 use crate::plan::{ChartPlan, ComponentPlan};
 use crate::template::{TemplateError, Templater, referenced_variables};
+use crate::yaml::stream;
 use crate::yaml::{GoMap, GoValue, parse_go_document};
 use chart_meta::ChartMeta;
 use std::collections::BTreeMap;
@@ -29,13 +29,6 @@ pub const CHART_VERSION_VAR: &str = "chartVersion";
 
 #[derive(Debug, thiserror::Error)]
 pub enum PostRenderError {
-    #[error("{at}: {field} key {key:?} is not a valid Kubernetes key: {problem}")]
-    Key {
-        at: String,
-        field: &'static str,
-        key: String,
-        problem: String,
-    },
     /// `context` is `strata.yaml:LINE: component "NAME" FIELD "KEY"`.
     #[error("{context}: {source}")]
     Template {
@@ -53,17 +46,6 @@ pub enum PostRenderError {
         "cannot read the chart name and version of {chart} for commonLabels/commonAnnotations: {message}"
     )]
     ChartMeta { chart: String, message: String },
-    #[error("manifests directory {dir}: {message}")]
-    ManifestsDir { dir: String, message: String },
-    #[error("{file}: {message}")]
-    ManifestFile { file: String, message: String },
-    #[error("{file}:{line}: document {document}: {message}")]
-    Manifest {
-        file: String,
-        line: usize,
-        document: usize,
-        message: String,
-    },
     #[error(
         "component {component:?}: cannot set labels or annotations on document {document} of helm's output{}: {message}",
         origin.as_ref().map(|s| format!(" ({s})")).unwrap_or_default()
@@ -76,74 +58,9 @@ pub enum PostRenderError {
     },
 }
 
-/// One `commonLabels` or `commonAnnotations` entry as strata.yaml declares it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct MetadataTemplate {
-    pub key: String,
-    pub template: String,
-    /// `strata.yaml:LINE`, for messages. Not part of what decides the output.
-    #[serde(skip)]
-    pub at: String,
-}
-
-/// A component's post-render settings before templating: the stack's entries with the
-/// component's own on top (same key: the component's template).
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PostRenderPlan {
-    pub labels: Vec<MetadataTemplate>,
-    pub annotations: Vec<MetadataTemplate>,
-    pub sync_wave: Option<i64>,
-}
-
+/// Rendering a component's post-render settings: the plan (see [`crate::plan::post_render`])
+/// says what to set, this says with which values.
 impl PostRenderPlan {
-    /// Gathers and checks the keys of the stack's and the component's settings.
-    pub fn from_config(stack: &Stack, spec: &ComponentSpec) -> Result<Self, PostRenderError> {
-        let gather =
-            |field: &'static str, stack_level: &MetadataTemplates, own: &MetadataTemplates| {
-                let mut out: Vec<MetadataTemplate> = Vec::new();
-                for (key, template) in stack_level.iter().chain(own) {
-                    let at = format!("{}:{}", stack.file_name, template.referenced.line());
-                    if let Some(problem) = names::key_problem(key) {
-                        return Err(PostRenderError::Key {
-                            at,
-                            field,
-                            key: key.clone(),
-                            problem,
-                        });
-                    }
-                    let entry = MetadataTemplate {
-                        key: key.clone(),
-                        template: template.value.0.clone(),
-                        at,
-                    };
-                    match out.iter_mut().find(|e| e.key == *key) {
-                        Some(slot) => *slot = entry,
-                        None => out.push(entry),
-                    }
-                }
-                Ok(out)
-            };
-        Ok(PostRenderPlan {
-            labels: gather(
-                "commonLabels",
-                &stack.spec.common_labels,
-                &spec.common_labels,
-            )?,
-            annotations: gather(
-                "commonAnnotations",
-                &stack.spec.common_annotations,
-                &spec.common_annotations,
-            )?,
-            sync_wave: spec.sync_wave,
-        })
-    }
-
-    /// Whether any object of the component is changed.
-    pub fn is_active(&self) -> bool {
-        !self.labels.is_empty() || !self.annotations.is_empty() || self.sync_wave.is_some()
-    }
-
     /// Whether a template uses `chartName` or `chartVersion`, so Chart.yaml must be read.
     fn needs_chart(&self) -> bool {
         self.labels
@@ -292,58 +209,29 @@ fn mapping<'a>(map: &'a mut GoMap, key: &str, shown: &str) -> Result<&'a mut GoM
     }
 }
 
-/// A component's settings made ready before helm runs.
-#[derive(Debug, Clone, Default)]
-pub struct Prepared {
-    pub post: PostRender,
-    /// The whole output of a `manifests` component, rendered here because it needs no helm.
-    pub manifests: Option<Vec<u8>>,
-}
-
-impl Prepared {
-    /// What the render cache key needs beyond helm's inputs: the resolved labels and
-    /// annotations, and a manifests component's output (its files, templated).
-    pub fn cache_input(&self) -> Vec<u8> {
-        let mut bytes = serde_json::to_vec(&self.post).expect("JSON serializes");
-        if let Some(out) = &self.manifests {
-            bytes.push(b'\n');
-            bytes.extend_from_slice(out);
-        }
-        bytes
-    }
-}
-
-/// Resolves a component's settings and renders it if it is a manifests component. `chart` is
-/// the directory (or archive) helm renders, from the chart resolution.
+/// Resolves a component's labels and annotations; `chart` is the directory (or archive) the
+/// renderer reads, whose Chart.yaml names `chartName` and `chartVersion`.
 pub fn prepare(
     component: &ComponentPlan,
     chart: &Path,
-    root: &RepoRoot,
     templater: &Templater,
     vars: &BTreeMap<String, String>,
-) -> Result<Prepared, PostRenderError> {
-    let post =
-        component
-            .post_render
-            .resolve(&component.name, templater, vars, || {
-                match &component.chart {
-                    ChartPlan::Manifests(_) => Ok(None),
-                    _ => chart_meta::read(chart, &component.chart_shown).map(Some),
-                }
-            })?;
-    let manifests = match &component.chart {
-        ChartPlan::Manifests(plan) => Some(crate::render::manifests::render(
-            plan, root, templater, vars, &post,
-        )?),
-        _ => None,
-    };
-    Ok(Prepared { post, manifests })
+) -> Result<PostRender, PostRenderError> {
+    component
+        .post_render
+        .resolve(&component.name, templater, vars, || {
+            match &component.chart {
+                ChartPlan::Manifests(_) => Ok(None),
+                _ => chart_meta::read(chart, &component.chart_shown).map(Some),
+            }
+        })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::STACK_FILE;
+    use crate::config::{STACK_FILE, Stack};
+    use crate::plan::post_render::MetadataKeyError;
 
     fn load(text: &str) -> Result<Stack, crate::config::ConfigError> {
         let dir = tempfile::tempdir().unwrap();
@@ -354,7 +242,7 @@ mod tests {
 
     const STACK: &str = "apiVersion: strata/v1\nkind: Stack\ntenants: {path: \"t/{{tenant}}\"}\n";
 
-    fn plan(text: &str) -> Result<PostRenderPlan, PostRenderError> {
+    fn plan(text: &str) -> Result<PostRenderPlan, MetadataKeyError> {
         let stack = load(&format!("{STACK}{text}")).unwrap();
         PostRenderPlan::from_config(&stack, &stack.spec.components.value[0])
     }

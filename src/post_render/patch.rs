@@ -18,9 +18,9 @@
 //! Documents no patch selects keep helm's exact bytes; a patched one is written back like the
 //! other rewritten documents (Go's YAML 1.1 reading preserved).
 
-use super::stream;
 use crate::plan::LayerFile;
 use crate::values::template::render_checked;
+use crate::yaml::stream;
 use crate::yaml::{GoMap, GoValue, RawKind, parse_go_document};
 use std::collections::BTreeMap;
 

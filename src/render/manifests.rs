@@ -8,37 +8,46 @@
 
 use crate::manifests::split;
 use crate::paths::RepoRoot;
-use crate::post_render::stream;
-use crate::post_render::{PostRender, PostRenderError};
+use crate::plan::ManifestsPlan;
 use crate::template::{TemplateError, Templater, referenced_variables};
+use crate::yaml::stream;
 use crate::yaml::{GoValue, parse_go_document};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// A planned manifests component.
-#[derive(Debug, Clone)]
-pub struct ManifestsPlan {
-    /// Inside the repository (checked when planned).
-    pub dir: PathBuf,
-    /// Render each file with Handlebars over the tenant's variables first.
-    pub template: bool,
+/// Why a manifests component cannot be rendered; each message names the file (and line).
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestsError {
+    #[error("manifests directory {dir}: {message}")]
+    Dir { dir: String, message: String },
+    #[error("{file}: {message}")]
+    File { file: String, message: String },
+    #[error("{file}:{line}: document {document}: {message}")]
+    Document {
+        file: String,
+        line: usize,
+        document: usize,
+        message: String,
+    },
 }
 
 /// Directory nesting beyond this is taken for a symlink loop.
 const MAX_DEPTH: usize = 32;
 
-/// Renders every object of the component into one stream, with `post` applied.
+/// Renders every object of the component into one stream. `apply` changes each object before
+/// it is written (the post-render stage's labels and annotations, given by the pipeline), so
+/// an object it refuses is reported with its file and line.
 pub fn render(
     plan: &ManifestsPlan,
     root: &RepoRoot,
     templater: &Templater,
     vars: &BTreeMap<String, String>,
-    post: &PostRender,
-) -> Result<Vec<u8>, PostRenderError> {
+    apply: impl Fn(&mut GoValue) -> Result<(), String>,
+) -> Result<Vec<u8>, ManifestsError> {
     let shown_dir = root.display(&plan.dir);
     let files = list_files(&plan.dir, root, &shown_dir)?;
     if files.is_empty() {
-        return Err(PostRenderError::ManifestsDir {
+        return Err(ManifestsError::Dir {
             dir: shown_dir,
             message: "holds no .yaml or .yml file".into(),
         });
@@ -46,7 +55,7 @@ pub fn render(
     let mut out = String::new();
     for path in files {
         let shown = root.display(&path);
-        let file_error = |message: String| PostRenderError::ManifestFile {
+        let file_error = |message: String| ManifestsError::File {
             file: shown.clone(),
             message,
         };
@@ -57,7 +66,7 @@ pub fn render(
             text
         };
         for (index, chunk) in split(&text).iter().enumerate() {
-            let at = |line: usize, message: String| PostRenderError::Manifest {
+            let at = |line: usize, message: String| ManifestsError::Document {
                 file: shown.clone(),
                 line,
                 document: index + 1,
@@ -73,8 +82,7 @@ pub fn render(
             if let Some(problem) = object_problem(&object) {
                 return Err(at(chunk.line, problem));
             }
-            post.apply(&mut object)
-                .map_err(|problem| at(chunk.line, problem))?;
+            apply(&mut object).map_err(|problem| at(chunk.line, problem))?;
             stream::emit(&mut out, Some(&shown), &object);
         }
     }
@@ -134,10 +142,10 @@ fn list_files(
     dir: &Path,
     root: &RepoRoot,
     shown_dir: &str,
-) -> Result<Vec<PathBuf>, PostRenderError> {
+) -> Result<Vec<PathBuf>, ManifestsError> {
     let mut found = Vec::new();
     walk(dir, String::new(), root, &mut Vec::new(), &mut found).map_err(|message| {
-        PostRenderError::ManifestsDir {
+        ManifestsError::Dir {
             dir: shown_dir.to_owned(),
             message,
         }
@@ -219,20 +227,14 @@ mod tests {
             Repo { dir }
         }
 
-        fn render(&self, template: bool) -> Result<String, PostRenderError> {
+        fn render(&self, template: bool) -> Result<String, ManifestsError> {
             let root = RepoRoot::new(self.dir.path()).unwrap();
             let plan = ManifestsPlan {
                 dir: self.dir.path().join("m"),
                 template,
             };
             let vars = BTreeMap::from([("tenant".to_owned(), "acme".to_owned())]);
-            let out = render(
-                &plan,
-                &root,
-                &Templater::default(),
-                &vars,
-                &PostRender::default(),
-            )?;
+            let out = render(&plan, &root, &Templater::default(), &vars, |_| Ok(()))?;
             Ok(String::from_utf8(out).unwrap())
         }
     }

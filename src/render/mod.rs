@@ -22,6 +22,8 @@ pub use helm::HelmError;
 pub enum RenderError {
     #[error(transparent)]
     Helm(#[from] HelmError),
+    #[error(transparent)]
+    Manifests(#[from] manifests::ManifestsError),
 }
 
 /// Everything one chart render needs: the same inputs `helm template` takes.

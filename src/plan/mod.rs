@@ -1,5 +1,8 @@
 //! What each component of a tenant will render: its chart, release, namespace and layer files.
 
+pub mod names;
+pub mod post_render;
+
 pub use crate::chart::source::{ChartSource, RemoteChart, SourceKind};
 
 use crate::Error;
@@ -7,10 +10,9 @@ use crate::argocd::release_name_from_app;
 use crate::config::{ComponentSpec, Stack};
 use crate::context::Context;
 use crate::paths::RepoRoot;
-use crate::post_render::PostRenderPlan;
-use crate::render::manifests::ManifestsPlan;
 use crate::template::Templater;
 use crate::tenant::{Tenant, check_path_variables};
+use post_render::PostRenderPlan;
 use std::path::PathBuf;
 
 /// A layer file of a component, after templating.
@@ -25,6 +27,15 @@ pub struct LayerFile {
     /// The tenant's variables when the layer is a template (`*.tmpl`), see
     /// [`crate::values::template`].
     pub template_vars: Option<std::sync::Arc<std::collections::BTreeMap<String, String>>>,
+}
+
+/// A planned `manifests` component: a directory of plain YAML that strata renders itself.
+#[derive(Debug, Clone)]
+pub struct ManifestsPlan {
+    /// Inside the repository (checked when planned).
+    pub dir: PathBuf,
+    /// Render each file with Handlebars over the tenant's variables first.
+    pub template: bool,
 }
 
 /// Where a component's chart comes from, after templating and pin selection.
@@ -148,7 +159,7 @@ fn plan_component(
             })
     };
 
-    let post_render = PostRenderPlan::from_config(stack, spec)?;
+    let post_render = PostRenderPlan::from_config(stack, spec).map_err(Box::new)?;
     let mut patches = Vec::new();
     for entry in &spec.patches {
         let (template, optional) = match entry.value.strip_suffix('?') {
