@@ -43,7 +43,7 @@ pub struct ComponentInputs {
     pub name: String,
     pub values: ComponentValues,
     /// The chart's name and version; `None` for a manifests component or an unreadable chart.
-    pub chart: Option<super::charts::ChartRef>,
+    pub chart: Option<super::chart_ref::ChartRef>,
 }
 
 /// The tenants of the stack that holds `root/rel_dir`, at or below that directory, in order.
@@ -152,13 +152,13 @@ fn side_tenant(resolved: Resolved, ctx: &Context, memo: &mut Memo) -> Result<Sid
 
 /// The chart's name and version for the chart-bump summary; `None` for a manifests component
 /// or an unreadable chart.
-fn chart_ref(plan: &ComponentPlan, charts: &Charts) -> Option<super::charts::ChartRef> {
+fn chart_ref(plan: &ComponentPlan, charts: &Charts) -> Option<super::chart_ref::ChartRef> {
     match &plan.chart {
-        ChartPlan::Local(path) => super::charts::local(path),
+        ChartPlan::Local(path) => super::chart_ref::local(path),
         ChartPlan::Manifests(_) => None,
         ChartPlan::Remote(remote) => {
             let entry = charts.locked_entry(remote).ok()?;
-            Some(super::charts::ChartRef {
+            Some(super::chart_ref::ChartRef {
                 name: entry.chart,
                 version: entry.version,
                 dir: None,

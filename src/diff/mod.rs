@@ -7,6 +7,7 @@
 //! ([`objects`]), their merged values key by key with provenance ([`values`]), and the result
 //! is printed for a terminal, a pull-request comment or a program ([`report`]).
 
+pub mod chart_ref;
 pub mod charts;
 pub mod git;
 pub mod ignore;
