@@ -1,7 +1,9 @@
 //! strata: one Argo CD Application per tenant, from layered Helm values and the real helm.
 //!
-//! One render goes through five stages, each calling only the ones after it;
-//! [`pipeline::render`] runs them in order for `generate` and `render`.
+//! One render goes through five stages; [`pipeline::render`] runs them in order for `generate`
+//! and `render`. A stage reads what the stages before it produced (their types) and never
+//! calls a later one: the pipeline hands each its inputs. No module imports one that imports
+//! it back (the integration tests read the sources to check it).
 //!
 //! 1. **resolve**: what this invocation renders. [`context`] holds what comes from outside the
 //!    repository (Argo CD's environment or the command line); [`config`] finds and reads the

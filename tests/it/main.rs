@@ -26,6 +26,7 @@ mod helm_parity;
 mod helm_yaml;
 mod helm_yaml_fuzz;
 mod large_index;
+mod module_graph;
 mod patches;
 mod post_render;
 mod process_hygiene;
