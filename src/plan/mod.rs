@@ -139,64 +139,87 @@ pub fn plan_components(
         .collect()
 }
 
-fn plan_component(
-    stack: &Stack,
-    root: &RepoRoot,
-    tenant: &Tenant,
-    ctx: &Context,
-    templater: &Templater,
-    spec: &ComponentSpec,
-) -> Result<ComponentPlan, Error> {
-    let vars = tenant.values();
-    let name = spec.name.value.clone();
-    let at = |line: u64| format!("{}:{line}", stack.file_name);
-    let render = |template: &str, line: u64, what: &str| {
-        templater
-            .render(template, &vars)
+/// What planning one component needs at hand: the stack, tenant and the way to render a
+/// templated field into a message-ready error.
+struct ComponentPlanner<'a> {
+    stack: &'a Stack,
+    root: &'a RepoRoot,
+    tenant: &'a Tenant,
+    templater: &'a Templater,
+    vars: std::collections::BTreeMap<String, String>,
+    spec: &'a ComponentSpec,
+}
+
+impl ComponentPlanner<'_> {
+    fn name(&self) -> &str {
+        &self.spec.name.value
+    }
+
+    fn at(&self, line: u64) -> String {
+        format!("{}:{line}", self.stack.file_name)
+    }
+
+    /// Renders one templated field of the component over the tenant's variables.
+    fn render(&self, template: &str, line: u64, what: &str) -> Result<String, Error> {
+        self.templater
+            .render(template, &self.vars)
             .map_err(|source| Error::Template {
-                context: format!("{}: component {name:?} {what}", at(line)),
+                context: format!("{}: component {:?} {what}", self.at(line), self.name()),
                 source,
             })
-    };
+    }
 
-    let post_render = PostRenderPlan::from_config(stack, spec).map_err(Box::new)?;
-    let mut patches = Vec::new();
-    for entry in &spec.patches {
+    /// A templated path (layer or patch file), a trailing `?` marking it optional, resolved
+    /// inside the repository.
+    fn layer_file(
+        &self,
+        entry: &serde_saphyr::Spanned<String>,
+        what: &str,
+        template_vars: Option<&std::sync::Arc<std::collections::BTreeMap<String, String>>>,
+    ) -> Result<LayerFile, Error> {
         let (template, optional) = match entry.value.strip_suffix('?') {
             Some(t) => (t, true),
             None => (entry.value.as_str(), false),
         };
-        check_path_variables(template, &tenant.vars)?;
-        let rel = render(template, entry.referenced.line(), "patch file")?;
-        let path = root.join(&stack.dir, &rel, "patch file")?;
-        patches.push(LayerFile {
-            shown: root.display(&path),
+        check_path_variables(template, &self.tenant.vars)?;
+        let rel = self.render(template, entry.referenced.line(), what)?;
+        let path = self.root.join(&self.stack.dir, &rel, what)?;
+        let template_vars = template_vars
+            .filter(|_| crate::values::template::is_template_path(&rel))
+            .cloned();
+        Ok(LayerFile {
+            shown: self.root.display(&path),
             path,
             optional,
-            declared_at: at(entry.referenced.line()),
-            template_vars: None,
-        });
+            declared_at: self.at(entry.referenced.line()),
+            template_vars,
+        })
     }
-    if let Some(manifests) = &spec.manifests {
+
+    /// A `manifests` component: no release and no namespace, since the files are rendered as
+    /// they are and Argo CD puts namespaced objects without a namespace into the
+    /// Application's destination namespace.
+    fn manifests(
+        &self,
+        manifests: &crate::config::ManifestsSpec,
+        post_render: PostRenderPlan,
+        patches: Vec<LayerFile>,
+    ) -> Result<ComponentPlan, Error> {
         let template = &manifests.path;
-        check_path_variables(&template.value, &tenant.vars)?;
-        let rel = render(
-            &template.value,
-            template.referenced.line(),
-            "manifests.path",
-        )?;
-        let dir = root.join(&stack.dir, &rel, "manifests path")?;
-        let shown = root.display(&dir);
+        check_path_variables(&template.value, &self.tenant.vars)?;
+        let line = template.referenced.line();
+        let rel = self.render(&template.value, line, "manifests.path")?;
+        let dir = self.root.join(&self.stack.dir, &rel, "manifests path")?;
+        let shown = self.root.display(&dir);
         if !dir.is_dir() {
             return Err(Error::Input(format!(
-                "{}: component {name:?}: manifests directory {shown} does not exist; fix manifests.path",
-                at(template.referenced.line())
+                "{}: component {:?}: manifests directory {shown} does not exist; fix manifests.path",
+                self.at(line),
+                self.name()
             )));
         }
-        // No release and no namespace: the files are rendered as they are, and Argo CD puts
-        // namespaced objects without a namespace into the Application's destination namespace.
-        return Ok(ComponentPlan {
-            name,
+        Ok(ComponentPlan {
+            name: self.name().to_owned(),
             chart: ChartPlan::Manifests(ManifestsPlan {
                 dir,
                 template: manifests.template,
@@ -210,91 +233,116 @@ fn plan_component(
             post_render,
             plain_http: false,
             patches,
-        });
+        })
     }
-    let chart_spec = spec.chart.as_ref().expect("validated: chart or manifests");
-    let (chart, chart_shown) = if let Some(template) = &chart_spec.path {
-        check_path_variables(&template.value, &tenant.vars)?;
-        let rel = render(&template.value, template.referenced.line(), "chart.path")?;
-        let path = root.join(&stack.dir, &rel, "chart path")?;
-        let shown = root.display(&path);
-        if !path.exists() {
-            return Err(Error::Input(format!(
-                "{}: component {name:?}: chart {shown} does not exist; fix chart.path",
-                at(template.referenced.line())
-            )));
+
+    /// The chart: a path in the repository, or a versioned chart and the constraint chosen
+    /// for this tenant. Returns it with how it is shown in messages.
+    fn chart(&self, chart_spec: &crate::config::ChartSpec) -> Result<(ChartPlan, String), Error> {
+        if let Some(template) = &chart_spec.path {
+            check_path_variables(&template.value, &self.tenant.vars)?;
+            let line = template.referenced.line();
+            let rel = self.render(&template.value, line, "chart.path")?;
+            let path = self.root.join(&self.stack.dir, &rel, "chart path")?;
+            let shown = self.root.display(&path);
+            if !path.exists() {
+                return Err(Error::Input(format!(
+                    "{}: component {:?}: chart {shown} does not exist; fix chart.path",
+                    self.at(line),
+                    self.name()
+                )));
+            }
+            return Ok((ChartPlan::Local(path), shown));
         }
-        (ChartPlan::Local(path), shown)
-    } else {
         let repo = chart_spec
             .repository
             .as_ref()
             .expect("validated: path or repository");
-        let url = render(&repo.value, repo.referenced.line(), "chart.repository")?;
+        let url = self.render(&repo.value, repo.referenced.line(), "chart.repository")?;
         let chart_name = chart_spec
             .name
             .clone()
             .expect("validated: repository has a name");
         let source = ChartSource::parse(&url, chart_spec.plain_http).map_err(|m| {
             Error::Input(format!(
-                "{}: component {name:?}: {m}",
-                at(repo.referenced.line())
+                "{}: component {:?}: {m}",
+                self.at(repo.referenced.line()),
+                self.name()
             ))
         })?;
-        let (constraint, chosen_by) = select_constraint(stack, tenant, spec);
+        let (constraint, chosen_by) = select_constraint(self.stack, self.tenant, self.spec);
         let shown = format!("{}/{chart_name} {constraint}", source.url);
-        (
-            ChartPlan::Remote(RemoteChart {
-                source,
-                name: chart_name,
-                constraint,
-                chosen_by,
-            }),
-            shown,
-        )
-    };
-
-    let line = spec.name.referenced.line();
-    let release = match &spec.release_name {
-        Some(t) => render(t, line, "releaseName")?,
-        None => match &ctx.app_name {
-            Some(app) => release_name_from_app(app).to_owned(),
-            None => default_from_tenant(tenant, &at(line), &name, "releaseName")?,
-        },
-    };
-    check_dns_name(&release, 53, true, &at(line), &name, "release name")?;
-    let namespace = match &spec.namespace {
-        Some(t) => render(t, line, "namespace")?,
-        None => match &ctx.app_namespace {
-            Some(ns) => ns.clone(),
-            None => default_from_tenant(tenant, &at(line), &name, "namespace")?,
-        },
-    };
-    check_dns_name(&namespace, 63, false, &at(line), &name, "namespace")?;
-
-    let mut layers = Vec::new();
-    let shared_vars = std::sync::Arc::new(vars.clone());
-    for entry in &spec.values {
-        let (template, optional) = match entry.value.strip_suffix('?') {
-            Some(t) => (t, true),
-            None => (entry.value.as_str(), false),
+        let remote = RemoteChart {
+            source,
+            name: chart_name,
+            constraint,
+            chosen_by,
         };
-        check_path_variables(template, &tenant.vars)?;
-        let rel = render(template, entry.referenced.line(), "values layer")?;
-        let path = root.join(&stack.dir, &rel, "values layer")?;
-        let template_vars =
-            crate::values::template::is_template_path(&rel).then(|| shared_vars.clone());
-        layers.push(LayerFile {
-            shown: root.display(&path),
-            path,
-            optional,
-            declared_at: at(entry.referenced.line()),
-            template_vars,
-        });
+        Ok((ChartPlan::Remote(remote), shown))
     }
 
+    /// The release name and namespace: strata.yaml's templates, else Argo CD's application,
+    /// else the `tenant` variable; both checked as Kubernetes names.
+    fn release_and_namespace(&self, ctx: &Context) -> Result<(String, String), Error> {
+        let (spec, name) = (self.spec, self.name());
+        let line = spec.name.referenced.line();
+        let at = self.at(line);
+        let release = match &spec.release_name {
+            Some(t) => self.render(t, line, "releaseName")?,
+            None => match &ctx.app_name {
+                Some(app) => release_name_from_app(app).to_owned(),
+                None => default_from_tenant(self.tenant, &at, name, "releaseName")?,
+            },
+        };
+        check_dns_name(&release, 53, true, &at, name, "release name")?;
+        let namespace = match &spec.namespace {
+            Some(t) => self.render(t, line, "namespace")?,
+            None => match &ctx.app_namespace {
+                Some(ns) => ns.clone(),
+                None => default_from_tenant(self.tenant, &at, name, "namespace")?,
+            },
+        };
+        check_dns_name(&namespace, 63, false, &at, name, "namespace")?;
+        Ok((release, namespace))
+    }
+}
+
+fn plan_component(
+    stack: &Stack,
+    root: &RepoRoot,
+    tenant: &Tenant,
+    ctx: &Context,
+    templater: &Templater,
+    spec: &ComponentSpec,
+) -> Result<ComponentPlan, Error> {
+    let planner = ComponentPlanner {
+        stack,
+        root,
+        tenant,
+        templater,
+        vars: tenant.values(),
+        spec,
+    };
+    let post_render = PostRenderPlan::from_config(stack, spec).map_err(Box::new)?;
+    let patches = spec
+        .patches
+        .iter()
+        .map(|entry| planner.layer_file(entry, "patch file", None))
+        .collect::<Result<Vec<_>, _>>()?;
+    if let Some(manifests) = &spec.manifests {
+        return planner.manifests(manifests, post_render, patches);
+    }
+    let chart_spec = spec.chart.as_ref().expect("validated: chart or manifests");
+    let (chart, chart_shown) = planner.chart(chart_spec)?;
+    let (release, namespace) = planner.release_and_namespace(ctx)?;
+    let shared_vars = std::sync::Arc::new(planner.vars.clone());
+    let layers = spec
+        .values
+        .iter()
+        .map(|entry| planner.layer_file(entry, "values layer", Some(&shared_vars)))
+        .collect::<Result<_, _>>()?;
     Ok(ComponentPlan {
-        name,
+        name: spec.name.value.clone(),
         chart,
         chart_shown,
         release,
