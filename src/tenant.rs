@@ -13,6 +13,9 @@ use crate::template::{Templater, referenced_variables};
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
+/// Chart pins of a tenant file: component → (constraint, file:line).
+pub type ChartPins = BTreeMap<String, (String, String)>;
+
 /// A resolved tenant.
 #[derive(Debug, Clone)]
 pub struct Tenant {
@@ -21,8 +24,8 @@ pub struct Tenant {
     /// The tenant directory relative to the repository root.
     pub shown_dir: String,
     pub vars: BTreeMap<String, Var>,
-    /// Chart pins from the tenant file: component → (constraint, file:line).
-    pub chart_pins: BTreeMap<String, (String, String)>,
+    /// Chart pins from the tenant file.
+    pub chart_pins: ChartPins,
 }
 
 impl Tenant {
@@ -123,39 +126,8 @@ pub fn resolve(
 ) -> Result<Tenant, Error> {
     let pattern = &stack.spec.tenants.path;
     let segments = stack_pattern(stack)?;
-
-    let mut vars: BTreeMap<String, Var> = BTreeMap::new();
-    for (name, value) in &stack.spec.vars {
-        vars.insert(
-            name.clone(),
-            Var {
-                value: value.0.clone(),
-                source: VarSource::Stack(stack.file_name.clone()),
-            },
-        );
-    }
-
-    let stack_dir = stack
-        .dir
-        .canonicalize()
-        .map_err(|e| Error::Input(format!("cannot read {}: {e}", stack.dir.display())))?;
-    let start = ctx
-        .start_dir
-        .canonicalize()
-        .map_err(|e| Error::Input(format!("cannot read {}: {e}", ctx.start_dir.display())))?;
-    let rel: Vec<String> = start
-        .strip_prefix(&stack_dir)
-        .map_err(|_| {
-            Error::Input(format!(
-                "{} is not inside the stack {}",
-                start.display(),
-                stack.file_name
-            ))
-        })?
-        .components()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-        .collect();
-
+    let mut vars = stack_vars(stack);
+    let (stack_dir, start, rel) = start_in_stack(stack, ctx)?;
     let path_source = VarSource::TenantPath(pattern.value.clone());
     let dir = if let Some(bound) = match_dir(&segments, &rel) {
         for (name, value) in bound {
@@ -169,36 +141,9 @@ pub fn resolve(
         }
         start.clone()
     } else if rel.is_empty() {
-        // At the stack root: the variables name the tenant.
-        let mut known = vars.clone();
-        for (name, var) in &ctx.vars {
-            known.insert(name.clone(), var.clone());
-        }
-        check_path_variables(&pattern.value, &known)?;
-        let plain = known
-            .iter()
-            .map(|(k, v)| (k.clone(), v.value.clone()))
-            .collect();
-        let rendered =
-            templater
-                .render(&pattern.value, &plain)
-                .map_err(|source| Error::Template {
-                    context: format!(
-                        "{}:{}: cannot find the tenant from the stack root",
-                        stack.file_name,
-                        pattern.referenced.line()
-                    ),
-                    source,
-                })?;
-        let dir = root.join(&stack_dir, &rendered, "tenant directory")?;
-        if !dir.is_dir() {
-            return Err(Error::Tenant(format!(
-                "tenant directory {} does not exist (tenants.path {:?} in {})",
-                root.display(&dir),
-                pattern.value,
-                stack.file_name
-            )));
-        }
+        let dir = dir_from_variables(stack, root, ctx, templater, &stack_dir, &vars)?;
+        // The variables that named the directory are now bound by it.
+        let known = with_context_vars(&vars, ctx);
         for segment in &segments {
             if let Segment::Var { name, .. } = segment
                 && let Some(var) = known.get(name)
@@ -222,55 +167,169 @@ pub fn resolve(
         )));
     };
     let shown_dir = root.display(&dir);
+    let (mut higher, chart_pins) = read_tenant_file(stack, root, &dir)?;
+    higher.extend(ctx.vars.iter().cloned());
+    apply_higher_vars(&mut vars, &path_source, higher, &shown_dir)?;
+    Ok(Tenant {
+        dir,
+        shown_dir,
+        vars,
+        chart_pins,
+    })
+}
 
-    let bound_by_path: BTreeMap<String, String> = vars
+/// The stack's own `vars`, the lowest layer of every tenant's variables.
+fn stack_vars(stack: &Stack) -> BTreeMap<String, Var> {
+    stack
+        .spec
+        .vars
         .iter()
-        .filter(|(_, v)| v.source == path_source)
+        .map(|(name, value)| {
+            let var = Var {
+                value: value.0.clone(),
+                source: VarSource::Stack(stack.file_name.clone()),
+            };
+            (name.clone(), var)
+        })
+        .collect()
+}
+
+/// The stack directory and the start directory (both canonical), and the start's path
+/// below the stack as segments.
+fn start_in_stack(stack: &Stack, ctx: &Context) -> Result<(PathBuf, PathBuf, Vec<String>), Error> {
+    let stack_dir = stack
+        .dir
+        .canonicalize()
+        .map_err(|e| Error::Input(format!("cannot read {}: {e}", stack.dir.display())))?;
+    let start = ctx
+        .start_dir
+        .canonicalize()
+        .map_err(|e| Error::Input(format!("cannot read {}: {e}", ctx.start_dir.display())))?;
+    let rel: Vec<String> = start
+        .strip_prefix(&stack_dir)
+        .map_err(|_| {
+            Error::Input(format!(
+                "{} is not inside the stack {}",
+                start.display(),
+                stack.file_name
+            ))
+        })?
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    Ok((stack_dir, start, rel))
+}
+
+/// `vars` with the context's variables on top.
+fn with_context_vars(vars: &BTreeMap<String, Var>, ctx: &Context) -> BTreeMap<String, Var> {
+    let mut known = vars.clone();
+    for (name, var) in &ctx.vars {
+        known.insert(name.clone(), var.clone());
+    }
+    known
+}
+
+/// At the stack root, the variables name the tenant: `tenants.path` rendered over them must
+/// be an existing directory.
+fn dir_from_variables(
+    stack: &Stack,
+    root: &RepoRoot,
+    ctx: &Context,
+    templater: &Templater,
+    stack_dir: &Path,
+    vars: &BTreeMap<String, Var>,
+) -> Result<PathBuf, Error> {
+    let pattern = &stack.spec.tenants.path;
+    let known = with_context_vars(vars, ctx);
+    check_path_variables(&pattern.value, &known)?;
+    let plain = known
+        .iter()
         .map(|(k, v)| (k.clone(), v.value.clone()))
         .collect();
-
-    let mut higher: Vec<(String, Var)> = Vec::new();
-    let mut chart_pins = BTreeMap::new();
-    if let Some(file) = &stack.spec.tenants.file {
-        let path = root.join(&dir, file, "tenants.file")?;
-        if path.is_file() {
-            let shown = root.display(&path);
-            let spec = TenantFileSpec::load(&path, &shown)?;
-            for (component, pin) in spec.chart {
-                if !stack
-                    .spec
-                    .components
-                    .value
-                    .iter()
-                    .any(|c| c.name.value == component)
-                {
-                    return Err(Error::Tenant(format!(
-                        "{shown}:{}: chart pin for component {component:?}, which {} does not have",
-                        pin.version.referenced.line(),
-                        stack.file_name
-                    )));
-                }
-                if let Err(e) = crate::semver::Constraint::parse(&pin.version.value) {
-                    return Err(Error::Tenant(format!(
-                        "{shown}:{}: chart pin for {component:?}: {e}",
-                        pin.version.referenced.line()
-                    )));
-                }
-                let at = format!("{shown}:{}", pin.version.referenced.line());
-                chart_pins.insert(component, (pin.version.value, at));
-            }
-            for (name, value) in spec.vars {
-                higher.push((
-                    name,
-                    Var {
-                        value: value.0,
-                        source: VarSource::TenantFile(shown.clone()),
-                    },
-                ));
-            }
-        }
+    let rendered = templater
+        .render(&pattern.value, &plain)
+        .map_err(|source| Error::Template {
+            context: format!(
+                "{}:{}: cannot find the tenant from the stack root",
+                stack.file_name,
+                pattern.referenced.line()
+            ),
+            source,
+        })?;
+    let dir = root.join(stack_dir, &rendered, "tenant directory")?;
+    if !dir.is_dir() {
+        return Err(Error::Tenant(format!(
+            "tenant directory {} does not exist (tenants.path {:?} in {})",
+            root.display(&dir),
+            pattern.value,
+            stack.file_name
+        )));
     }
-    higher.extend(ctx.vars.iter().cloned());
+    Ok(dir)
+}
+
+/// The tenant file's variables (above the directory's) and chart pins (component →
+/// constraint and file:line); nothing when the stack has no tenant file or this tenant none.
+fn read_tenant_file(
+    stack: &Stack,
+    root: &RepoRoot,
+    dir: &Path,
+) -> Result<(Vec<(String, Var)>, ChartPins), Error> {
+    let mut vars = Vec::new();
+    let mut chart_pins = BTreeMap::new();
+    let Some(file) = &stack.spec.tenants.file else {
+        return Ok((vars, chart_pins));
+    };
+    let path = root.join(dir, file, "tenants.file")?;
+    if !path.is_file() {
+        return Ok((vars, chart_pins));
+    }
+    let shown = root.display(&path);
+    let spec = TenantFileSpec::load(&path, &shown)?;
+    for (component, pin) in spec.chart {
+        let line = pin.version.referenced.line();
+        if !stack
+            .spec
+            .components
+            .value
+            .iter()
+            .any(|c| c.name.value == component)
+        {
+            return Err(Error::Tenant(format!(
+                "{shown}:{line}: chart pin for component {component:?}, which {} does not have",
+                stack.file_name
+            )));
+        }
+        if let Err(e) = crate::semver::Constraint::parse(&pin.version.value) {
+            return Err(Error::Tenant(format!(
+                "{shown}:{line}: chart pin for {component:?}: {e}"
+            )));
+        }
+        chart_pins.insert(component, (pin.version.value, format!("{shown}:{line}")));
+    }
+    for (name, value) in spec.vars {
+        let var = Var {
+            value: value.0,
+            source: VarSource::TenantFile(shown.clone()),
+        };
+        vars.push((name, var));
+    }
+    Ok((vars, chart_pins))
+}
+
+/// Sets the variables of higher sources (tenant file, then the context) over `vars`; one
+/// that contradicts a variable the tenant directory binds is an error, not an override.
+fn apply_higher_vars(
+    vars: &mut BTreeMap<String, Var>,
+    path_source: &VarSource,
+    higher: Vec<(String, Var)>,
+    shown_dir: &str,
+) -> Result<(), Error> {
+    let bound_by_path: BTreeMap<String, String> = vars
+        .iter()
+        .filter(|(_, v)| v.source == *path_source)
+        .map(|(k, v)| (k.clone(), v.value.clone()))
+        .collect();
     for (name, var) in higher {
         if let Some(bound) = bound_by_path.get(&name)
             && *bound != var.value
@@ -284,13 +343,7 @@ pub fn resolve(
         }
         vars.insert(name, var);
     }
-
-    Ok(Tenant {
-        dir,
-        shown_dir,
-        vars,
-        chart_pins,
-    })
+    Ok(())
 }
 
 /// Refuses variables that a path template uses when their value is not one plain path segment.
