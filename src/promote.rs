@@ -13,7 +13,7 @@ use crate::chart::resolve::{Charts, Mode};
 use crate::config::Stack;
 use crate::context::Context;
 use crate::pipeline::{self, Resolved};
-use crate::plan::ChartPlan;
+use crate::plan::{ChartPlan, RemoteChart};
 use crate::selector::Selection;
 use crate::selector::Selector;
 use std::collections::BTreeMap;
@@ -43,28 +43,9 @@ pub fn promote(
 ) -> Result<Vec<Promotion>, Error> {
     let (_, stack) = pipeline::load_stack(ctx)?;
     let tenants = pipeline::resolve_every_tenant(ctx, &stack)?;
-    let known: std::collections::BTreeSet<String> = stack
-        .spec
-        .vars
-        .keys()
-        .cloned()
-        .chain(tenants.iter().flat_map(|t| t.tenant.vars.keys().cloned()))
-        .collect();
-    from.check_known(&known, &stack.file_name)?;
-    to.check_known(&known, &stack.file_name)?;
-    let sources: Vec<&Resolved> = tenants
-        .iter()
-        .filter(|t| from.matches(&t.tenant.vars))
-        .collect();
-    let targets: Vec<&Resolved> = tenants
-        .iter()
-        .filter(|t| to.matches(&t.tenant.vars))
-        .collect();
-    Selection::of(Some(from.clone())).check_found(sources.len(), &stack.file_name, "")?;
-    Selection::of(Some(to.clone())).check_found(targets.len(), &stack.file_name, "")?;
-    let first = &tenants[0];
+    let (sources, targets) = select_tenants(&stack, &tenants, from, to)?;
     let lock_path = stack.dir.join(LOCK_FILE);
-    let lock_shown = first.root.display(&lock_path);
+    let lock_shown = tenants[0].root.display(&lock_path);
     let mut lock = Lock::load(&lock_path, &lock_shown)?.unwrap_or_default();
     let charts = Charts::new(
         Cache::from_env(),
@@ -84,46 +65,10 @@ pub fn promote(
         {
             continue;
         }
-        // What the source tenants run today, from the lock: it must be one version.
-        let mut source_entries: BTreeMap<String, (LockEntry, Vec<String>)> = BTreeMap::new();
-        let mut source_remote = None;
-        for t in &sources {
-            if let Some(remote) = remote_of(t, name) {
-                let resolved = charts.locked_entry(remote)?;
-                source_remote.get_or_insert_with(|| remote.clone());
-                source_entries
-                    .entry(resolved.digest.clone())
-                    .or_insert_with(|| (resolved.clone(), Vec::new()))
-                    .1
-                    .push(t.tenant.shown_dir.clone());
-            }
-        }
-        let (entry, remote) = match (source_entries.len(), source_remote) {
-            (1, Some(remote)) => (source_entries.into_values().next().expect("one").0, remote),
-            (0, _) | (_, None) => continue,
-            _ => {
-                let list: Vec<String> = source_entries
-                    .values()
-                    .map(|(e, ts)| format!("{} ({})", e.version, ts.join(", ")))
-                    .collect();
-                return Err(Error::Input(format!(
-                    "--from {from} tenants run different versions of {name}: {}; narrow --from so it names one version",
-                    list.join("; ")
-                )));
-            }
+        let Some((entry, remote)) = source_version(&charts, &sources, name, from)? else {
+            continue;
         };
-        let mut before = BTreeMap::new();
-        for t in &targets {
-            if let Some(remote) = remote_of(t, name) {
-                let version = lock
-                    .get(&remote.source, &remote.name, &remote.constraint)
-                    .map_or_else(
-                        || format!("unlocked {}", remote.constraint),
-                        |e| e.version.clone(),
-                    );
-                *before.entry(version).or_insert(0) += 1;
-            }
-        }
+        let before = versions_before(&lock, &targets, name);
         stack_text = set_pin(&stack_text, &stack, to, name, &entry.version)?;
         lock.upsert(LockEntry {
             constraint: entry.version.clone(),
@@ -157,6 +102,100 @@ pub fn promote(
     // Re-read everything: the lock drops what no tenant uses, and tenants that a more specific
     // pin keeps on another version are reported rather than silently left behind.
     crate::lockfile::update_lock(ctx, false)?;
+    mark_held_back(ctx, to, &mut promotions)?;
+    Ok(promotions)
+}
+
+/// The tenants `from` and `to` select; each selector must name known variables and select
+/// at least one tenant.
+fn select_tenants<'a>(
+    stack: &Stack,
+    tenants: &'a [Resolved],
+    from: &Selector,
+    to: &Selector,
+) -> Result<(Vec<&'a Resolved>, Vec<&'a Resolved>), Error> {
+    let known: std::collections::BTreeSet<String> = stack
+        .spec
+        .vars
+        .keys()
+        .cloned()
+        .chain(tenants.iter().flat_map(|t| t.tenant.vars.keys().cloned()))
+        .collect();
+    from.check_known(&known, &stack.file_name)?;
+    to.check_known(&known, &stack.file_name)?;
+    let sources: Vec<&Resolved> = tenants
+        .iter()
+        .filter(|t| from.matches(&t.tenant.vars))
+        .collect();
+    let targets: Vec<&Resolved> = tenants
+        .iter()
+        .filter(|t| to.matches(&t.tenant.vars))
+        .collect();
+    Selection::of(Some(from.clone())).check_found(sources.len(), &stack.file_name, "")?;
+    Selection::of(Some(to.clone())).check_found(targets.len(), &stack.file_name, "")?;
+    Ok((sources, targets))
+}
+
+/// What the source tenants run today of component `name`, from the lock: it must be one
+/// version. `None` when no source tenant has the component as a versioned chart.
+fn source_version(
+    charts: &Charts,
+    sources: &[&Resolved],
+    name: &str,
+    from: &Selector,
+) -> Result<Option<(LockEntry, RemoteChart)>, Error> {
+    let mut source_entries: BTreeMap<String, (LockEntry, Vec<String>)> = BTreeMap::new();
+    let mut source_remote = None;
+    for t in sources {
+        if let Some(remote) = remote_of(t, name) {
+            let resolved = charts.locked_entry(remote)?;
+            source_remote.get_or_insert_with(|| remote.clone());
+            source_entries
+                .entry(resolved.digest.clone())
+                .or_insert_with(|| (resolved.clone(), Vec::new()))
+                .1
+                .push(t.tenant.shown_dir.clone());
+        }
+    }
+    match (source_entries.len(), source_remote) {
+        (1, Some(remote)) => Ok(Some((
+            source_entries.into_values().next().expect("one").0,
+            remote,
+        ))),
+        (0, _) | (_, None) => Ok(None),
+        _ => {
+            let list: Vec<String> = source_entries
+                .values()
+                .map(|(e, ts)| format!("{} ({})", e.version, ts.join(", ")))
+                .collect();
+            Err(Error::Input(format!(
+                "--from {from} tenants run different versions of {name}: {}; narrow --from so it names one version",
+                list.join("; ")
+            )))
+        }
+    }
+}
+
+/// The versions of component `name` the target tenants use before the promotion, with how
+/// many tenants use each.
+fn versions_before(lock: &Lock, targets: &[&Resolved], name: &str) -> BTreeMap<String, usize> {
+    let mut before = BTreeMap::new();
+    for t in targets {
+        if let Some(remote) = remote_of(t, name) {
+            let version = lock
+                .get(&remote.source, &remote.name, &remote.constraint)
+                .map_or_else(
+                    || format!("unlocked {}", remote.constraint),
+                    |e| e.version.clone(),
+                );
+            *before.entry(version).or_insert(0) += 1;
+        }
+    }
+    before
+}
+
+/// Notes the target tenants that still resolve another version after the promotion.
+fn mark_held_back(ctx: &Context, to: &Selector, promotions: &mut [Promotion]) -> Result<(), Error> {
     let (_, stack) = pipeline::load_stack(ctx)?;
     for t in pipeline::resolve_every_tenant(ctx, &stack)?
         .iter()
@@ -171,7 +210,7 @@ pub fn promote(
             }
         }
     }
-    Ok(promotions)
+    Ok(())
 }
 
 /// A commit-message-ready summary.
