@@ -324,38 +324,7 @@ fn parse_patch(at: &str, value: GoValue) -> Result<Patch, PatchError> {
     let mut optional = false;
     for (key, value) in map.iter() {
         match (key, value) {
-            ("target", GoValue::Map(t)) => {
-                for (field, v) in t.iter() {
-                    let text = || match v {
-                        GoValue::String(s) => Ok(s.clone()),
-                        _ => Err(invalid(&format!("target.{field} must be a string"))),
-                    };
-                    match field {
-                        "kind" => target.kind = Some(text()?),
-                        "name" => target.name = Some(text()?),
-                        "namespace" => target.namespace = Some(text()?),
-                        "apiVersion" => target.api_version = Some(text()?),
-                        "labels" => {
-                            let GoValue::Map(labels) = v else {
-                                return Err(invalid("target.labels must be a mapping"));
-                            };
-                            for (k, l) in labels.iter() {
-                                let GoValue::String(l) = l else {
-                                    return Err(invalid(
-                                        "label values in target.labels must be strings",
-                                    ));
-                                };
-                                target.labels.insert(k.to_owned(), l.clone());
-                            }
-                        }
-                        other => {
-                            return Err(invalid(&format!(
-                                "unknown target field {other:?} (kind, name, namespace, apiVersion, labels)"
-                            )));
-                        }
-                    }
-                }
-            }
+            ("target", GoValue::Map(t)) => target = parse_target(t).map_err(|m| invalid(&m))?,
             ("strategicMerge", GoValue::Map(_)) if operation.is_none() => {
                 operation = Some(Operation::StrategicMerge(value.clone()))
             }
@@ -395,6 +364,40 @@ fn parse_patch(at: &str, value: GoValue) -> Result<Patch, PatchError> {
         operation,
         optional,
     })
+}
+
+/// A patch's `target`: which objects it applies to.
+fn parse_target(map: &GoMap) -> Result<Target, String> {
+    let mut target = Target::default();
+    for (field, v) in map.iter() {
+        let text = || match v {
+            GoValue::String(s) => Ok(s.clone()),
+            _ => Err(format!("target.{field} must be a string")),
+        };
+        match field {
+            "kind" => target.kind = Some(text()?),
+            "name" => target.name = Some(text()?),
+            "namespace" => target.namespace = Some(text()?),
+            "apiVersion" => target.api_version = Some(text()?),
+            "labels" => {
+                let GoValue::Map(labels) = v else {
+                    return Err("target.labels must be a mapping".into());
+                };
+                for (k, l) in labels.iter() {
+                    let GoValue::String(l) = l else {
+                        return Err("label values in target.labels must be strings".into());
+                    };
+                    target.labels.insert(k.to_owned(), l.clone());
+                }
+            }
+            other => {
+                return Err(format!(
+                    "unknown target field {other:?} (kind, name, namespace, apiVersion, labels)"
+                ));
+            }
+        }
+    }
+    Ok(target)
 }
 
 fn check_op(op: &GoValue) -> Result<(), String> {
