@@ -18,7 +18,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 /// Bumped whenever the encoding below changes.
-const FORMAT: u64 = 1;
+const FORMAT: u64 = 2;
 
 #[derive(Debug, thiserror::Error)]
 #[error("cannot fingerprint chart {path}: {source}")]
@@ -160,10 +160,12 @@ pub fn tenant(
         enc.flag(c.include_crds);
         enc.flag(c.skip_tests);
         enc.bytes(&serde_json::to_vec(&c.post_render).expect("JSON serializes"));
+        // Whether a manifests directory is templated decides its output by itself: encoded
+        // always, not only through whether the variables below are read.
+        let templated_manifests = matches!(&c.chart, ChartPlan::Manifests(m) if m.template);
+        enc.flag(templated_manifests);
         // Label templates and templated manifests read the tenant's variables directly.
-        let templated =
-            c.post_render.is_active() || matches!(&c.chart, ChartPlan::Manifests(m) if m.template);
-        enc.flag(templated);
+        let templated = c.post_render.is_active() || templated_manifests;
         if templated {
             enc.count(vars.len());
             for (k, v) in vars {
@@ -171,7 +173,11 @@ pub fn tenant(
                 enc.str(v);
             }
         }
-        enc.bytes(&patches.cache_input());
+        let patch_files = patches.cache_input();
+        enc.count(patch_files.len());
+        for text in patch_files {
+            enc.str(text);
+        }
     }
     enc.option(ctx.kube_version.as_deref());
     enc.count(ctx.api_versions.len());
