@@ -290,6 +290,48 @@ fn a_variable_cannot_inject_objects_or_keys_into_templated_manifests() {
     }
 }
 
+/// A variable inserted into a key must be the key: YAML tags, quotes and YAML 1.1 booleans
+/// would let it choose another key (`!!binary` decodes to any bytes, escape sequences
+/// included), in templated manifests, values layers and patches alike.
+#[test]
+fn a_variable_cannot_choose_a_key_it_does_not_spell() {
+    let stack = templated_stack();
+    stack.write(
+        "m/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  {{note}}: x\n",
+    );
+    let render = |note: &str| {
+        run(strata(Helm::V3)
+            .env("STRATA_CACHE_DIR", stack.path("cache"))
+            .arg("render")
+            .args(["--var", &format!("note={note}")])
+            .arg(stack.path("customers/acme")))
+    };
+    let out = render("on-call");
+    assert_success(&out, "a plain key");
+    assert!(
+        text(&out.stdout).contains("on-call: x"),
+        "{}",
+        describe(&out)
+    );
+    for bad in [
+        "!!binary YQpi",
+        "!!binary G1szMW1SRUQ=",
+        "yes",
+        "\"q\"",
+        "!!str q",
+    ] {
+        let out = render(bad);
+        assert_error(&out, bad, &["`note`", "m/cm.yaml"]);
+        assert!(out.stdout.is_empty(), "{bad}: {}", describe(&out));
+        assert!(
+            !text(&out.stderr).contains('\x1b'),
+            "{bad}: {}",
+            describe(&out)
+        );
+    }
+}
+
 /// A `file://` dependency is packed from its own directory, which may lie outside the
 /// component's chart: its links are held to the same rule, and a link loop in it ends the
 /// render at once instead of walking without end.
