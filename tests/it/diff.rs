@@ -529,6 +529,10 @@ fn markdown_starts_with_the_summary_table_and_can_be_written_as_parts() {
 
     let parts = repo.tree.path("parts");
     let parts_arg = parts.display().to_string();
+    // A link left at a part's name is replaced, never written through.
+    let outside = repo.tree.write("outside.md", "keep me");
+    fs::create_dir_all(&parts).unwrap();
+    std::os::unix::fs::symlink(&outside, parts.join("strata-diff-1.md")).unwrap();
     let out = repo.diff(&[
         "--base",
         "main",
@@ -544,6 +548,7 @@ fn markdown_starts_with_the_summary_table_and_can_be_written_as_parts() {
         fs::read_to_string(parts.join("strata-diff-1.md")).unwrap(),
         markdown
     );
+    assert_eq!(fs::read_to_string(&outside).unwrap(), "keep me");
 }
 
 #[test]
