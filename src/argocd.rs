@@ -1,14 +1,14 @@
 //! Reads the environment Argo CD's cmp-server gives plugin commands (argocd-cmp.md §3–4).
 
-use crate::context::{Context, ParameterValues, Var, VarSource, non_empty, split_api_versions};
+use crate::context::{
+    Context, ParameterValues, VALUES_PARAM, VALUES_YAML_PARAM, Var, VarSource, non_empty,
+    split_api_versions,
+};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// Parameter names with a meaning of their own; every other string parameter is a variable.
-pub const VALUES_PARAM: &str = "values";
-pub const VALUES_YAML_PARAM: &str = "valuesYaml";
 const ENV_PREFIX: &str = "ARGOCD_ENV_";
 
 #[derive(Debug, Deserialize)]
@@ -173,14 +173,10 @@ fn apply_parameters(ctx: &mut Context, json: &str) -> Result<(), crate::Error> {
     Ok(())
 }
 
-/// The release name Argo CD's own Helm support would use: the app name without `<ns>_`.
-pub fn release_name_from_app(app_name: &str) -> &str {
-    app_name.split_once('_').map_or(app_name, |(_, name)| name)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::context::release_name_from_app;
     use crate::context::string_map as env;
 
     #[test]

@@ -47,6 +47,10 @@ pub struct Var {
     pub source: VarSource,
 }
 
+/// Parameter names with a meaning of their own; every other string parameter is a variable.
+pub const VALUES_PARAM: &str = "values";
+pub const VALUES_YAML_PARAM: &str = "valuesYaml";
+
 /// Values given as Argo CD parameters; both sit above every file layer.
 #[derive(Debug, Clone, Default)]
 pub struct ParameterValues {
@@ -107,6 +111,11 @@ pub fn split_api_versions(list: &str) -> Vec<String> {
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
         .collect()
+}
+
+/// The release name Argo CD's own Helm support would use: the app name without `<ns>_`.
+pub fn release_name_from_app(app_name: &str) -> &str {
+    app_name.split_once('_').map_or(app_name, |(_, name)| name)
 }
 
 /// The environment variable naming an explicit helm binary.

@@ -5,8 +5,8 @@
 //! Argo CD never sends them back to `generate`.
 
 use crate::Error;
-use crate::argocd::{VALUES_PARAM, VALUES_YAML_PARAM};
 use crate::context::{Context, Var, VarSource};
+use crate::context::{VALUES_PARAM, VALUES_YAML_PARAM};
 use crate::pipeline;
 use serde::Serialize;
 use std::collections::BTreeMap;

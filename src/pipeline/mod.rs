@@ -3,6 +3,7 @@
 
 pub mod fingerprint;
 
+use crate::Error;
 use crate::budget::{Budget, DEFAULT_RENDER_BUDGET};
 use crate::chart::cache::Cache;
 use crate::chart::lock::{LOCK_FILE, Lock};
@@ -21,7 +22,6 @@ use crate::values::layer::Layer;
 use crate::values::merge::merge_layers;
 use crate::values::parameters::layer_from_map;
 use crate::values::{Node, Origin};
-use crate::{Error, argocd};
 use fingerprint::ChartMemo;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -147,11 +147,11 @@ fn component_values_with(
         layers.push(layer);
     }
     if let Some(yaml) = &ctx.parameter_values.yaml {
-        let source = format!("Argo CD parameter {:?}", argocd::VALUES_YAML_PARAM);
+        let source = format!("Argo CD parameter {:?}", crate::context::VALUES_YAML_PARAM);
         layers.push(Layer::from_yaml(yaml, Arc::from(source))?);
     }
     if let Some(map) = &ctx.parameter_values.map {
-        let source = format!("Argo CD parameter {:?}", argocd::VALUES_PARAM);
+        let source = format!("Argo CD parameter {:?}", crate::context::VALUES_PARAM);
         layers.push(layer_from_map(map, Arc::from(source))?);
     }
     let base = Node::empty_map(Origin {

@@ -6,9 +6,8 @@ pub mod post_render;
 pub use crate::chart::source::{ChartSource, RemoteChart, SourceKind};
 
 use crate::Error;
-use crate::argocd::release_name_from_app;
 use crate::config::{ComponentSpec, Stack};
-use crate::context::Context;
+use crate::context::{Context, release_name_from_app};
 use crate::paths::RepoRoot;
 use crate::template::Templater;
 use crate::tenant::{Tenant, check_path_variables};
