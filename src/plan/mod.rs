@@ -14,6 +14,15 @@ use crate::tenant::{Tenant, check_path_variables};
 use post_render::PostRenderPlan;
 use std::path::PathBuf;
 
+/// The file-name suffix that marks a values layer as a template (rendered over the tenant's
+/// variables by [`crate::values::template`] before it is merged).
+pub const TEMPLATE_SUFFIX: &str = ".tmpl";
+
+/// Whether a layer path names a template layer.
+pub fn is_template_path(path: &str) -> bool {
+    path.ends_with(TEMPLATE_SUFFIX)
+}
+
 /// A layer file of a component, after templating.
 #[derive(Debug, Clone)]
 pub struct LayerFile {
@@ -183,9 +192,7 @@ impl ComponentPlanner<'_> {
         check_path_variables(template, &self.tenant.vars)?;
         let rel = self.render(template, entry.referenced.line(), what)?;
         let path = self.root.join(&self.stack.dir, &rel, what)?;
-        let template_vars = template_vars
-            .filter(|_| crate::values::template::is_template_path(&rel))
-            .cloned();
+        let template_vars = template_vars.filter(|_| is_template_path(&rel)).cloned();
         Ok(LayerFile {
             shown: self.root.display(&path),
             path,

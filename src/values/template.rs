@@ -17,14 +17,6 @@ use crate::yaml::{self, RawKind, RawNode};
 use handlebars::Handlebars;
 use std::collections::BTreeMap;
 
-/// The file-name suffix that marks a values layer as a template.
-pub const TEMPLATE_SUFFIX: &str = ".tmpl";
-
-/// Whether a layer path names a template layer.
-pub fn is_template_path(path: &str) -> bool {
-    path.ends_with(TEMPLATE_SUFFIX)
-}
-
 // Private-use code points mark, in the rendered text, where a variable's value was inserted and
 // which template line each output line came from. Templates and values may not hold them.
 const INSERT_OPEN: char = '\u{E000}';

@@ -2,6 +2,8 @@
 //! top-level modules, nor among the files of one module directory. Read from the sources, so a
 //! new `use crate::...` that points back up fails here with the loop it closes.
 //!
+//! The stages of a render also import in their order only ([`STAGES`]).
+//!
 //! What counts: `crate::` and `super::` paths in code, outside comments and `#[cfg(test)]`
 //! modules (tests may reach anywhere). `crate::Error` is left out: it gathers every stage's
 //! typed error for the binary, so each stage returning it is not a dependency on the others.
@@ -29,6 +31,43 @@ fn top_level_modules_have_no_import_cycle() {
     );
     let cycles = cycles(&graph);
     assert!(cycles.is_empty(), "import cycles: {}", show(&cycles));
+}
+
+/// The stages of one render, in order, by their modules. A stage reads what earlier stages
+/// produced and never names a later one; `pipeline` alone drives them all.
+/// `chart` sits with resolve: a chart reference is parsed while planning (`chart::source`),
+/// and fetching it while preparing needs no stage either.
+const STAGES: &[&[&str]] = &[
+    &["context", "config", "tenant", "chart", "plan"],
+    &["values"],
+    &["render"],
+    &["post_render"],
+    &["render_cache", "pipeline"],
+];
+
+#[test]
+fn stages_never_import_a_later_stage() {
+    let graph = graph(1);
+    let stage_of = |module: &str| STAGES.iter().position(|s| s.contains(&module));
+    let mut upward = Vec::new();
+    for (from, targets) in &graph {
+        let Some(from_stage) = stage_of(&from[0]) else {
+            continue;
+        };
+        for to in targets {
+            if stage_of(&to[0]).is_some_and(|to_stage| to_stage > from_stage) {
+                upward.push(format!("{} → {}", from[0], to[0]));
+            }
+        }
+    }
+    assert!(upward.is_empty(), "a stage imports a later one: {upward:?}");
+    for module in STAGES.iter().flat_map(|s| s.iter()) {
+        let edges = graph.get(&vec![(*module).to_owned()]);
+        assert!(
+            edges.is_none_or(|e| !e.contains(&vec!["argocd".to_owned()])),
+            "{module} imports the Argo CD edge"
+        );
+    }
 }
 
 #[test]
