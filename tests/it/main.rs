@@ -21,6 +21,7 @@ mod diff;
 mod docs_commands;
 mod explain_whole;
 mod fleet;
+mod function_length;
 mod helm_acceptance;
 mod helm_parity;
 mod helm_yaml;
