@@ -78,6 +78,18 @@ pub enum OciError {
         credential: String,
         detail: String,
     },
+    #[error(
+        "registry {registry} redirected a request for {chart} to {answered_by}, which answered HTTP 401: \
+         registry credentials go to the registry only, so none were sent; the redirect target \
+         must serve the download without credentials (check the registry's storage settings)"
+    )]
+    RedirectChallenge {
+        registry: String,
+        /// `oci://host/path/chart`.
+        chart: String,
+        /// `scheme://host[:port]` of the redirect target, nothing of its path or query.
+        answered_by: String,
+    },
     #[error("registry {registry} denied pull access to {repository} ({credential})")]
     AccessDenied {
         registry: String,
@@ -464,6 +476,7 @@ impl<'a> OciClient<'a> {
         if response.status != 401 {
             return Ok(response);
         }
+        self.check_challenger(target, url, &response)?;
         if remembered.is_some() {
             // The token expired or the credential changed: negotiate again, once.
             self.forget(target);
@@ -499,10 +512,36 @@ impl<'a> OciClient<'a> {
         };
         let response = self.send(target, url, &headers, Some(&auth))?;
         if response.status == 401 {
+            self.check_challenger(target, url, &response)?;
             return Err(self.auth_failed(target, rejection(&session, &response)));
         }
         self.remember(target, session);
         Ok(response)
+    }
+
+    /// A `401` is acted on only when the registry itself sent it. When a redirect (to blob
+    /// storage, say) led elsewhere, that host's challenge would decide where the registry's
+    /// credentials or identity token go: it is an error instead, and nothing is sent. Docker's
+    /// registry client keeps the same rule by learning challenges only from the registry's own
+    /// endpoint.
+    fn check_challenger(
+        &self,
+        target: &Target,
+        url: &str,
+        response: &Response,
+    ) -> Result<(), OciError> {
+        if response.came_from_origin_of(url) {
+            return Ok(());
+        }
+        let answered_by = UrlParts::parse(&response.url).map_or_else(
+            || "another host".to_owned(),
+            |p| format!("{}://{}", p.scheme, p.authority()),
+        );
+        Err(OciError::RedirectChallenge {
+            registry: target.registry().to_owned(),
+            chart: target.repo.chart_url(target.chart),
+            answered_by,
+        })
     }
 
     fn send(
@@ -550,7 +589,7 @@ impl<'a> OciClient<'a> {
         };
         let shown = url::redact(realm);
         let sends_secret = auth.is_some() || identity_token.is_some();
-        if sends_secret && !cleartext_allowed(realm, target.repo.plain_http) {
+        if sends_secret && !cleartext_allowed(realm, target.repo) {
             return Err(self.auth_failed(
                 target,
                 &format!(
@@ -816,18 +855,28 @@ fn rejection(session: &Session, response: &Response) -> &'static str {
     }
 }
 
-/// Whether credentials may go to `realm`: over HTTPS always; over plain HTTP only to this
-/// machine or when the registry itself is configured as plain HTTP.
-fn cleartext_allowed(realm: &str, plain_http_registry: bool) -> bool {
+/// Whether credentials may go to `realm`: over HTTPS always; over plain HTTP only when the
+/// registry itself is configured as plain HTTP, or when both the registry and the realm are on
+/// this machine. A remote HTTPS registry never has its credentials sent in clear text, not
+/// even to a loopback address.
+fn cleartext_allowed(realm: &str, registry: &OciRepository) -> bool {
     let Some(parts) = UrlParts::parse(realm) else {
         return false;
     };
+    let registry_on_this_machine =
+        UrlParts::parse(&registry.origin()).is_some_and(|r| is_loopback(&r));
+    parts.scheme == "https"
+        || registry.plain_http
+        || (registry_on_this_machine && is_loopback(&parts))
+}
+
+/// `localhost` or a loopback address.
+fn is_loopback(parts: &UrlParts) -> bool {
     let ip = parts.host.trim_start_matches('[').trim_end_matches(']');
-    let loopback = parts.host == "localhost"
+    parts.host == "localhost"
         || ip
             .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
-    parts.scheme == "https" || plain_http_registry || loopback
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// `key=value` and `key="quoted, \"escaped\" value"` pairs separated by commas; keys are
@@ -1044,6 +1093,7 @@ mod tests {
     fn response(headers: &[(&str, &str)]) -> Response {
         Response {
             status: 200,
+            url: "https://127.0.0.1:5000/v2/helm/web/tags/list".to_owned(),
             headers: headers
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -1169,16 +1219,38 @@ mod tests {
 
     #[test]
     fn sends_credentials_in_clear_text_only_locally() {
-        assert!(cleartext_allowed("https://auth.example.com/token", false));
-        assert!(cleartext_allowed("http://127.0.0.1:5001/token", false));
-        assert!(cleartext_allowed("http://localhost/token", false));
-        assert!(cleartext_allowed("http://[::1]:8080/token", false));
-        assert!(cleartext_allowed("http://auth.example.com/token", true));
-        assert!(!cleartext_allowed("http://auth.example.com/token", false));
+        let local = OciRepository::parse("oci://127.0.0.1:5000/helm", false).unwrap();
+        let remote = OciRepository::parse("oci://registry.example.com/helm", false).unwrap();
+        let plain = OciRepository::parse("oci://registry.example.com/helm", true).unwrap();
+        assert!(cleartext_allowed("https://auth.example.com/token", &remote));
+        assert!(cleartext_allowed("http://127.0.0.1:5001/token", &local));
+        assert!(cleartext_allowed("http://localhost/token", &local));
+        assert!(cleartext_allowed("http://[::1]:8080/token", &local));
+        assert!(cleartext_allowed("http://auth.example.com/token", &plain));
+        assert!(!cleartext_allowed("http://auth.example.com/token", &remote));
+        assert!(!cleartext_allowed("http://auth.example.com/token", &local));
+        assert!(!cleartext_allowed("http://127.0.0.1:5001/token", &remote));
+        assert!(!cleartext_allowed("http://localhost/token", &remote));
         assert!(!cleartext_allowed(
             "http://127.0.0.1.example.com/token",
-            false
+            &local
         ));
+    }
+
+    #[test]
+    fn acts_only_on_the_registry_s_own_challenges() {
+        let url = "https://127.0.0.1:5000/v2/helm/web/blobs/sha256:00";
+        let mut r = response(&[]);
+        r.url = "https://127.0.0.1:5000/v2/helm/web/blobs/sha256:00".to_owned();
+        assert!(r.came_from_origin_of(url));
+        for elsewhere in [
+            "https://127.0.0.1:5001/storage/blob",
+            "http://127.0.0.1:5000/storage/blob",
+            "https://storage.example.com/blob?sig=abc",
+        ] {
+            r.url = elsewhere.to_owned();
+            assert!(!r.came_from_origin_of(url), "{elsewhere}");
+        }
     }
 
     #[test]

@@ -20,6 +20,7 @@ use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use ureq::ResponseExt;
 use ureq::unversioned::resolver::DefaultResolver;
 use ureq::unversioned::transport::{ConnectProxyConnector, Connector, TcpConnector};
 
@@ -126,6 +127,9 @@ impl Default for TransportOptions {
 #[derive(Debug, Clone)]
 pub struct Response {
     pub status: u16,
+    /// Where the response came from: the request's URL, or the last redirect's target. It
+    /// may hold a signed query or userinfo, so it is printed only through [`url::redact`].
+    pub url: String,
     /// Names lower-cased, in the order received.
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
@@ -142,6 +146,16 @@ impl Response {
 
     pub fn is_success(&self) -> bool {
         (200..300).contains(&self.status)
+    }
+
+    /// Whether the response came from `url`'s own origin (scheme, host and port) rather than
+    /// from a host a redirect led to. Only the origin's answers may ask for its credentials:
+    /// the redirect target never saw them and must not decide where they go.
+    pub fn came_from_origin_of(&self, url: &str) -> bool {
+        match (url::UrlParts::parse(url), url::UrlParts::parse(&self.url)) {
+            (Some(asked), Some(answered)) => asked.same_origin(&answered),
+            _ => false,
+        }
     }
 }
 
@@ -394,6 +408,7 @@ impl Transport {
         };
         let resp = sent.map_err(|e| self.map_error(e, shown, started, false))?;
         let status = resp.status().as_u16();
+        let answered_by = resp.get_uri().to_string();
         let headers: Vec<(String, String)> = resp
             .headers()
             .iter()
@@ -456,6 +471,7 @@ impl Transport {
         }
         Ok(Response {
             status,
+            url: answered_by,
             headers,
             body,
         })
