@@ -1,7 +1,7 @@
 //! `strata generate`: the Argo CD plugin's render of the app path's tenant.
 
 use super::args::argocd_context;
-use super::output::write_stdout;
+use super::output::write_manifests;
 use anyhow::Result;
 use strata::pipeline;
 
@@ -9,5 +9,5 @@ use strata::pipeline;
 /// partial output leaves out.
 pub fn exec() -> Result<()> {
     let out = pipeline::render(&argocd_context()?)?;
-    write_stdout(&out)
+    write_manifests(&out)
 }

@@ -9,11 +9,22 @@ use std::path::Path;
 /// with the command's usual exit status and nothing on stderr, as with a program killed by
 /// SIGPIPE minus the signal status that `set -o pipefail` would report.
 pub fn write_stdout(bytes: &[u8]) -> Result<()> {
-    let mut stdout = std::io::stdout().lock();
-    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+    match write_all(bytes) {
         Err(e) if e.kind() == ErrorKind::BrokenPipe => Ok(()),
         result => result.context("cannot write to stdout"),
     }
+}
+
+/// Writes `generate`'s manifests. Argo CD reads stdout to its end and prunes what is missing,
+/// so a reader that stops early means the manifests did not arrive whole: unlike a terminal
+/// pipe, that is an error (exit 1), never a silent success.
+pub fn write_manifests(bytes: &[u8]) -> Result<()> {
+    write_all(bytes).context("cannot write the manifests to stdout: the reader closed it early")
+}
+
+fn write_all(bytes: &[u8]) -> std::io::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(bytes).and_then(|()| stdout.flush())
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same directory, so a reader sees

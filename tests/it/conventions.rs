@@ -4,6 +4,7 @@
 
 use crate::common::*;
 use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
 
 fn stack() -> Tree {
     let t = Tree::new();
@@ -188,10 +189,20 @@ fn large_output_stack(tenants: usize) -> Tree {
 /// Runs strata through a real shell pipe into `head -c 10`, and returns strata's own exit
 /// status (not head's) and what strata wrote on stderr.
 fn piped_into_head(t: &Tree, args: &[&str]) -> (Option<i32>, String) {
+    piped_into_head_in(t, t.root(), &[], args)
+}
+
+fn piped_into_head_in(
+    t: &Tree,
+    dir: &Path,
+    env: &[(&str, &str)],
+    args: &[&str],
+) -> (Option<i32>, String) {
     let out = run_std(
         std::process::Command::new("bash")
-            .current_dir(t.root())
+            .current_dir(dir)
             .env_clear()
+            .envs(env.iter().copied())
             .env("PATH", BASE_PATH)
             .env("HOME", test_home())
             .env("STRATA_HELM", Helm::V4.path())
@@ -224,6 +235,17 @@ fn a_closed_pipe_ends_the_output_without_an_error() {
         assert_eq!(code, Some(status), "{args:?}: stderr: {stderr}");
         assert_eq!(stderr, "", "{args:?}");
     }
+    // generate is read by Argo CD to its end: a reader that stops early is an error there.
+    let env = [
+        ("ARGOCD_APP_NAME", "acme"),
+        ("ARGOCD_APP_NAMESPACE", "acme"),
+    ];
+    let (code, stderr) = piped_into_head_in(&t, &t.path("t/acme"), &env, &["generate"]);
+    assert_eq!(code, Some(1), "generate: stderr: {stderr}");
+    assert!(
+        stderr.contains("cannot write the manifests to stdout"),
+        "generate: {stderr}"
+    );
     let t = large_output_stack(1000);
     let listed = in_repo(&t, Helm::V4, &["tenants"]);
     assert_success(&listed, "tenants");
