@@ -487,15 +487,16 @@ mod tests {
         dir
     }
 
+    /// The local chart `sub` 1.2.0 the umbrellas depend on by `file://../sub`.
+    fn sub_chart(root: &Path) -> PathBuf {
+        chart(root, "sub", "apiVersion: v2\nname: sub\nversion: 1.2.0\n")
+    }
+
     #[test]
     fn plans_what_charts_does_not_hold() {
         let tmp = tempfile::tempdir().unwrap();
         let root = RepoRoot::new(tmp.path()).unwrap();
-        chart(
-            tmp.path(),
-            "sub",
-            "apiVersion: v2\nname: sub\nversion: 1.2.0\n",
-        );
+        sub_chart(tmp.path());
         let umbrella = chart(
             tmp.path(),
             "umbrella",
@@ -520,11 +521,7 @@ mod tests {
     fn mistakes_name_the_line() {
         let tmp = tempfile::tempdir().unwrap();
         let root = RepoRoot::new(tmp.path()).unwrap();
-        chart(
-            tmp.path(),
-            "sub",
-            "apiVersion: v2\nname: sub\nversion: 1.2.0\n",
-        );
+        sub_chart(tmp.path());
         let cases = [
             (
                 "  - name: x\n    repository: \"@stable\"\n",

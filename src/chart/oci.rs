@@ -606,9 +606,9 @@ impl<'a> OciClient<'a> {
             None => {
                 let mut query = Vec::new();
                 if let Some(service) = param("service") {
-                    query.push(format!("service={}", encode_query(service)));
+                    query.push(format!("service={}", url::encode_component(service)));
                 }
-                query.push(format!("scope={}", encode_query(scope)));
+                query.push(format!("scope={}", url::encode_component(scope)));
                 let separator = if realm.contains('?') { '&' } else { '?' };
                 let url = format!("{realm}{separator}{}", query.join("&"));
                 self.send(target, &url, &[], auth.as_ref())?
@@ -1073,19 +1073,6 @@ fn valid_path_component(segment: &str) -> bool {
         .all(|sep| matches!(sep, "" | "." | "_" | "__") || sep.bytes().all(|b| b == b'-'))
 }
 
-/// Percent-encodes a query value (everything but RFC 3986 unreserved characters).
-fn encode_query(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1402,9 +1389,9 @@ mod tests {
     #[test]
     fn encodes_query_values() {
         assert_eq!(
-            encode_query("repository:helm/web:pull,push"),
+            url::encode_component("repository:helm/web:pull,push"),
             "repository%3Ahelm%2Fweb%3Apull%2Cpush"
         );
-        assert_eq!(encode_query("a-b.c_d~e"), "a-b.c_d~e");
+        assert_eq!(url::encode_component("a-b.c_d~e"), "a-b.c_d~e");
     }
 }

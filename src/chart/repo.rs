@@ -541,25 +541,7 @@ fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), RepoError> {
 mod tests {
     use super::*;
 
-    const INDEX: &str = r#"apiVersion: v1
-entries:
-  nginx:
-    - name: nginx
-      version: 1.2.0
-      urls: [nginx-1.2.0.tgz]
-      digest: abc
-      created: 2024-01-02T03:04:05.000000Z
-      annotations: {category: web}
-      maintainers: [{name: x}]
-      dependencies: [{name: common, version: 1.x.x, repository: https://x}]
-    - version: 1.1.0
-      urls: [https://cdn.example.com/nginx-1.1.0.tgz]
-    - name: nginx
-      version: 1.0.0
-      urls: []
-  empty: null
-generated: "2024-01-02T03:04:05Z"
-"#;
+    use crate::chart::index::INDEX;
 
     #[test]
     fn archive_urls_resolve_against_the_repository() {

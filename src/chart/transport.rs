@@ -290,7 +290,13 @@ impl Transport {
     ) -> Result<Response, TransportError> {
         let body = form
             .iter()
-            .map(|(name, value)| format!("{}={}", form_encode(name), form_encode(value)))
+            .map(|(name, value)| {
+                format!(
+                    "{}={}",
+                    url::encode_component(name),
+                    url::encode_component(value)
+                )
+            })
             .collect::<Vec<_>>()
             .join("&");
         self.fetch(Method::PostForm(body.as_bytes()), url, &[], None, tls, None)
@@ -722,20 +728,6 @@ fn prepare<B>(
     req
 }
 
-/// `application/x-www-form-urlencoded` for one name or value: everything but RFC 3986
-/// unreserved characters percent-encoded (a space as `%20`, which every form decoder reads).
-fn form_encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 fn map_error(err: ureq::Error, url: &str) -> TransportError {
     let url = url.to_owned();
     match err {
@@ -800,6 +792,7 @@ mod tests {
 
     #[test]
     fn form_encodes_everything_but_unreserved_characters() {
+        let form_encode = url::encode_component;
         assert_eq!(form_encode("refresh_token"), "refresh_token");
         assert_eq!(
             form_encode("repository:team/web:pull a+b&c=d"),
