@@ -1097,30 +1097,32 @@ mod tests {
 
     #[test]
     fn parses_repository_urls() {
-        let repo =
-            OciRepository::parse("oci://registry.example.com:5000/helm/charts/", false).unwrap();
-        assert_eq!(repo.registry, "registry.example.com:5000");
-        assert_eq!(repo.path, "helm/charts");
-        assert_eq!(
-            repo.reference("web", "1.2.3+build.5"),
-            "oci://registry.example.com:5000/helm/charts/web:1.2.3_build.5"
-        );
-        assert_eq!(
-            repo.api_url("helm/charts/web", "tags/list"),
-            "https://registry.example.com:5000/v2/helm/charts/web/tags/list"
-        );
-
-        let root = OciRepository::parse("oci://127.0.0.1:8080", true).unwrap();
-        assert_eq!(root.path, "");
-        assert_eq!(
-            root.reference("web", "1.0.0"),
-            "oci://127.0.0.1:8080/web:1.0.0"
-        );
-        assert_eq!(
-            root.api_url("web", "tags/list"),
-            "http://127.0.0.1:8080/v2/web/tags/list"
-        );
-
+        for (url, plain_http, registry, path, reference, tags) in [
+            (
+                "oci://registry.example.com:5000/helm/charts/",
+                false,
+                "registry.example.com:5000",
+                "helm/charts",
+                "oci://registry.example.com:5000/helm/charts/web:1.2.3_build.5",
+                "https://registry.example.com:5000/v2/helm/charts/web/tags/list",
+            ),
+            (
+                "oci://127.0.0.1:8080",
+                true,
+                "127.0.0.1:8080",
+                "",
+                "oci://127.0.0.1:8080/web:1.2.3_build.5",
+                "http://127.0.0.1:8080/v2/web/tags/list",
+            ),
+        ] {
+            let repo = OciRepository::parse(url, plain_http).unwrap();
+            assert_eq!(
+                (repo.registry.as_str(), repo.path.as_str()),
+                (registry, path)
+            );
+            assert_eq!(repo.reference("web", "1.2.3+build.5"), reference);
+            assert_eq!(repo.api_url(&repo.repository("web"), "tags/list"), tags);
+        }
         assert!(OciRepository::parse("oci://[::1]:5000/charts", false).is_ok());
     }
 
