@@ -579,66 +579,110 @@ impl<'a> OciClient<'a> {
             return Ok((token, Instant::now() + DEFAULT_TOKEN_LIFETIME));
         }
         let identity_token = credential.and_then(|c| c.identity_token.as_ref());
-        let Some(realm) =
-            param("realm").filter(|r| r.starts_with("https://") || r.starts_with("http://"))
+        let sends_secret = auth.is_some() || identity_token.is_some();
+        let realm = self.token_realm(target, param("realm"), sends_secret)?;
+        let shown = url::redact(realm);
+        let scope = param("scope").unwrap_or(&target.key.scope);
+        let service = param("service");
+        let response = match identity_token {
+            Some(refresh_token) => self.exchange(target, realm, service, scope, refresh_token)?,
+            None => self.token_get(target, realm, service, scope, auth.as_ref())?,
+        };
+        let asked_with = if identity_token.is_some() {
+            TokenGrant::IdentityToken
+        } else if auth.is_some() {
+            TokenGrant::Credentials
+        } else {
+            TokenGrant::Anonymous
+        };
+        self.check_token_status(target, &shown, &response, asked_with)?;
+        self.read_token(target, &shown, &response.body)
+    }
+
+    /// The challenge's `realm`, checked to be a URL the credentials may go to.
+    fn token_realm<'p>(
+        &self,
+        target: &Target,
+        realm: Option<&'p str>,
+        sends_secret: bool,
+    ) -> Result<&'p str, OciError> {
+        let Some(realm) = realm.filter(|r| r.starts_with("https://") || r.starts_with("http://"))
         else {
             return Err(self.auth_failed(
                 target,
                 "the registry's Bearer challenge names no http(s) token service",
             ));
         };
-        let shown = url::redact(realm);
-        let sends_secret = auth.is_some() || identity_token.is_some();
         if sends_secret && !cleartext_allowed(realm, target.repo) {
             return Err(self.auth_failed(
                 target,
                 &format!(
-                    "the token service {shown} is plain HTTP, and credentials are only sent \
-                     there over HTTPS"
+                    "the token service {} is plain HTTP, and credentials are only sent \
+                     there over HTTPS",
+                    url::redact(realm)
                 ),
             ));
         }
-        let scope = param("scope").unwrap_or(&target.key.scope);
-        let response = match identity_token {
-            Some(refresh_token) => {
-                self.exchange(target, realm, param("service"), scope, refresh_token)?
-            }
-            None => {
-                let mut query = Vec::new();
-                if let Some(service) = param("service") {
-                    query.push(format!("service={}", url::encode_component(service)));
-                }
-                query.push(format!("scope={}", url::encode_component(scope)));
-                let separator = if realm.contains('?') { '&' } else { '?' };
-                let url = format!("{realm}{separator}{}", query.join("&"));
-                self.send(target, &url, &[], auth.as_ref())?
-            }
-        };
-        match response.status {
-            200..=299 => {}
-            // An OAuth2 token endpoint refuses a bad grant with 400 `invalid_grant`.
-            status @ (400 | 401 | 403) if status != 400 || identity_token.is_some() => {
-                let who = if identity_token.is_some() {
-                    "the identity token (an OAuth2 refresh token, expired or revoked?); log in \
-                     to the registry again"
-                } else if auth.is_some() {
-                    "the credentials"
-                } else {
-                    "anonymous access"
-                };
-                return Err(
-                    self.auth_failed(target, &format!("the token service {shown} rejected {who}"))
-                );
-            }
-            status => {
-                return Err(self.auth_failed(
-                    target,
-                    &format!("the token service {shown} answered HTTP {status}"),
-                ));
-            }
+        Ok(realm)
+    }
+
+    /// The distribution token request: `GET realm?service=…&scope=…`, with the username and
+    /// password when there are some, anonymous otherwise.
+    fn token_get(
+        &self,
+        target: &Target,
+        realm: &str,
+        service: Option<&str>,
+        scope: &str,
+        auth: Option<&Auth>,
+    ) -> Result<Response, OciError> {
+        let mut query = Vec::new();
+        if let Some(service) = service {
+            query.push(format!("service={}", url::encode_component(service)));
         }
-        // The body holds the token: parse errors are reported without it.
-        let reply: TokenReply = serde_json::from_slice(&response.body).map_err(|_| {
+        query.push(format!("scope={}", url::encode_component(scope)));
+        let separator = if realm.contains('?') { '&' } else { '?' };
+        let url = format!("{realm}{separator}{}", query.join("&"));
+        self.send(target, &url, &[], auth)
+    }
+
+    /// A refusal of the token service in terms of what was refused.
+    fn check_token_status(
+        &self,
+        target: &Target,
+        shown: &str,
+        response: &Response,
+        asked_with: TokenGrant,
+    ) -> Result<(), OciError> {
+        let identity = asked_with == TokenGrant::IdentityToken;
+        let detail = match response.status {
+            200..=299 => return Ok(()),
+            // An OAuth2 token endpoint refuses a bad grant with 400 `invalid_grant`.
+            status @ (400 | 401 | 403) if status != 400 || identity => {
+                let who = match asked_with {
+                    TokenGrant::IdentityToken => {
+                        "the identity token (an OAuth2 refresh token, expired or revoked?); log \
+                         in to the registry again"
+                    }
+                    TokenGrant::Credentials => "the credentials",
+                    TokenGrant::Anonymous => "anonymous access",
+                };
+                format!("the token service {shown} rejected {who}")
+            }
+            status => format!("the token service {shown} answered HTTP {status}"),
+        };
+        Err(self.auth_failed(target, &detail))
+    }
+
+    /// The token and how long it may be used. The body holds the token: parse errors are
+    /// reported without it.
+    fn read_token(
+        &self,
+        target: &Target,
+        shown: &str,
+        body: &[u8],
+    ) -> Result<(Secret, Instant), OciError> {
+        let reply: TokenReply = serde_json::from_slice(body).map_err(|_| {
             self.auth_failed(
                 target,
                 &format!("the token service {shown} sent no JSON token"),
@@ -749,6 +793,14 @@ impl<'a> OciClient<'a> {
 #[derive(Deserialize)]
 struct TagList {
     tags: Option<Vec<String>>,
+}
+
+/// What a token request carried, for the message when it is refused.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum TokenGrant {
+    IdentityToken,
+    Credentials,
+    Anonymous,
 }
 
 /// A token service's answer. Deliberately not `Debug`: it holds the token.
