@@ -415,16 +415,7 @@ impl Transport {
         let resp = sent.map_err(|e| self.map_error(e, shown, started, false))?;
         let status = resp.status().as_u16();
         let answered_by = resp.get_uri().to_string();
-        let headers: Vec<(String, String)> = resp
-            .headers()
-            .iter()
-            .map(|(n, v)| {
-                (
-                    n.as_str().to_ascii_lowercase(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect();
+        let headers = header_list(resp.headers());
         let limit = self.opts.max_body_bytes;
         let too_large = || TransportError::TooLarge {
             url: shown.to_owned(),
@@ -448,29 +439,13 @@ impl Transport {
         let mut body = Vec::new();
         let received = match sink {
             None => reader.read_to_end(&mut body).map_err(read_error)? as u64,
-            Some(file) => {
-                let store_error = |e: std::io::Error| TransportError::Store {
+            Some(file) => copy_to_file(&mut reader, file).map_err(|e| match e {
+                CopyError::Read(e) => read_error(e),
+                CopyError::Store(e) => TransportError::Store {
                     url: shown.to_owned(),
                     reason: e.to_string(),
-                };
-                file.set_len(0).map_err(store_error)?;
-                file.rewind().map_err(store_error)?;
-                let mut out = std::io::BufWriter::with_capacity(1 << 16, &mut *file);
-                let mut buf = vec![0; 1 << 16];
-                let mut total = 0u64;
-                loop {
-                    let n = match reader.read(&mut buf) {
-                        Ok(0) => break,
-                        Ok(n) => n,
-                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                        Err(e) => return Err(read_error(e)),
-                    };
-                    out.write_all(&buf[..n]).map_err(store_error)?;
-                    total += n as u64;
-                }
-                out.flush().map_err(store_error)?;
-                total
-            }
+                },
+            })?,
         };
         if received > limit {
             return Err(too_large());
@@ -571,6 +546,47 @@ impl Transport {
         agents.insert(key, agent.clone());
         Ok(agent)
     }
+}
+
+/// Response headers with lower-cased names, in the order received.
+fn header_list(headers: &ureq::http::HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(n, v)| {
+            (
+                n.as_str().to_ascii_lowercase(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Which side of a copy failed: reading the response, or writing the file.
+enum CopyError {
+    Read(std::io::Error),
+    Store(std::io::Error),
+}
+
+/// Streams `reader` into `file` (emptied first) in 64 KiB pieces, so a large body never sits
+/// in memory; returns the bytes written.
+fn copy_to_file(reader: &mut impl Read, file: &mut File) -> Result<u64, CopyError> {
+    file.set_len(0).map_err(CopyError::Store)?;
+    file.rewind().map_err(CopyError::Store)?;
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, &mut *file);
+    let mut buf = vec![0; 1 << 16];
+    let mut total = 0u64;
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(CopyError::Read(e)),
+        };
+        out.write_all(&buf[..n]).map_err(CopyError::Store)?;
+        total += n as u64;
+    }
+    out.flush().map_err(CopyError::Store)?;
+    Ok(total)
 }
 
 fn userinfo_auth(userinfo: &str) -> Auth {
