@@ -23,7 +23,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 /// Changes whenever the key encoding or the entry layout changes, so no older entry is read.
-const FORMAT: u64 = 3;
+const FORMAT: u64 = 4;
 const HEADER_MAGIC: &str = "strata-render";
 /// A header is one short line; anything longer is not one.
 const MAX_HEADER: usize = 200;

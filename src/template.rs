@@ -399,13 +399,6 @@ impl Tree for GoValue {
     fn reads_as(&self, text: &str) -> bool {
         parse_go_document(text).is_ok_and(|v| v == *self)
     }
-
-    fn plain_key(text: &str) -> Option<String> {
-        match parse_go_document(&format!("{text}: x\n")).ok()? {
-            GoValue::Map(map) if map.len() == 1 => map.iter().next().map(|(k, _)| k.to_owned()),
-            _ => None,
-        }
-    }
 }
 
 /// The variable names a template mentions, in order of first use. Helper names and keywords of
@@ -539,6 +532,30 @@ mod tests {
         }
         let err = yaml("a: {{{x}}}\n", &[("x", "1")]).unwrap_err();
         assert!(err.contains("unchecked"), "{err}");
+    }
+
+    #[test]
+    fn a_key_from_a_variable_must_read_as_exactly_its_text() {
+        let t = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  {{k}}: v\n  n: {{k}}\n";
+        assert!(
+            yaml(t, &[("k", "plain-key")])
+                .unwrap()
+                .contains("plain-key: v")
+        );
+        assert!(yaml(t, &[("k", "true")]).unwrap().contains("true: v"));
+        // Tags, quotes and YAML 1.1 booleans make Go read another key than the text spells.
+        for bad in [
+            "!!binary YQpi",
+            "!!binary G1szMW1SRUQ=",
+            "yes",
+            "\"q\"",
+            "'q'",
+            "!!str q",
+            "0x1F",
+        ] {
+            let err = yaml(t, &[("k", bad)]).unwrap_err();
+            assert!(err.contains("`k`"), "{bad:?}: {err}");
+        }
     }
 
     #[test]

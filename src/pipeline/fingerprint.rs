@@ -18,7 +18,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 /// Bumped whenever the encoding below changes.
-const FORMAT: u64 = 1;
+const FORMAT: u64 = 2;
 
 #[derive(Debug, thiserror::Error)]
 #[error("cannot fingerprint chart {path}: {source}")]
@@ -51,11 +51,15 @@ pub struct ChartMemo {
 }
 
 impl ChartMemo {
-    fn content(&mut self, path: &Path) -> Result<String, ChartReadError> {
+    /// The fingerprint of the chart or directory at `path`, once its links are known to stay
+    /// inside the repository: nothing outside it is opened, not even to be hashed (a link to
+    /// a FIFO or a device would hang or flood the read). `what` names it in errors.
+    fn content(&mut self, path: &Path, root: &RepoRoot, what: &str) -> Result<String, Error> {
         if let Some(known) = self.content.get(path) {
             return Ok(known.clone());
         }
-        let digest = chart_fingerprint(path)?;
+        root.check_links(path, what)?;
+        let digest = chart_fingerprint(path).map_err(|e| Error::Input(e.to_string()))?;
         self.content.insert(path.to_path_buf(), digest.clone());
         Ok(digest)
     }
@@ -74,26 +78,26 @@ pub fn chart_ids(
         .map(|c| match &c.chart {
             ChartPlan::Remote(remote) => Ok(ChartId::Archive(bare(&digest_of(remote)?))),
             ChartPlan::Local(path) => {
-                let content = memo
-                    .content(path)
-                    .map_err(|e| Error::Input(e.to_string()))?;
+                let what = format!("component {:?} chart {}", c.name, c.chart_shown);
+                let content = memo.content(path, root, &what)?;
                 let plan = crate::chart::deps::plan(path, root, c.plain_http)?;
                 let mut supplied = Vec::new();
-                supplied_ids(&plan, memo, digest_of, &mut supplied)?;
+                supplied_ids(&plan, root, memo, digest_of, &mut supplied)?;
                 Ok(ChartId::Local { content, supplied })
             }
-            ChartPlan::Manifests(m) => Ok(ChartId::Manifests {
-                shown: root.display(&m.dir),
-                content: memo
-                    .content(&m.dir)
-                    .map_err(|e| Error::Input(e.to_string()))?,
-            }),
+            ChartPlan::Manifests(m) => {
+                let shown = root.display(&m.dir);
+                let what = format!("component {:?} manifests directory {shown}", c.name);
+                let content = memo.content(&m.dir, root, &what)?;
+                Ok(ChartId::Manifests { shown, content })
+            }
         })
         .collect()
 }
 
 fn supplied_ids(
     plan: &[crate::chart::deps::Supplied],
+    root: &RepoRoot,
     memo: &mut ChartMemo,
     digest_of: &dyn Fn(&RemoteChart) -> Result<String, Error>,
     out: &mut Vec<String>,
@@ -103,9 +107,9 @@ fn supplied_ids(
         match s {
             Supplied::Remote(r) => out.push(format!("remote {}", bare(&digest_of(r)?))),
             Supplied::Local { name, dir, nested } => {
-                let content = memo.content(dir).map_err(|e| Error::Input(e.to_string()))?;
+                let content = memo.content(dir, root, &format!("dependency {name:?}"))?;
                 out.push(format!("file {name} {content} {}", nested.len()));
-                supplied_ids(nested, memo, digest_of, out)?;
+                supplied_ids(nested, root, memo, digest_of, out)?;
             }
         }
     }
@@ -160,10 +164,12 @@ pub fn tenant(
         enc.flag(c.include_crds);
         enc.flag(c.skip_tests);
         enc.bytes(&serde_json::to_vec(&c.post_render).expect("JSON serializes"));
+        // Whether a manifests directory is templated decides its output by itself: encoded
+        // always, not only through whether the variables below are read.
+        let templated_manifests = matches!(&c.chart, ChartPlan::Manifests(m) if m.template);
+        enc.flag(templated_manifests);
         // Label templates and templated manifests read the tenant's variables directly.
-        let templated =
-            c.post_render.is_active() || matches!(&c.chart, ChartPlan::Manifests(m) if m.template);
-        enc.flag(templated);
+        let templated = c.post_render.is_active() || templated_manifests;
         if templated {
             enc.count(vars.len());
             for (k, v) in vars {
@@ -171,7 +177,11 @@ pub fn tenant(
                 enc.str(v);
             }
         }
-        enc.bytes(&patches.cache_input());
+        let patch_files = patches.cache_input();
+        enc.count(patch_files.len());
+        for text in patch_files {
+            enc.str(text);
+        }
     }
     enc.option(ctx.kube_version.as_deref());
     enc.count(ctx.api_versions.len());

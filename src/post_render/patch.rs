@@ -169,9 +169,10 @@ impl Patches {
         self.patches.is_empty()
     }
 
-    /// The rendered patch files, for the render cache key.
-    pub fn cache_input(&self) -> Vec<u8> {
-        self.rendered.join("\n---\n").into_bytes()
+    /// The rendered patch files, for the render cache key (each its own field: joined, two
+    /// files and one file holding the separator would read the same).
+    pub fn cache_input(&self) -> &[String] {
+        &self.rendered
     }
 
     /// Reads and renders the component's patch files over the tenant's variables.

@@ -4,7 +4,7 @@
 //! A template is rendered twice: with the variables' values, and with an inert placeholder
 //! word in place of each inserted value. Both texts are read by the reader that will consume
 //! the file, and the two trees must agree: the same mappings with the same keys in the same
-//! order (a key holding an insertion must read as the key its text makes), the same sequences,
+//! order (a key holding an insertion must read as exactly its text), the same sequences,
 //! nodes on the same lines when the reader tracks lines, and every scalar that held an
 //! insertion exactly its text with the values put in. A plain scalar may take the type its
 //! text gets (`replicas: {{n}}` is a number), but only if the text is one plain word that
@@ -31,8 +31,6 @@ pub trait Tree: PartialEq + Sized {
     fn line(&self) -> Option<u32>;
     /// Whether this scalar is what the reader makes of `text` written as a plain scalar value.
     fn reads_as(&self, text: &str) -> bool;
-    /// The key this reader makes of `text` written as a plain mapping key (`yes` → `true`).
-    fn plain_key(text: &str) -> Option<String>;
 }
 
 /// Where one render put its inserted values.
@@ -53,12 +51,18 @@ pub struct Mismatch {
 }
 
 impl Mismatch {
-    /// The path as `a.b.0`, or `the top`.
+    /// The path as `a.b.0`, or `the top`. A key is a variable's doing at worst, so control
+    /// characters in it are shown escaped, never sent to the terminal.
     pub fn at(&self) -> String {
         if self.path.is_empty() {
             "the top".to_owned()
         } else {
-            self.path.join(".")
+            let parts: Vec<String> = self
+                .path
+                .iter()
+                .map(|part| part.escape_debug().to_string())
+                .collect();
+            parts.join(".")
         }
     }
 }
@@ -92,7 +96,7 @@ fn compare<T: Tree>(
             }
             for ((pk, pv), (rk, rv)) in p.into_iter().zip(r) {
                 path.push(rk.to_owned());
-                if !key_matches::<T>(pk, rk, insertions) {
+                if !key_matches(pk, rk, insertions) {
                     return Err(rv.line());
                 }
                 compare(pv, rv, insertions, path)?;
@@ -125,12 +129,14 @@ fn compare<T: Tree>(
     }
 }
 
-fn key_matches<T: Tree>(placeholder: &str, real: &str, insertions: &dyn Insertions) -> bool {
+/// A key holding an insertion must read as exactly its text with the values put in. Unlike a
+/// value, a key gets no typed reading: a reader that retypes or decodes the text (`yes` →
+/// `true`, `"q"` → `q`, `!!binary …` → any bytes) lets the value choose a key it does not spell.
+fn key_matches(placeholder: &str, real: &str, insertions: &dyn Insertions) -> bool {
     if !insertions.holds_placeholder(placeholder) {
         return placeholder == real;
     }
-    let expected = insertions.substitute(placeholder);
-    expected == real || T::plain_key(&expected).as_deref() == Some(real)
+    insertions.substitute(placeholder) == real
 }
 
 /// Text that can be a typed plain scalar by itself: no space, comment, quote, flow or
@@ -170,9 +176,6 @@ mod tests {
         fn reads_as(&self, text: &str) -> bool {
             matches!(self, Node::Int(n) if text.parse() == Ok(*n))
         }
-        fn plain_key(text: &str) -> Option<String> {
-            Some(text.to_lowercase())
-        }
     }
 
     /// Placeholders are `@`; every one stands for `value`.
@@ -204,12 +207,26 @@ mod tests {
             ("k7", s("x")),
         ]);
         assert_eq!(same_structure(&p, &r, &One("7")), Ok(()));
-        // A key is compared as the reader makes it.
-        let p = map(vec![("@", s("x"))]);
+    }
+
+    #[test]
+    fn a_key_must_read_as_exactly_its_text() {
+        let p = map(vec![("k-@", s("x"))]);
         assert_eq!(
-            same_structure(&p, &map(vec![("yes", s("x"))]), &One("YES")),
+            same_structure(&p, &map(vec![("k-yes", s("x"))]), &One("yes")),
             Ok(())
         );
+        // Whatever the reader made of the text (retyped, unquoted, decoded), it is not the text.
+        for (value, read) in [
+            ("YES", "k-yes"),
+            ("\"q\"", "k-q"),
+            ("!!binary YQpi", "k-a\nb"),
+            ("!!binary G1szMW1SRUQ=", "k-\x1b[31mRED"),
+        ] {
+            let err = same_structure(&p, &map(vec![(read, s("x"))]), &One(value)).unwrap_err();
+            assert_eq!(err.path, [read], "{value}");
+            assert!(!err.at().contains(['\n', '\x1b']), "{value}");
+        }
     }
 
     #[test]

@@ -148,10 +148,6 @@ impl Tree for RawNode {
     fn reads_as(&self, text: &str) -> bool {
         plain_scalar(text).is_some_and(|kind| kind == self.kind)
     }
-
-    fn plain_key(text: &str) -> Option<String> {
-        plain_key(text)
-    }
 }
 
 /// How YAML 1.1 types `text` written as a plain scalar value; `None` if it is not one scalar.
@@ -164,17 +160,6 @@ fn plain_scalar(text: &str) -> Option<RawKind> {
             let kind = entries.remove(0).1.kind;
             (!matches!(kind, RawKind::Seq(_) | RawKind::Map(_))).then_some(kind)
         }
-        _ => None,
-    }
-}
-
-/// The key Helm makes of `text` written as a plain mapping key (`yes` → `"true"`).
-fn plain_key(text: &str) -> Option<String> {
-    if text.contains('\n') {
-        return None;
-    }
-    match yaml::parse_values(&format!("{text}: x\n")).ok()??.kind {
-        RawKind::Map(mut entries) if entries.len() == 1 => Some(entries.remove(0).0),
         _ => None,
     }
 }
@@ -522,6 +507,22 @@ mod tests {
             matches!(err, TemplateLayerError::Structure { .. }),
             "{err:?}"
         );
+    }
+
+    #[test]
+    fn a_key_from_a_variable_must_read_as_exactly_its_text() {
+        let node = render_layer("{{k}}: 1\nv: {{k}}\n", &vars(&[("k", "on-call")]))
+            .unwrap()
+            .unwrap();
+        assert_eq!(entries(&node)[0].0, "on-call");
+        // A value may be typed (`v: yes` is true), a key may not be retyped or decoded.
+        for bad in ["yes", "\"q\"", "!!binary YQpi", "!!str q", "0x1F"] {
+            let err = render_layer("{{k}}: 1\n", &vars(&[("k", bad)])).unwrap_err();
+            assert!(
+                matches!(err, TemplateLayerError::Structure { .. }),
+                "{bad:?}: {err:?}"
+            );
+        }
     }
 
     #[test]

@@ -290,6 +290,48 @@ fn a_variable_cannot_inject_objects_or_keys_into_templated_manifests() {
     }
 }
 
+/// A variable inserted into a key must be the key: YAML tags, quotes and YAML 1.1 booleans
+/// would let it choose another key (`!!binary` decodes to any bytes, escape sequences
+/// included), in templated manifests, values layers and patches alike.
+#[test]
+fn a_variable_cannot_choose_a_key_it_does_not_spell() {
+    let stack = templated_stack();
+    stack.write(
+        "m/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  {{note}}: x\n",
+    );
+    let render = |note: &str| {
+        run(strata(Helm::V3)
+            .env("STRATA_CACHE_DIR", stack.path("cache"))
+            .arg("render")
+            .args(["--var", &format!("note={note}")])
+            .arg(stack.path("customers/acme")))
+    };
+    let out = render("on-call");
+    assert_success(&out, "a plain key");
+    assert!(
+        text(&out.stdout).contains("on-call: x"),
+        "{}",
+        describe(&out)
+    );
+    for bad in [
+        "!!binary YQpi",
+        "!!binary G1szMW1SRUQ=",
+        "yes",
+        "\"q\"",
+        "!!str q",
+    ] {
+        let out = render(bad);
+        assert_error(&out, bad, &["`note`", "m/cm.yaml"]);
+        assert!(out.stdout.is_empty(), "{bad}: {}", describe(&out));
+        assert!(
+            !text(&out.stderr).contains('\x1b'),
+            "{bad}: {}",
+            describe(&out)
+        );
+    }
+}
+
 /// A `file://` dependency is packed from its own directory, which may lie outside the
 /// component's chart: its links are held to the same rule, and a link loop in it ends the
 /// render at once instead of walking without end.
@@ -345,4 +387,128 @@ fn a_file_dependency_linking_outside_the_repository_or_in_a_loop_is_refused() {
         started.elapsed() < std::time::Duration::from_secs(20),
         "a link loop must end the render at once"
     );
+}
+
+/// Reports whether a file was opened or read since it was watched (Linux inotify): the proof
+/// that a refusal came before any read, which an error message alone cannot give.
+struct OpenWatch {
+    fd: std::os::fd::OwnedFd,
+}
+
+impl OpenWatch {
+    fn new(path: &Path) -> OpenWatch {
+        use std::os::fd::FromRawFd;
+        use std::os::unix::ffi::OsStrExt;
+        // SAFETY: plain system calls; the descriptor is owned from here on.
+        let raw = unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) };
+        assert!(raw >= 0, "inotify: {}", std::io::Error::last_os_error());
+        let fd = unsafe { std::os::fd::OwnedFd::from_raw_fd(raw) };
+        let c_path = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+        let wd = unsafe {
+            libc::inotify_add_watch(raw, c_path.as_ptr(), libc::IN_OPEN | libc::IN_ACCESS)
+        };
+        assert!(
+            wd >= 0,
+            "inotify watch: {}",
+            std::io::Error::last_os_error()
+        );
+        OpenWatch { fd }
+    }
+
+    /// Whether an open or read happened since the last look; forgets it.
+    fn opened(&self) -> bool {
+        use std::os::fd::AsRawFd;
+        let mut events = [0u8; 4096];
+        let mut seen = false;
+        // SAFETY: reads into a buffer of the given length.
+        while unsafe {
+            libc::read(
+                self.fd.as_raw_fd(),
+                events.as_mut_ptr().cast(),
+                events.len(),
+            )
+        } > 0
+        {
+            seen = true;
+        }
+        seen
+    }
+}
+
+/// `git` in `dir` with a scrubbed environment.
+fn git(dir: &Path, args: &[&str]) {
+    let out = run_std(
+        std::process::Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .env_clear()
+            .env("PATH", BASE_PATH)
+            .env("HOME", test_home())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_NAME", "strata tests")
+            .env("GIT_AUTHOR_EMAIL", "tests@example.com")
+            .env("GIT_COMMITTER_NAME", "strata tests")
+            .env("GIT_COMMITTER_EMAIL", "tests@example.com"),
+    );
+    assert_success(&out, &format!("git {}", args.join(" ")));
+}
+
+/// A link out of the repository in a manifests directory or a chart is refused before the
+/// file it points to is opened, by `render` and by `diff` (whose fingerprints hash these
+/// directories): nothing outside the repository is read, not even to be hashed.
+#[test]
+fn a_link_outside_the_repository_is_refused_before_its_target_is_opened() {
+    let cases = [
+        (
+            "manifests",
+            "stack/m",
+            "  - name: extra\n    manifests: {path: m}\n",
+        ),
+        ("chart", "charts/app/files", ""),
+    ];
+    for (case, link_dir, extra) in cases {
+        let setup = Setup::new();
+        setup.repo.remove(".git");
+        setup.repo.write(
+            "stack/strata.yaml",
+            format!(
+                "apiVersion: strata/v1\nkind: Stack\ntenants:\n  path: t\ncomponents:\n{extra}  - name: app\n    releaseName: app\n    namespace: apps\n    chart: {{path: ../charts/app}}\n"
+            ),
+        );
+        setup.repo.write(
+            "stack/m/ns.yaml",
+            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: x\n",
+        );
+        let target = setup.outside.path("credential");
+        symlink_into(&setup.repo.path(link_dir), "leak.yaml", &target);
+        git(setup.repo.root(), &["init", "-q", "-b", "main"]);
+        git(setup.repo.root(), &["add", "-A"]);
+        git(setup.repo.root(), &["commit", "-q", "-m", "stack"]);
+
+        let watch = OpenWatch::new(&target);
+        let render = run(strata(Helm::V3)
+            .env("STRATA_CACHE_DIR", setup.outside.path("cache"))
+            .arg("render")
+            .arg(setup.repo.path("stack/t")));
+        assert_error(&render, case, &["leak.yaml", "outside the repository"]);
+        assert!(!watch.opened(), "{case}: render opened the linked file");
+
+        let diff = run(strata(Helm::V3)
+            .current_dir(setup.repo.root())
+            .env("STRATA_CACHE_DIR", setup.outside.path("cache"))
+            .env("TMPDIR", setup.outside.path(""))
+            .args(["diff", "--base", "main", "stack"]));
+        assert_eq!(diff.status.code(), Some(2), "{case}: {}", describe(&diff));
+        assert!(
+            text(&diff.stderr).contains("outside the repository"),
+            "{case}: {}",
+            describe(&diff)
+        );
+        assert!(!watch.opened(), "{case}: diff opened the linked file");
+        assert!(!text(&diff.stdout).contains(OUTSIDE_SECRET));
+
+        // The watch does see a read: the assertions above can fail.
+        std::fs::read(&target).unwrap();
+        assert!(watch.opened(), "the watch sees an open");
+    }
 }

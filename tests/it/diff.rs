@@ -529,6 +529,10 @@ fn markdown_starts_with_the_summary_table_and_can_be_written_as_parts() {
 
     let parts = repo.tree.path("parts");
     let parts_arg = parts.display().to_string();
+    // A link left at a part's name is replaced, never written through.
+    let outside = repo.tree.write("outside.md", "keep me");
+    fs::create_dir_all(&parts).unwrap();
+    std::os::unix::fs::symlink(&outside, parts.join("strata-diff-1.md")).unwrap();
     let out = repo.diff(&[
         "--base",
         "main",
@@ -544,6 +548,7 @@ fn markdown_starts_with_the_summary_table_and_can_be_written_as_parts() {
         fs::read_to_string(parts.join("strata-diff-1.md")).unwrap(),
         markdown
     );
+    assert_eq!(fs::read_to_string(&outside).unwrap(), "keep me");
 }
 
 #[test]
@@ -879,4 +884,32 @@ fn each_tenant_is_merged_once_per_side() {
     for (component, n) in &merges {
         assert_eq!(*n, 2, "{component}: one merge per side\n{}", describe(&out));
     }
+}
+
+/// Turning on templating of a manifests component changes its output: the diff shows it,
+/// also when common labels already make the tenant's variables part of the fingerprint.
+#[test]
+fn templating_a_manifests_component_is_a_change() {
+    let repo = Repo::new(Helm::V3);
+    let stack = |template: bool| {
+        repo.write(
+            "labelled/strata.yaml",
+            &format!(
+                "apiVersion: strata/v1\nkind: Stack\nvars:\n  team: blue\ntenants:\n  path: \"t/{{{{tenant}}}}\"\ncommonLabels: {{team: \"{{{{team}}}}\"}}\ncomponents:\n  - name: settings\n    manifests: {{path: m, template: {template}}}\n"
+            ),
+        );
+    };
+    stack(false);
+    repo.write("labelled/t/acme/tenant.yaml", "{}\n");
+    repo.write(
+        "labelled/m/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  who: \"{{tenant}}\"\n",
+    );
+    repo.commit("labelled stack");
+    stack(true);
+    let out = repo.diff(&["--base", "main", "labelled"]);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let shown = text(&out.stdout);
+    assert!(shown.contains("acme"), "{}", describe(&out));
+    assert!(!shown.contains("no changes"), "{}", describe(&out));
 }

@@ -480,3 +480,41 @@ fn a_versioned_chart_is_keyed_by_its_locked_digest() {
         "render with the repository down",
     );
 }
+
+/// A manifests component's `template:` flag changes its output by itself, also when common
+/// labels already make the tenant's variables part of the key.
+#[test]
+fn the_template_flag_of_a_manifests_component_is_in_the_key() {
+    let f = Fleet::new(Helm::V3);
+    let stack = |template: bool| {
+        f.tree.write(
+            "labelled/strata.yaml",
+            format!(
+                "apiVersion: strata/v1\nkind: Stack\nvars:\n  team: blue\ntenants:\n  path: \"t/{{{{tenant}}}}\"\ncommonLabels: {{team: \"{{{{team}}}}\"}}\ncomponents:\n  - name: settings\n    manifests: {{path: m, template: {template}}}\n"
+            ),
+        );
+    };
+    stack(false);
+    f.tree.write("labelled/t/acme/tenant.yaml", "{}\n");
+    f.tree.write(
+        "labelled/m/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  who: \"{{tenant}}\"\n",
+    );
+    let plain = text(&f.render_ok("labelled/t/acme", &[]));
+    assert!(
+        plain.contains("who: '{{tenant}}'") || plain.contains("who: \"{{tenant}}\""),
+        "{plain}"
+    );
+    assert!(plain.contains("team: blue"), "{plain}");
+
+    stack(true);
+    let templated = text(&f.render_ok("labelled/t/acme", &[]));
+    assert!(
+        templated.contains("who: acme"),
+        "a stale render was served:\n{templated}"
+    );
+    assert_eq!(f.entries().len(), 2, "two different renders, two entries");
+
+    stack(false);
+    assert_eq!(text(&f.render_ok("labelled/t/acme", &[])), plain);
+}

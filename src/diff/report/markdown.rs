@@ -42,8 +42,9 @@ pub fn join(parts: &[String]) -> String {
     parts.concat()
 }
 
-/// Writes `strata-diff-N.md` for every part into `dir` (created if missing) and removes part
-/// files of an earlier, longer run, so a workflow can post exactly the files it finds.
+/// Writes `strata-diff-N.md` for every part into `dir` (created if missing), each atomically,
+/// and removes part files of an earlier, longer run, so a workflow can post exactly the files
+/// it finds.
 pub fn write_parts(dir: &Path, parts: &[String]) -> std::io::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)?;
     for entry in std::fs::read_dir(dir)? {
@@ -61,7 +62,10 @@ pub fn write_parts(dir: &Path, parts: &[String]) -> std::io::Result<Vec<PathBuf>
     let mut written = Vec::new();
     for (i, part) in parts.iter().enumerate() {
         let path = dir.join(format!("strata-diff-{}.md", i + 1));
-        std::fs::write(&path, part)?;
+        // Written beside and renamed over: a reader never sees half a part, and a link left
+        // at the part's name is replaced, never followed to a file elsewhere.
+        crate::atomic_file::write(&path, part.as_bytes(), crate::atomic_file::Access::Ordinary)
+            .map_err(|e| std::io::Error::new(e.source.kind(), e))?;
         written.push(path);
     }
     Ok(written)
@@ -433,6 +437,22 @@ mod tests {
         let mut report = deployment_report(tenants, |i| format!("@@ -1 +1 @@\n+tenant{i}\n{diff}"));
         report.base.commit = Some("0123456789abcdef".into());
         report
+    }
+
+    #[test]
+    fn a_link_at_a_part_name_is_replaced_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = dir.path().join("outside.txt");
+        std::fs::write(&outside, "keep me").unwrap();
+        let parts = dir.path().join("parts");
+        std::fs::create_dir(&parts).unwrap();
+        let part = parts.join("strata-diff-1.md");
+        std::os::unix::fs::symlink(&outside, &part).unwrap();
+        let written = write_parts(&parts, &["part one".to_owned()]).unwrap();
+        assert_eq!(written, std::slice::from_ref(&part));
+        assert_eq!(std::fs::read_to_string(&outside).unwrap(), "keep me");
+        assert!(!std::fs::symlink_metadata(&part).unwrap().is_symlink());
+        assert_eq!(std::fs::read_to_string(&part).unwrap(), "part one");
     }
 
     #[test]
