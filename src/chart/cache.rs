@@ -192,17 +192,7 @@ impl Cache {
         if let Some(dir) = self.chart_dir(digest) {
             return Ok(dir);
         }
-        let locks = self.root.join("locks");
-        fs::create_dir_all(&locks).map_err(io(&locks))?;
-        let lock_path = locks.join(format!("{}.lock", hex_part(digest)));
-        let lock = File::create(&lock_path).map_err(io(&lock_path))?;
-        if !lock_within(&lock, false, budget).map_err(io(&lock_path))? {
-            return Err(CacheError::LockTimeout {
-                chart: info.chart.clone(),
-                version: info.version.clone(),
-                budget: budget.map(|b| b.explain()).unwrap_or_default(),
-            });
-        }
+        let _lock = self.lock_digest(digest, info, budget)?;
         // Another process may have finished while this one waited for the lock.
         if let Some(dir) = self.chart_dir(digest) {
             return Ok(dir);
@@ -225,11 +215,49 @@ impl Cache {
                 found,
             });
         }
+        // The staging directory stays registered for removal on SIGTERM/SIGINT until it has
+        // become the entry.
+        let (staging, _registered) = self.stage(&bytes, info)?;
+        let parent = entry.parent().expect("entry has a parent");
+        fs::create_dir_all(parent).map_err(io(parent))?;
+        let staged = staging.keep();
+        fs::rename(&staged, &entry).map_err(io(&entry))?;
+        Ok(entry.join(CHART_DIR))
+    }
+
+    /// Takes the digest's lock file, waiting within the budget: one process fills an entry,
+    /// the others wait and then find it. The lock lasts as long as the returned file.
+    fn lock_digest(
+        &self,
+        digest: &str,
+        info: &EntryInfo,
+        budget: Option<Budget>,
+    ) -> Result<File, CacheError> {
+        let locks = self.root.join("locks");
+        fs::create_dir_all(&locks).map_err(io(&locks))?;
+        let lock_path = locks.join(format!("{}.lock", hex_part(digest)));
+        let lock = File::create(&lock_path).map_err(io(&lock_path))?;
+        if !lock_within(&lock, false, budget).map_err(io(&lock_path))? {
+            return Err(CacheError::LockTimeout {
+                chart: info.chart.clone(),
+                version: info.version.clone(),
+                budget: budget.map(|b| b.explain()).unwrap_or_default(),
+            });
+        }
+        Ok(lock)
+    }
+
+    /// The archive unpacked with its entry record into a staging directory under the cache,
+    /// named after this process (so a later run can tell it is stale) and registered for
+    /// removal on SIGTERM/SIGINT.
+    fn stage(
+        &self,
+        bytes: &[u8],
+        info: &EntryInfo,
+    ) -> Result<(tempfile::TempDir, crate::interrupt::DirGuard), CacheError> {
         let staging_root = self.root.join("tmp");
         fs::create_dir_all(&staging_root).map_err(io(&staging_root))?;
-        // Named after this process (so a later run can tell it is stale) and removed on
-        // SIGTERM/SIGINT.
-        let (staging, _registered) = crate::interrupt::create_dir(
+        let (staging, registered) = crate::interrupt::create_dir(
             || {
                 tempfile::Builder::new()
                     .prefix(&crate::scratch::owned_prefix("entry"))
@@ -240,32 +268,26 @@ impl Cache {
         .map_err(io(&staging_root))?;
         let chart_dir = staging.path().join(CHART_DIR);
         fs::create_dir(&chart_dir).map_err(io(&chart_dir))?;
-        archive::unpack_chart(bytes.as_slice(), &chart_dir, &Limits::default()).map_err(
-            |source| {
-                let (chart, version) = (info.chart.clone(), info.version.clone());
-                if source.is_local_io() {
-                    CacheError::Unpack {
-                        chart,
-                        version,
-                        source,
-                    }
-                } else {
-                    CacheError::Archive {
-                        chart,
-                        version,
-                        source,
-                    }
+        archive::unpack_chart(bytes, &chart_dir, &Limits::default()).map_err(|source| {
+            let (chart, version) = (info.chart.clone(), info.version.clone());
+            if source.is_local_io() {
+                CacheError::Unpack {
+                    chart,
+                    version,
+                    source,
                 }
-            },
-        )?;
+            } else {
+                CacheError::Archive {
+                    chart,
+                    version,
+                    source,
+                }
+            }
+        })?;
         let record = staging.path().join(ENTRY_FILE);
         let json = serde_json::to_vec_pretty(info).expect("entry info serializes");
         fs::write(&record, json).map_err(io(&record))?;
-        let parent = entry.parent().expect("entry has a parent");
-        fs::create_dir_all(parent).map_err(io(parent))?;
-        let staged = staging.keep();
-        fs::rename(&staged, &entry).map_err(io(&entry))?;
-        Ok(entry.join(CHART_DIR))
+        Ok((staging, registered))
     }
 
     /// Every complete entry, for `strata cache ls`.

@@ -395,11 +395,17 @@ fn from_credentials_file(path: &Path) -> Result<Vec<(Prefix, Credential)>, Crede
 /// `url`. Kubernetes' `..data` and `..<timestamp>` bookkeeping entries are skipped; the key
 /// files, which are symlinks into them, are followed.
 fn from_argocd_dir(dir: &Path) -> Result<Vec<(Prefix, Credential)>, CredentialError> {
-    let err = |path: &Path, reason: String| CredentialError::ArgoCd {
-        path: path.display().to_string(),
-        reason,
-    };
-    let listing = std::fs::read_dir(dir).map_err(|e| err(dir, e.to_string()))?;
+    let mut out = Vec::new();
+    for secret in secret_dirs(dir)? {
+        out.extend(repository_secret(&SecretFiles { dir: &secret })?);
+    }
+    Ok(out)
+}
+
+/// The Secret directories under `dir`: `dir` itself when it holds a `url` file, then its
+/// visible subdirectories in name order.
+fn secret_dirs(dir: &Path) -> Result<Vec<PathBuf>, CredentialError> {
+    let listing = std::fs::read_dir(dir).map_err(|e| argocd_err(dir, e.to_string()))?;
     let mut secret_dirs: Vec<PathBuf> = Vec::new();
     if dir.join("url").is_file() {
         secret_dirs.push(dir.to_path_buf());
@@ -412,68 +418,97 @@ fn from_argocd_dir(dir: &Path) -> Result<Vec<(Prefix, Credential)>, CredentialEr
         .collect();
     subdirs.sort();
     secret_dirs.extend(subdirs);
+    Ok(secret_dirs)
+}
 
-    let mut out = Vec::new();
-    for secret in secret_dirs {
-        let read = |key: &str| -> Result<Option<String>, CredentialError> {
-            let path = secret.join(key);
-            match std::fs::read(&path) {
-                Ok(bytes) => String::from_utf8(bytes)
-                    .map(Some)
-                    .map_err(|_| err(&path, "not UTF-8 text".into())),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-                Err(e) => Err(err(&path, e.to_string())),
-            }
-        };
-        let trimmed = |key: &str| -> Result<Option<String>, CredentialError> {
-            Ok(read(key)?
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty()))
-        };
-        let Some(url) = trimmed("url")? else {
-            tracing::debug!(
-                "{}: no `url` key; not a repository secret",
-                secret.display()
-            );
-            continue;
-        };
-        let kind = trimmed("type")?.unwrap_or_default();
-        if kind == "git" {
-            continue;
-        }
-        let oci = kind == "oci" || trimmed("enableOCI")?.as_deref() == Some("true");
-        // Argo CD writes Helm OCI repositories without a scheme; say so explicitly.
-        let url = if oci && !url.contains("://") {
-            format!("oci://{url}")
-        } else {
-            url
-        };
-        let prefix = prefix_for(&url, &format!("{}/url", secret.display()))?;
-        let mut cred = Credential::new(
-            &url,
-            format!("Argo CD repository secret {}", secret.display()),
-        );
-        cred.username = trimmed("username")?;
-        // Secret values are used exactly as stored, as Argo CD does.
-        cred.password = read("password")?.filter(|p| !p.is_empty()).map(Secret::new);
-        let cert = read("tlsClientCertData")?.filter(|c| !c.trim().is_empty());
-        let key = read("tlsClientCertKey")?.filter(|k| !k.trim().is_empty());
-        cred.client_cert = match (cert, key) {
-            (Some(cert_pem), Some(key)) => Some(ClientCertPem {
-                cert_pem,
-                key_pem: Secret::new(key),
-            }),
-            (None, None) => None,
-            _ => {
-                return Err(err(
-                    &secret,
-                    "tlsClientCertData and tlsClientCertKey must be set together".into(),
-                ));
-            }
-        };
-        out.push((prefix, cred));
+fn argocd_err(path: &Path, reason: String) -> CredentialError {
+    CredentialError::ArgoCd {
+        path: path.display().to_string(),
+        reason,
     }
-    Ok(out)
+}
+
+/// One mounted Secret: a directory with a file per key.
+struct SecretFiles<'d> {
+    dir: &'d Path,
+}
+
+impl SecretFiles<'_> {
+    /// A key's value exactly as stored; `None` when the key is absent.
+    fn read(&self, key: &str) -> Result<Option<String>, CredentialError> {
+        let path = self.dir.join(key);
+        match std::fs::read(&path) {
+            Ok(bytes) => String::from_utf8(bytes)
+                .map(Some)
+                .map_err(|_| argocd_err(&path, "not UTF-8 text".into())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(argocd_err(&path, e.to_string())),
+        }
+    }
+
+    /// A key's value without surrounding whitespace; `None` when absent or blank.
+    fn trimmed(&self, key: &str) -> Result<Option<String>, CredentialError> {
+        Ok(self
+            .read(key)?
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty()))
+    }
+}
+
+/// The credential of one repository (or repo-creds) Secret; `None` for a Secret that is not
+/// about a Helm or OCI repository.
+fn repository_secret(
+    secret: &SecretFiles,
+) -> Result<Option<(Prefix, Credential)>, CredentialError> {
+    let Some(url) = secret.trimmed("url")? else {
+        tracing::debug!(
+            "{}: no `url` key; not a repository secret",
+            secret.dir.display()
+        );
+        return Ok(None);
+    };
+    let kind = secret.trimmed("type")?.unwrap_or_default();
+    if kind == "git" {
+        return Ok(None);
+    }
+    let oci = kind == "oci" || secret.trimmed("enableOCI")?.as_deref() == Some("true");
+    // Argo CD writes Helm OCI repositories without a scheme; say so explicitly.
+    let url = if oci && !url.contains("://") {
+        format!("oci://{url}")
+    } else {
+        url
+    };
+    let prefix = prefix_for(&url, &format!("{}/url", secret.dir.display()))?;
+    let mut cred = Credential::new(
+        &url,
+        format!("Argo CD repository secret {}", secret.dir.display()),
+    );
+    cred.username = secret.trimmed("username")?;
+    // Secret values are used exactly as stored, as Argo CD does.
+    cred.password = secret
+        .read("password")?
+        .filter(|p| !p.is_empty())
+        .map(Secret::new);
+    let cert = secret
+        .read("tlsClientCertData")?
+        .filter(|c| !c.trim().is_empty());
+    let key = secret
+        .read("tlsClientCertKey")?
+        .filter(|k| !k.trim().is_empty());
+    cred.client_cert = match (cert, key) {
+        (Some(cert_pem), Some(key)) => Some(ClientCertPem {
+            cert_pem,
+            key_pem: Secret::new(key),
+        }),
+        (None, None) => None,
+        _ => {
+            return Err(argocd_err(
+                secret.dir,
+                "tlsClientCertData and tlsClientCertKey must be set together".into(),
+            ));
+        }
+    };
+    Ok(Some((prefix, cred)))
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -91,19 +91,7 @@ fn plan_nested(
     if !chart_dir.is_dir() {
         return Ok(Vec::new());
     }
-    let (meta, file) = read_meta(chart_dir, root)?;
-    let (deps, deps_file) = match meta.api_version.as_deref() {
-        Some("v1") | None if chart_dir.join("requirements.yaml").is_file() => {
-            let path = chart_dir.join("requirements.yaml");
-            let shown = root.display(&path);
-            let text = fs::read_to_string(&path)
-                .map_err(|e| Error::Input(format!("cannot read {shown}: {e}")))?;
-            let spec: RequirementsSpec = crate::yaml::parse_config(&text)
-                .map_err(|e| Error::Input(format!("{shown}:{e}")))?;
-            (spec.dependencies, shown)
-        }
-        _ => (meta.dependencies, file),
-    };
+    let (deps, deps_file) = declared_dependencies(chart_dir, root)?;
     if deps.is_empty() {
         return Ok(Vec::new());
     }
@@ -115,9 +103,49 @@ fn plan_nested(
     let vendored = vendored_charts(chart_dir, root)?;
     let mut out = Vec::new();
     for dep in deps {
-        let line = dep.referenced.line();
-        let at = format!("{deps_file}:{line}");
-        let dep = dep.value;
+        let at = format!("{deps_file}:{}", dep.referenced.line());
+        let wanted = Wanted::read(dep.value, at)?;
+        if wanted.is_vendored(&vendored)? {
+            continue;
+        }
+        out.push(wanted.supply(chart_dir, root, plain_http, nesting)?);
+    }
+    Ok(out)
+}
+
+/// The dependencies a chart declares, from Chart.yaml or (apiVersion v1) requirements.yaml,
+/// with the file they are in as shown in messages.
+fn declared_dependencies(
+    chart_dir: &Path,
+    root: &RepoRoot,
+) -> Result<(Vec<Spanned<DependencySpec>>, String), Error> {
+    let (meta, file) = read_meta(chart_dir, root)?;
+    match meta.api_version.as_deref() {
+        Some("v1") | None if chart_dir.join("requirements.yaml").is_file() => {
+            let path = chart_dir.join("requirements.yaml");
+            let shown = root.display(&path);
+            let text = fs::read_to_string(&path)
+                .map_err(|e| Error::Input(format!("cannot read {shown}: {e}")))?;
+            let spec: RequirementsSpec = crate::yaml::parse_config(&text)
+                .map_err(|e| Error::Input(format!("{shown}:{e}")))?;
+            Ok((spec.dependencies, shown))
+        }
+        _ => Ok((meta.dependencies, file)),
+    }
+}
+
+/// One declared dependency, checked: a name and a semver constraint (`*` when none).
+struct Wanted {
+    name: String,
+    constraint: String,
+    parsed: Constraint,
+    repository: String,
+    /// `file:line` of the declaration, for messages.
+    at: String,
+}
+
+impl Wanted {
+    fn read(dep: DependencySpec, at: String) -> Result<Wanted, Error> {
         let Some(name) = dep.name.filter(|n| !n.trim().is_empty()) else {
             return Err(Error::Input(format!(
                 "{at}: a dependency has no name; set `name` to the chart's name"
@@ -133,72 +161,115 @@ fn plan_nested(
                 "{at}: dependency {name:?} has version {constraint:?}, which is not a semver constraint: {e}"
             ))
         })?;
-        if let Some((shown, version)) = vendored
-            .iter()
-            .find(|(n, _, _)| *n == name)
-            .map(|(_, s, v)| (s, v))
-        {
-            match version.as_deref().map(Version::parse) {
-                Some(Ok(v)) if !parsed.matches(&v) => {
-                    return Err(Error::Input(format!(
-                        "{at}: dependency {name:?} wants {constraint:?} but {shown} holds version {}; helm would render it without its alias and condition. Remove it from charts/ (strata then supplies the locked version) or update it",
-                        version.as_deref().unwrap_or_default()
-                    )));
-                }
-                _ => continue,
-            }
+        Ok(Wanted {
+            name,
+            constraint,
+            parsed,
+            repository: dep.repository.unwrap_or_default().trim().to_owned(),
+            at,
+        })
+    }
+
+    /// Whether the chart's `charts/` already holds this dependency (left as it is); a vendored
+    /// copy of a version the constraint refuses is an error, as helm would silently drop its
+    /// alias and condition.
+    fn is_vendored(&self, vendored: &[(String, String, Option<String>)]) -> Result<bool, Error> {
+        let Some((_, shown, version)) = vendored.iter().find(|(n, _, _)| *n == self.name) else {
+            return Ok(false);
+        };
+        match version.as_deref().map(Version::parse) {
+            Some(Ok(v)) if !self.parsed.matches(&v) => Err(Error::Input(format!(
+                "{}: dependency {:?} wants {:?} but {shown} holds version {}; helm would render it without its alias and condition. Remove it from charts/ (strata then supplies the locked version) or update it",
+                self.at,
+                self.name,
+                self.constraint,
+                version.as_deref().unwrap_or_default()
+            ))),
+            _ => Ok(true),
         }
-        let repository = dep.repository.unwrap_or_default();
-        let repository = repository.trim();
+    }
+
+    /// Where the dependency comes from: a chart directory in the repository, or a remote
+    /// chart for the resolver.
+    fn supply(
+        self,
+        chart_dir: &Path,
+        root: &RepoRoot,
+        plain_http: bool,
+        nesting: usize,
+    ) -> Result<Supplied, Error> {
+        let Wanted { name, at, .. } = &self;
+        let repository = self.repository.as_str();
         if let Some(rel) = repository.strip_prefix("file://") {
-            let dir = root
-                .join(chart_dir, rel, "file:// dependency")
-                .map_err(|e| Error::Input(format!("{at}: {e}")))?;
-            // Its files are packed as they are, so no link in it may lead out of the
-            // repository (or loop), as for the component's own chart.
-            root.check_links(&dir, &format!("dependency {name:?}"))
-                .map_err(|e| Error::Input(format!("{at}: {e}")))?;
-            if !dir.join("Chart.yaml").is_file() {
-                return Err(Error::Input(format!(
-                    "{at}: dependency {name:?}: {} is not a chart directory (no Chart.yaml)",
-                    root.display(&dir)
-                )));
-            }
-            let (sub, sub_file) = read_meta(&dir, root)?;
-            let sub_version = sub.version.map(|v| v.0).unwrap_or_default();
-            if !Version::parse(&sub_version).is_ok_and(|v| parsed.matches(&v)) {
-                return Err(Error::Input(format!(
-                    "{at}: dependency {name:?} wants {constraint:?} but {sub_file} has version {sub_version:?}"
-                )));
-            }
-            if sub.name.as_ref().map(|n| n.0.as_str()) != Some(name.as_str()) {
-                return Err(Error::Input(format!(
-                    "{at}: dependency {name:?} points at {sub_file}, whose chart is named {:?}",
-                    sub.name.map(|n| n.0).unwrap_or_default()
-                )));
-            }
-            let nested = plan_nested(&dir, root, plain_http, nesting + 1)?;
-            out.push(Supplied::Local { name, dir, nested });
-        } else if repository.is_empty() {
+            let rel = rel.to_owned();
+            return self.local(&rel, chart_dir, root, plain_http, nesting);
+        }
+        if repository.is_empty() {
             return Err(Error::Input(format!(
                 "{at}: dependency {name:?} has no repository and is not in charts/; set `repository` (https://, oci:// or file://) or add the chart to charts/"
             )));
-        } else if repository.starts_with('@') || repository.starts_with("alias:") {
+        }
+        if repository.starts_with('@') || repository.starts_with("alias:") {
             return Err(Error::Input(format!(
                 "{at}: dependency {name:?} names the repository {repository:?} by a helm repository alias, which only helm's local configuration knows; write the repository URL"
             )));
-        } else {
-            let source = ChartSource::parse(repository, plain_http)
-                .map_err(|m| Error::Input(format!("{at}: dependency {name:?}: {m}")))?;
-            out.push(Supplied::Remote(RemoteChart {
-                source,
-                name,
-                constraint,
-                chosen_by: format!("{at} (dependency)"),
-            }));
         }
+        let source = ChartSource::parse(repository, plain_http)
+            .map_err(|m| Error::Input(format!("{at}: dependency {name:?}: {m}")))?;
+        Ok(Supplied::Remote(RemoteChart {
+            source,
+            chosen_by: format!("{at} (dependency)"),
+            name: self.name,
+            constraint: self.constraint,
+        }))
     }
-    Ok(out)
+
+    /// A `file://` dependency: a chart directory inside the repository whose name and version
+    /// match the declaration, planned in turn.
+    fn local(
+        self,
+        rel: &str,
+        chart_dir: &Path,
+        root: &RepoRoot,
+        plain_http: bool,
+        nesting: usize,
+    ) -> Result<Supplied, Error> {
+        let Wanted {
+            name,
+            constraint,
+            parsed,
+            at,
+            ..
+        } = self;
+        let dir = root
+            .join(chart_dir, rel, "file:// dependency")
+            .map_err(|e| Error::Input(format!("{at}: {e}")))?;
+        // Its files are packed as they are, so no link in it may lead out of the
+        // repository (or loop), as for the component's own chart.
+        root.check_links(&dir, &format!("dependency {name:?}"))
+            .map_err(|e| Error::Input(format!("{at}: {e}")))?;
+        if !dir.join("Chart.yaml").is_file() {
+            return Err(Error::Input(format!(
+                "{at}: dependency {name:?}: {} is not a chart directory (no Chart.yaml)",
+                root.display(&dir)
+            )));
+        }
+        let (sub, sub_file) = read_meta(&dir, root)?;
+        let sub_version = sub.version.map(|v| v.0).unwrap_or_default();
+        if !Version::parse(&sub_version).is_ok_and(|v| parsed.matches(&v)) {
+            return Err(Error::Input(format!(
+                "{at}: dependency {name:?} wants {constraint:?} but {sub_file} has version {sub_version:?}"
+            )));
+        }
+        if sub.name.as_ref().map(|n| n.0.as_str()) != Some(name.as_str()) {
+            return Err(Error::Input(format!(
+                "{at}: dependency {name:?} points at {sub_file}, whose chart is named {:?}",
+                sub.name.map(|n| n.0).unwrap_or_default()
+            )));
+        }
+        let nested = plan_nested(&dir, root, plain_http, nesting + 1)?;
+        Ok(Supplied::Local { name, dir, nested })
+    }
 }
 
 /// Every remote chart a plan fetches, nested ones included, for `strata lock`.
@@ -487,15 +558,16 @@ mod tests {
         dir
     }
 
+    /// The local chart `sub` 1.2.0 the umbrellas depend on by `file://../sub`.
+    fn sub_chart(root: &Path) -> PathBuf {
+        chart(root, "sub", "apiVersion: v2\nname: sub\nversion: 1.2.0\n")
+    }
+
     #[test]
     fn plans_what_charts_does_not_hold() {
         let tmp = tempfile::tempdir().unwrap();
         let root = RepoRoot::new(tmp.path()).unwrap();
-        chart(
-            tmp.path(),
-            "sub",
-            "apiVersion: v2\nname: sub\nversion: 1.2.0\n",
-        );
+        sub_chart(tmp.path());
         let umbrella = chart(
             tmp.path(),
             "umbrella",
@@ -520,11 +592,7 @@ mod tests {
     fn mistakes_name_the_line() {
         let tmp = tempfile::tempdir().unwrap();
         let root = RepoRoot::new(tmp.path()).unwrap();
-        chart(
-            tmp.path(),
-            "sub",
-            "apiVersion: v2\nname: sub\nversion: 1.2.0\n",
-        );
+        sub_chart(tmp.path());
         let cases = [
             (
                 "  - name: x\n    repository: \"@stable\"\n",

@@ -388,11 +388,10 @@ fn similar_hint(similar: &[String]) -> String {
     }
 }
 
+/// An index with what the parser must keep and what it must drop, for the tests of the index
+/// and of its cache.
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const INDEX: &str = r#"apiVersion: v1
+pub(crate) const INDEX: &str = r#"apiVersion: v1
 entries:
   nginx:
     - name: nginx
@@ -417,6 +416,10 @@ entries:
     - {version: 2.0.0, urls: [b.tgz]}
 generated: "2024-01-02T03:04:05Z"
 "#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
 
     #[test]
     fn keeps_what_helm_keeps() {

@@ -78,6 +78,18 @@ pub enum OciError {
         credential: String,
         detail: String,
     },
+    #[error(
+        "registry {registry} redirected a request for {chart} to {answered_by}, which answered HTTP 401: \
+         registry credentials go to the registry only, so none were sent; the redirect target \
+         must serve the download without credentials (check the registry's storage settings)"
+    )]
+    RedirectChallenge {
+        registry: String,
+        /// `oci://host/path/chart`.
+        chart: String,
+        /// `scheme://host[:port]` of the redirect target, nothing of its path or query.
+        answered_by: String,
+    },
     #[error("registry {registry} denied pull access to {repository} ({credential})")]
     AccessDenied {
         registry: String,
@@ -464,6 +476,7 @@ impl<'a> OciClient<'a> {
         if response.status != 401 {
             return Ok(response);
         }
+        self.check_challenger(target, url, &response)?;
         if remembered.is_some() {
             // The token expired or the credential changed: negotiate again, once.
             self.forget(target);
@@ -499,10 +512,36 @@ impl<'a> OciClient<'a> {
         };
         let response = self.send(target, url, &headers, Some(&auth))?;
         if response.status == 401 {
+            self.check_challenger(target, url, &response)?;
             return Err(self.auth_failed(target, rejection(&session, &response)));
         }
         self.remember(target, session);
         Ok(response)
+    }
+
+    /// A `401` is acted on only when the registry itself sent it. When a redirect (to blob
+    /// storage, say) led elsewhere, that host's challenge would decide where the registry's
+    /// credentials or identity token go: it is an error instead, and nothing is sent. Docker's
+    /// registry client keeps the same rule by learning challenges only from the registry's own
+    /// endpoint.
+    fn check_challenger(
+        &self,
+        target: &Target,
+        url: &str,
+        response: &Response,
+    ) -> Result<(), OciError> {
+        if response.came_from_origin_of(url) {
+            return Ok(());
+        }
+        let answered_by = UrlParts::parse(&response.url).map_or_else(
+            || "another host".to_owned(),
+            |p| format!("{}://{}", p.scheme, p.authority()),
+        );
+        Err(OciError::RedirectChallenge {
+            registry: target.registry().to_owned(),
+            chart: target.repo.chart_url(target.chart),
+            answered_by,
+        })
     }
 
     fn send(
@@ -540,66 +579,110 @@ impl<'a> OciClient<'a> {
             return Ok((token, Instant::now() + DEFAULT_TOKEN_LIFETIME));
         }
         let identity_token = credential.and_then(|c| c.identity_token.as_ref());
-        let Some(realm) =
-            param("realm").filter(|r| r.starts_with("https://") || r.starts_with("http://"))
+        let sends_secret = auth.is_some() || identity_token.is_some();
+        let realm = self.token_realm(target, param("realm"), sends_secret)?;
+        let shown = url::redact(realm);
+        let scope = param("scope").unwrap_or(&target.key.scope);
+        let service = param("service");
+        let response = match identity_token {
+            Some(refresh_token) => self.exchange(target, realm, service, scope, refresh_token)?,
+            None => self.token_get(target, realm, service, scope, auth.as_ref())?,
+        };
+        let asked_with = if identity_token.is_some() {
+            TokenGrant::IdentityToken
+        } else if auth.is_some() {
+            TokenGrant::Credentials
+        } else {
+            TokenGrant::Anonymous
+        };
+        self.check_token_status(target, &shown, &response, asked_with)?;
+        self.read_token(target, &shown, &response.body)
+    }
+
+    /// The challenge's `realm`, checked to be a URL the credentials may go to.
+    fn token_realm<'p>(
+        &self,
+        target: &Target,
+        realm: Option<&'p str>,
+        sends_secret: bool,
+    ) -> Result<&'p str, OciError> {
+        let Some(realm) = realm.filter(|r| r.starts_with("https://") || r.starts_with("http://"))
         else {
             return Err(self.auth_failed(
                 target,
                 "the registry's Bearer challenge names no http(s) token service",
             ));
         };
-        let shown = url::redact(realm);
-        let sends_secret = auth.is_some() || identity_token.is_some();
-        if sends_secret && !cleartext_allowed(realm, target.repo.plain_http) {
+        if sends_secret && !cleartext_allowed(realm, target.repo) {
             return Err(self.auth_failed(
                 target,
                 &format!(
-                    "the token service {shown} is plain HTTP, and credentials are only sent \
-                     there over HTTPS"
+                    "the token service {} is plain HTTP, and credentials are only sent \
+                     there over HTTPS",
+                    url::redact(realm)
                 ),
             ));
         }
-        let scope = param("scope").unwrap_or(&target.key.scope);
-        let response = match identity_token {
-            Some(refresh_token) => {
-                self.exchange(target, realm, param("service"), scope, refresh_token)?
-            }
-            None => {
-                let mut query = Vec::new();
-                if let Some(service) = param("service") {
-                    query.push(format!("service={}", encode_query(service)));
-                }
-                query.push(format!("scope={}", encode_query(scope)));
-                let separator = if realm.contains('?') { '&' } else { '?' };
-                let url = format!("{realm}{separator}{}", query.join("&"));
-                self.send(target, &url, &[], auth.as_ref())?
-            }
-        };
-        match response.status {
-            200..=299 => {}
-            // An OAuth2 token endpoint refuses a bad grant with 400 `invalid_grant`.
-            status @ (400 | 401 | 403) if status != 400 || identity_token.is_some() => {
-                let who = if identity_token.is_some() {
-                    "the identity token (an OAuth2 refresh token, expired or revoked?); log in \
-                     to the registry again"
-                } else if auth.is_some() {
-                    "the credentials"
-                } else {
-                    "anonymous access"
-                };
-                return Err(
-                    self.auth_failed(target, &format!("the token service {shown} rejected {who}"))
-                );
-            }
-            status => {
-                return Err(self.auth_failed(
-                    target,
-                    &format!("the token service {shown} answered HTTP {status}"),
-                ));
-            }
+        Ok(realm)
+    }
+
+    /// The distribution token request: `GET realm?service=…&scope=…`, with the username and
+    /// password when there are some, anonymous otherwise.
+    fn token_get(
+        &self,
+        target: &Target,
+        realm: &str,
+        service: Option<&str>,
+        scope: &str,
+        auth: Option<&Auth>,
+    ) -> Result<Response, OciError> {
+        let mut query = Vec::new();
+        if let Some(service) = service {
+            query.push(format!("service={}", url::encode_component(service)));
         }
-        // The body holds the token: parse errors are reported without it.
-        let reply: TokenReply = serde_json::from_slice(&response.body).map_err(|_| {
+        query.push(format!("scope={}", url::encode_component(scope)));
+        let separator = if realm.contains('?') { '&' } else { '?' };
+        let url = format!("{realm}{separator}{}", query.join("&"));
+        self.send(target, &url, &[], auth)
+    }
+
+    /// A refusal of the token service in terms of what was refused.
+    fn check_token_status(
+        &self,
+        target: &Target,
+        shown: &str,
+        response: &Response,
+        asked_with: TokenGrant,
+    ) -> Result<(), OciError> {
+        let identity = asked_with == TokenGrant::IdentityToken;
+        let detail = match response.status {
+            200..=299 => return Ok(()),
+            // An OAuth2 token endpoint refuses a bad grant with 400 `invalid_grant`.
+            status @ (400 | 401 | 403) if status != 400 || identity => {
+                let who = match asked_with {
+                    TokenGrant::IdentityToken => {
+                        "the identity token (an OAuth2 refresh token, expired or revoked?); log \
+                         in to the registry again"
+                    }
+                    TokenGrant::Credentials => "the credentials",
+                    TokenGrant::Anonymous => "anonymous access",
+                };
+                format!("the token service {shown} rejected {who}")
+            }
+            status => format!("the token service {shown} answered HTTP {status}"),
+        };
+        Err(self.auth_failed(target, &detail))
+    }
+
+    /// The token and how long it may be used. The body holds the token: parse errors are
+    /// reported without it.
+    fn read_token(
+        &self,
+        target: &Target,
+        shown: &str,
+        body: &[u8],
+    ) -> Result<(Secret, Instant), OciError> {
+        let reply: TokenReply = serde_json::from_slice(body).map_err(|_| {
             self.auth_failed(
                 target,
                 &format!("the token service {shown} sent no JSON token"),
@@ -712,6 +795,14 @@ struct TagList {
     tags: Option<Vec<String>>,
 }
 
+/// What a token request carried, for the message when it is refused.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum TokenGrant {
+    IdentityToken,
+    Credentials,
+    Anonymous,
+}
+
 /// A token service's answer. Deliberately not `Debug`: it holds the token.
 #[derive(Deserialize)]
 struct TokenReply {
@@ -816,18 +907,28 @@ fn rejection(session: &Session, response: &Response) -> &'static str {
     }
 }
 
-/// Whether credentials may go to `realm`: over HTTPS always; over plain HTTP only to this
-/// machine or when the registry itself is configured as plain HTTP.
-fn cleartext_allowed(realm: &str, plain_http_registry: bool) -> bool {
+/// Whether credentials may go to `realm`: over HTTPS always; over plain HTTP only when the
+/// registry itself is configured as plain HTTP, or when both the registry and the realm are on
+/// this machine. A remote HTTPS registry never has its credentials sent in clear text, not
+/// even to a loopback address.
+fn cleartext_allowed(realm: &str, registry: &OciRepository) -> bool {
     let Some(parts) = UrlParts::parse(realm) else {
         return false;
     };
+    let registry_on_this_machine =
+        UrlParts::parse(&registry.origin()).is_some_and(|r| is_loopback(&r));
+    parts.scheme == "https"
+        || registry.plain_http
+        || (registry_on_this_machine && is_loopback(&parts))
+}
+
+/// `localhost` or a loopback address.
+fn is_loopback(parts: &UrlParts) -> bool {
     let ip = parts.host.trim_start_matches('[').trim_end_matches(']');
-    let loopback = parts.host == "localhost"
+    parts.host == "localhost"
         || ip
             .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
-    parts.scheme == "https" || plain_http_registry || loopback
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// `key=value` and `key="quoted, \"escaped\" value"` pairs separated by commas; keys are
@@ -1024,19 +1125,6 @@ fn valid_path_component(segment: &str) -> bool {
         .all(|sep| matches!(sep, "" | "." | "_" | "__") || sep.bytes().all(|b| b == b'-'))
 }
 
-/// Percent-encodes a query value (everything but RFC 3986 unreserved characters).
-fn encode_query(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1044,6 +1132,7 @@ mod tests {
     fn response(headers: &[(&str, &str)]) -> Response {
         Response {
             status: 200,
+            url: "https://127.0.0.1:5000/v2/helm/web/tags/list".to_owned(),
             headers: headers
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -1060,30 +1149,32 @@ mod tests {
 
     #[test]
     fn parses_repository_urls() {
-        let repo =
-            OciRepository::parse("oci://registry.example.com:5000/helm/charts/", false).unwrap();
-        assert_eq!(repo.registry, "registry.example.com:5000");
-        assert_eq!(repo.path, "helm/charts");
-        assert_eq!(
-            repo.reference("web", "1.2.3+build.5"),
-            "oci://registry.example.com:5000/helm/charts/web:1.2.3_build.5"
-        );
-        assert_eq!(
-            repo.api_url("helm/charts/web", "tags/list"),
-            "https://registry.example.com:5000/v2/helm/charts/web/tags/list"
-        );
-
-        let root = OciRepository::parse("oci://127.0.0.1:8080", true).unwrap();
-        assert_eq!(root.path, "");
-        assert_eq!(
-            root.reference("web", "1.0.0"),
-            "oci://127.0.0.1:8080/web:1.0.0"
-        );
-        assert_eq!(
-            root.api_url("web", "tags/list"),
-            "http://127.0.0.1:8080/v2/web/tags/list"
-        );
-
+        for (url, plain_http, registry, path, reference, tags) in [
+            (
+                "oci://registry.example.com:5000/helm/charts/",
+                false,
+                "registry.example.com:5000",
+                "helm/charts",
+                "oci://registry.example.com:5000/helm/charts/web:1.2.3_build.5",
+                "https://registry.example.com:5000/v2/helm/charts/web/tags/list",
+            ),
+            (
+                "oci://127.0.0.1:8080",
+                true,
+                "127.0.0.1:8080",
+                "",
+                "oci://127.0.0.1:8080/web:1.2.3_build.5",
+                "http://127.0.0.1:8080/v2/web/tags/list",
+            ),
+        ] {
+            let repo = OciRepository::parse(url, plain_http).unwrap();
+            assert_eq!(
+                (repo.registry.as_str(), repo.path.as_str()),
+                (registry, path)
+            );
+            assert_eq!(repo.reference("web", "1.2.3+build.5"), reference);
+            assert_eq!(repo.api_url(&repo.repository("web"), "tags/list"), tags);
+        }
         assert!(OciRepository::parse("oci://[::1]:5000/charts", false).is_ok());
     }
 
@@ -1169,16 +1260,38 @@ mod tests {
 
     #[test]
     fn sends_credentials_in_clear_text_only_locally() {
-        assert!(cleartext_allowed("https://auth.example.com/token", false));
-        assert!(cleartext_allowed("http://127.0.0.1:5001/token", false));
-        assert!(cleartext_allowed("http://localhost/token", false));
-        assert!(cleartext_allowed("http://[::1]:8080/token", false));
-        assert!(cleartext_allowed("http://auth.example.com/token", true));
-        assert!(!cleartext_allowed("http://auth.example.com/token", false));
+        let local = OciRepository::parse("oci://127.0.0.1:5000/helm", false).unwrap();
+        let remote = OciRepository::parse("oci://registry.example.com/helm", false).unwrap();
+        let plain = OciRepository::parse("oci://registry.example.com/helm", true).unwrap();
+        assert!(cleartext_allowed("https://auth.example.com/token", &remote));
+        assert!(cleartext_allowed("http://127.0.0.1:5001/token", &local));
+        assert!(cleartext_allowed("http://localhost/token", &local));
+        assert!(cleartext_allowed("http://[::1]:8080/token", &local));
+        assert!(cleartext_allowed("http://auth.example.com/token", &plain));
+        assert!(!cleartext_allowed("http://auth.example.com/token", &remote));
+        assert!(!cleartext_allowed("http://auth.example.com/token", &local));
+        assert!(!cleartext_allowed("http://127.0.0.1:5001/token", &remote));
+        assert!(!cleartext_allowed("http://localhost/token", &remote));
         assert!(!cleartext_allowed(
             "http://127.0.0.1.example.com/token",
-            false
+            &local
         ));
+    }
+
+    #[test]
+    fn acts_only_on_the_registry_s_own_challenges() {
+        let url = "https://127.0.0.1:5000/v2/helm/web/blobs/sha256:00";
+        let mut r = response(&[]);
+        r.url = "https://127.0.0.1:5000/v2/helm/web/blobs/sha256:00".to_owned();
+        assert!(r.came_from_origin_of(url));
+        for elsewhere in [
+            "https://127.0.0.1:5001/storage/blob",
+            "http://127.0.0.1:5000/storage/blob",
+            "https://storage.example.com/blob?sig=abc",
+        ] {
+            r.url = elsewhere.to_owned();
+            assert!(!r.came_from_origin_of(url), "{elsewhere}");
+        }
     }
 
     #[test]
@@ -1330,9 +1443,9 @@ mod tests {
     #[test]
     fn encodes_query_values() {
         assert_eq!(
-            encode_query("repository:helm/web:pull,push"),
+            url::encode_component("repository:helm/web:pull,push"),
             "repository%3Ahelm%2Fweb%3Apull%2Cpush"
         );
-        assert_eq!(encode_query("a-b.c_d~e"), "a-b.c_d~e");
+        assert_eq!(url::encode_component("a-b.c_d~e"), "a-b.c_d~e");
     }
 }

@@ -253,15 +253,7 @@ fn refresh(
     let repo = redact(repo_url);
     let url = index_url(repo_url);
     let cred = creds.lookup(&url);
-    let mut headers = Vec::new();
-    if let Some(meta) = &cached {
-        if let Some(etag) = &meta.etag {
-            headers.push(("if-none-match", etag.clone()));
-        }
-        if let Some(lm) = &meta.last_modified {
-            headers.push(("if-modified-since", lm.clone()));
-        }
-    }
+    let headers = conditional_headers(cached.as_ref());
     // The body goes to a file beside index.yaml, renamed into place once it is known good.
     let mut staged = AtomicFile::create(&dir.join(INDEX_FILE), Access::Private)
         .map_err(|e| cache_err(dir)(e.source))?;
@@ -277,50 +269,12 @@ fn refresh(
             },
         })?;
     match (resp.status, cached) {
-        (304, Some(mut meta)) => {
-            meta.fetched_at = now_ms();
-            write_atomic(
-                dir,
-                META_FILE,
-                &serde_json::to_vec_pretty(&meta).expect("meta"),
-            )?;
-            match load_cached(dir, &meta, &repo, t.options().budget)? {
-                Some(index) => Ok(index),
-                // The copy on disk went bad: fetch it whole.
-                None => refresh(t, creds, dir, repo_url, None),
-            }
-        }
-        (200..=299, _) => {
-            let sha256 = sha256_file(staged.temp_path())?;
-            let budget = t.options().budget;
-            derive_file(dir, staged.temp_path(), &sha256, budget).map_err(|e| match e {
-                DeriveError::Yaml(source) => RepoError::InvalidIndex {
-                    repo: repo.clone(),
-                    source,
-                },
-                DeriveError::Io(e) => cache_err(dir)(e),
-                DeriveError::OutOfTime(budget) => RepoError::IndexTimeout {
-                    repo: repo.clone(),
-                    budget,
-                },
-            })?;
-            let meta = Meta {
-                url: normalise_repo_url(repo_url),
-                etag: resp.header("etag").map(str::to_owned),
-                last_modified: resp.header("last-modified").map(str::to_owned),
-                fetched_at: now_ms(),
-                sha256,
-            };
-            // meta.json last: a reader that sees it also sees the files it describes.
-            staged.commit().map_err(|e| cache_err(&e.path)(e.source))?;
-            write_atomic(
-                dir,
-                META_FILE,
-                &serde_json::to_vec_pretty(&meta).expect("meta"),
-            )?;
-            open_derived(dir, &meta.sha256)
-                .ok_or_else(|| cache_err(dir)(std::io::Error::other("derived index vanished")))
-        }
+        (304, Some(meta)) => match revalidated(t, dir, &repo, meta)? {
+            Some(index) => Ok(index),
+            // The copy on disk went bad: fetch it whole.
+            None => refresh(t, creds, dir, repo_url, None),
+        },
+        (200..=299, _) => store_fetched(t, dir, repo_url, &resp, staged),
         (401 | 403, _) => Err(auth_failed(&url, resp.status, cred)),
         (status, _) => Err(RepoError::IndexStatus {
             repo,
@@ -332,6 +286,77 @@ fn refresh(
             },
         }),
     }
+}
+
+/// `If-None-Match` and `If-Modified-Since` from the cached copy, so an unchanged index costs
+/// a 304 and no body.
+fn conditional_headers(cached: Option<&Meta>) -> Vec<(&'static str, String)> {
+    let Some(meta) = cached else {
+        return Vec::new();
+    };
+    let etag = meta.etag.iter().map(|e| ("if-none-match", e.clone()));
+    let modified = meta
+        .last_modified
+        .iter()
+        .map(|lm| ("if-modified-since", lm.clone()));
+    etag.chain(modified).collect()
+}
+
+/// The server said the cached index is current: record when, and load it (`None` when the
+/// copy on disk went bad).
+fn revalidated(
+    t: &Transport,
+    dir: &Path,
+    repo: &str,
+    mut meta: Meta,
+) -> Result<Option<Arc<RepoIndex>>, RepoError> {
+    meta.fetched_at = now_ms();
+    write_atomic(
+        dir,
+        META_FILE,
+        &serde_json::to_vec_pretty(&meta).expect("meta"),
+    )?;
+    load_cached(dir, &meta, repo, t.options().budget)
+}
+
+/// A freshly downloaded index: derived into the entries file, then moved into place, then
+/// described by meta.json (last, so a reader that sees it also sees the files it describes).
+fn store_fetched(
+    t: &Transport,
+    dir: &Path,
+    repo_url: &str,
+    resp: &Response,
+    staged: AtomicFile,
+) -> Result<Arc<RepoIndex>, RepoError> {
+    let repo = redact(repo_url);
+    let sha256 = sha256_file(staged.temp_path())?;
+    let budget = t.options().budget;
+    derive_file(dir, staged.temp_path(), &sha256, budget).map_err(|e| match e {
+        DeriveError::Yaml(source) => RepoError::InvalidIndex {
+            repo: repo.clone(),
+            source,
+        },
+        DeriveError::Io(e) => cache_err(dir)(e),
+        DeriveError::OutOfTime(budget) => RepoError::IndexTimeout {
+            repo: repo.clone(),
+            budget,
+        },
+    })?;
+    let meta = Meta {
+        url: normalise_repo_url(repo_url),
+        etag: resp.header("etag").map(str::to_owned),
+        last_modified: resp.header("last-modified").map(str::to_owned),
+        fetched_at: now_ms(),
+        sha256,
+    };
+    staged.commit().map_err(|e| cache_err(&e.path)(e.source))?;
+    write_atomic(
+        dir,
+        META_FILE,
+        &serde_json::to_vec_pretty(&meta).expect("meta"),
+    )?;
+    open_derived(dir, &meta.sha256)
+        .ok_or_else(|| cache_err(dir)(std::io::Error::other("derived index vanished")))
 }
 
 /// The absolute archive URL of an entry: its first URL resolved against the repository URL
@@ -541,25 +566,7 @@ fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), RepoError> {
 mod tests {
     use super::*;
 
-    const INDEX: &str = r#"apiVersion: v1
-entries:
-  nginx:
-    - name: nginx
-      version: 1.2.0
-      urls: [nginx-1.2.0.tgz]
-      digest: abc
-      created: 2024-01-02T03:04:05.000000Z
-      annotations: {category: web}
-      maintainers: [{name: x}]
-      dependencies: [{name: common, version: 1.x.x, repository: https://x}]
-    - version: 1.1.0
-      urls: [https://cdn.example.com/nginx-1.1.0.tgz]
-    - name: nginx
-      version: 1.0.0
-      urls: []
-  empty: null
-generated: "2024-01-02T03:04:05Z"
-"#;
+    use crate::chart::index::INDEX;
 
     #[test]
     fn archive_urls_resolve_against_the_repository() {

@@ -20,6 +20,7 @@ use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use ureq::ResponseExt;
 use ureq::unversioned::resolver::DefaultResolver;
 use ureq::unversioned::transport::{ConnectProxyConnector, Connector, TcpConnector};
 
@@ -126,6 +127,9 @@ impl Default for TransportOptions {
 #[derive(Debug, Clone)]
 pub struct Response {
     pub status: u16,
+    /// Where the response came from: the request's URL, or the last redirect's target. It
+    /// may hold a signed query or userinfo, so it is printed only through [`url::redact`].
+    pub url: String,
     /// Names lower-cased, in the order received.
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
@@ -142,6 +146,16 @@ impl Response {
 
     pub fn is_success(&self) -> bool {
         (200..300).contains(&self.status)
+    }
+
+    /// Whether the response came from `url`'s own origin (scheme, host and port) rather than
+    /// from a host a redirect led to. Only the origin's answers may ask for its credentials:
+    /// the redirect target never saw them and must not decide where they go.
+    pub fn came_from_origin_of(&self, url: &str) -> bool {
+        match (url::UrlParts::parse(url), url::UrlParts::parse(&self.url)) {
+            (Some(asked), Some(answered)) => asked.same_origin(&answered),
+            _ => false,
+        }
     }
 }
 
@@ -276,7 +290,13 @@ impl Transport {
     ) -> Result<Response, TransportError> {
         let body = form
             .iter()
-            .map(|(name, value)| format!("{}={}", form_encode(name), form_encode(value)))
+            .map(|(name, value)| {
+                format!(
+                    "{}={}",
+                    url::encode_component(name),
+                    url::encode_component(value)
+                )
+            })
             .collect::<Vec<_>>()
             .join("&");
         self.fetch(Method::PostForm(body.as_bytes()), url, &[], None, tls, None)
@@ -394,16 +414,8 @@ impl Transport {
         };
         let resp = sent.map_err(|e| self.map_error(e, shown, started, false))?;
         let status = resp.status().as_u16();
-        let headers: Vec<(String, String)> = resp
-            .headers()
-            .iter()
-            .map(|(n, v)| {
-                (
-                    n.as_str().to_ascii_lowercase(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect();
+        let answered_by = resp.get_uri().to_string();
+        let headers = header_list(resp.headers());
         let limit = self.opts.max_body_bytes;
         let too_large = || TransportError::TooLarge {
             url: shown.to_owned(),
@@ -427,35 +439,20 @@ impl Transport {
         let mut body = Vec::new();
         let received = match sink {
             None => reader.read_to_end(&mut body).map_err(read_error)? as u64,
-            Some(file) => {
-                let store_error = |e: std::io::Error| TransportError::Store {
+            Some(file) => copy_to_file(&mut reader, file).map_err(|e| match e {
+                CopyError::Read(e) => read_error(e),
+                CopyError::Store(e) => TransportError::Store {
                     url: shown.to_owned(),
                     reason: e.to_string(),
-                };
-                file.set_len(0).map_err(store_error)?;
-                file.rewind().map_err(store_error)?;
-                let mut out = std::io::BufWriter::with_capacity(1 << 16, &mut *file);
-                let mut buf = vec![0; 1 << 16];
-                let mut total = 0u64;
-                loop {
-                    let n = match reader.read(&mut buf) {
-                        Ok(0) => break,
-                        Ok(n) => n,
-                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                        Err(e) => return Err(read_error(e)),
-                    };
-                    out.write_all(&buf[..n]).map_err(store_error)?;
-                    total += n as u64;
-                }
-                out.flush().map_err(store_error)?;
-                total
-            }
+                },
+            })?,
         };
         if received > limit {
             return Err(too_large());
         }
         Ok(Response {
             status,
+            url: answered_by,
             headers,
             body,
         })
@@ -549,6 +546,47 @@ impl Transport {
         agents.insert(key, agent.clone());
         Ok(agent)
     }
+}
+
+/// Response headers with lower-cased names, in the order received.
+fn header_list(headers: &ureq::http::HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(n, v)| {
+            (
+                n.as_str().to_ascii_lowercase(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Which side of a copy failed: reading the response, or writing the file.
+enum CopyError {
+    Read(std::io::Error),
+    Store(std::io::Error),
+}
+
+/// Streams `reader` into `file` (emptied first) in 64 KiB pieces, so a large body never sits
+/// in memory; returns the bytes written.
+fn copy_to_file(reader: &mut impl Read, file: &mut File) -> Result<u64, CopyError> {
+    file.set_len(0).map_err(CopyError::Store)?;
+    file.rewind().map_err(CopyError::Store)?;
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, &mut *file);
+    let mut buf = vec![0; 1 << 16];
+    let mut total = 0u64;
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(CopyError::Read(e)),
+        };
+        out.write_all(&buf[..n]).map_err(CopyError::Store)?;
+        total += n as u64;
+    }
+    out.flush().map_err(CopyError::Store)?;
+    Ok(total)
 }
 
 fn userinfo_auth(userinfo: &str) -> Auth {
@@ -706,20 +744,6 @@ fn prepare<B>(
     req
 }
 
-/// `application/x-www-form-urlencoded` for one name or value: everything but RFC 3986
-/// unreserved characters percent-encoded (a space as `%20`, which every form decoder reads).
-fn form_encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 fn map_error(err: ureq::Error, url: &str) -> TransportError {
     let url = url.to_owned();
     match err {
@@ -784,6 +808,7 @@ mod tests {
 
     #[test]
     fn form_encodes_everything_but_unreserved_characters() {
+        let form_encode = url::encode_component;
         assert_eq!(form_encode("refresh_token"), "refresh_token");
         assert_eq!(
             form_encode("repository:team/web:pull a+b&c=d"),

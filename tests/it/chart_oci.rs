@@ -14,7 +14,8 @@ use std::time::Duration;
 
 use crate::common::Helm;
 use crate::common::registry::{
-    PASSWORD, Registry, RegistryAuth, StubRequest, StubResponse, StubServer, TokenMode,
+    IDENTITY_TOKEN, PASSWORD, REDIRECTED_LAYER, RedirectingRegistry, Registry, RegistryAuth,
+    StubRequest, StubResponse, StubServer, TokenMode,
 };
 use crate::common::servers::free_port;
 use sha2::{Digest, Sha256};
@@ -501,4 +502,77 @@ fn a_rejected_token_is_replaced_once() {
         2,
         "a rejected token is replaced"
     );
+}
+
+/// A registry that redirects chart downloads to a storage host, which answers 401 naming a
+/// token service of its own: strata sends that service nothing (neither the password nor the
+/// identity token) and fails with one message naming the registry and the storage host.
+#[test]
+fn a_redirect_target_s_challenge_gets_no_credentials() {
+    let registry = RedirectingRegistry::start();
+    let repo = OciRepository::parse(&registry.url(), true).unwrap();
+    let transport = transport(None);
+    let dir = tempfile::tempdir().unwrap();
+    let docker_config = dir.path().join("config.json");
+    std::fs::write(
+        &docker_config,
+        format!(
+            r#"{{"auths": {{"{}": {{"identitytoken": "{IDENTITY_TOKEN}"}}}}}}"#,
+            registry.host()
+        ),
+    )
+    .unwrap();
+    let identity = CredentialStore::from_sources(&CredentialSources {
+        registry_configs: vec![docker_config],
+        ..CredentialSources::default()
+    })
+    .unwrap();
+    let password = credentials(&registry.url(), PASSWORD, None);
+    let layer = RedirectingRegistry::layer_digest();
+
+    for (what, creds) in [("identity token", &identity), ("password", &password)] {
+        let client = OciClient::new(&transport, creds);
+        assert_eq!(
+            client.list_versions(&repo, "web").unwrap(),
+            ["1.0.0"],
+            "{what}"
+        );
+        let chart = client.resolve(&repo, "web", "1.0.0").unwrap();
+        assert_eq!(chart.layer_digest, layer);
+        let err = client.fetch_layer(&repo, "web", &layer).unwrap_err();
+        assert_eq!(
+            registry.foreign(),
+            Vec::<String>::new(),
+            "{what}: the storage host's token service was contacted"
+        );
+        assert!(
+            matches!(err, OciError::RedirectChallenge { .. }),
+            "{what}: {err:?}"
+        );
+        assert_message(
+            &err,
+            &[
+                &format!("registry {}", registry.host()),
+                &format!(
+                    "redirected a request for {}/web to http://127.0.0.1:",
+                    registry.url()
+                ),
+                "answered HTTP 401",
+                "none were sent",
+            ],
+        );
+        let shown = format!("{err} {err:?}");
+        for secret in [IDENTITY_TOKEN, "signed-url-part", "/blobs/"] {
+            assert!(!shown.contains(secret), "{what}: {secret} shown: {shown}");
+        }
+    }
+
+    // The same registry works once its storage serves the download without credentials.
+    registry.open_storage();
+    let client = OciClient::new(&transport, &identity);
+    assert_eq!(
+        client.fetch_layer(&repo, "web", &layer).unwrap(),
+        REDIRECTED_LAYER
+    );
+    assert!(registry.foreign().is_empty());
 }

@@ -4,7 +4,7 @@
 //! ACR's helpers do. Identity tokens (OAuth2 refresh tokens), from a helper or from
 //! `auths.<host>.identitytoken`, against a registry whose token service exchanges them.
 
-use crate::common::registry::{self, Registry, RegistryAuth};
+use crate::common::registry::{self, RedirectingRegistry, Registry, RegistryAuth};
 use crate::common::*;
 use base64::Engine as _;
 use std::os::unix::fs::PermissionsExt;
@@ -214,4 +214,65 @@ fn identity_tokens_are_exchanged_at_the_token_service() {
             "{config}: the token service never saw the exchange"
         );
     }
+}
+
+/// The command-line view of a registry whose storage host answers a redirected download with
+/// a 401 naming its own token service: the identity token goes nowhere but the registry's
+/// token service, the command fails with one message and prints no manifests.
+#[test]
+fn a_storage_host_s_challenge_never_receives_the_identity_token() {
+    let registry = RedirectingRegistry::start();
+    let t = Tree::new();
+    t.write(
+        "stack/strata.yaml",
+        format!(
+            "apiVersion: strata/v1\nkind: Stack\ntenants: {{path: \"t/{{{{tenant}}}}\"}}\ncomponents:\n  - name: web\n    chart: {{repository: \"{}\", name: web, version: \"1.0.0\", plainHttp: true}}\n",
+            registry.url()
+        ),
+    );
+    t.mkdir("stack/t/acme");
+    t.write(
+        "docker/config.json",
+        format!(
+            "{{\"auths\": {{\"{}\": {{\"identitytoken\": \"{}\"}}}}}}",
+            registry.host(),
+            registry::IDENTITY_TOKEN
+        ),
+    );
+    let strata = || {
+        let mut cmd = strata(Helm::V4);
+        cmd.env("DOCKER_CONFIG", t.path("docker"))
+            .env("HELM_REGISTRY_CONFIG", t.path("no-helm-registry.json"))
+            .env("STRATA_CACHE_DIR", t.path("cache"));
+        cmd
+    };
+    let lock = run(strata().arg("lock").arg(t.path("stack")));
+    let out = if lock.status.success() {
+        run(strata().arg("render").arg(t.path("stack/t/acme")))
+    } else {
+        lock
+    };
+    assert_eq!(
+        registry.foreign(),
+        Vec::<String>::new(),
+        "{}",
+        describe(&out)
+    );
+    assert_error(
+        &out,
+        "a storage host asking for credentials",
+        &[
+            &format!("registry {}", registry.host()),
+            &format!("{}/web", registry.url()),
+            "answered HTTP 401",
+            "none were sent",
+        ],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(
+        stderr.matches("answered HTTP 401").count(),
+        1,
+        "one message:\n{stderr}"
+    );
+    assert!(!stderr.contains(registry::IDENTITY_TOKEN), "{stderr}");
 }

@@ -1,13 +1,13 @@
 //! A Helm HTTP(S) chart repository: versions from its index.yaml, archives from the URLs the
 //! index gives.
 
-use super::{RemoteChart, Source};
+use super::{RemoteChart, Source, failed};
 use crate::chart::archive::sha256_hex;
 use crate::chart::cache::{EntryInfo, is_sha256};
 use crate::chart::lock::LockEntry;
 use crate::chart::repo::{self, IndexCache};
-use crate::chart::resolve::{ChartError, Charts, ResolvedChart, no_match};
-use crate::semver::{Constraint, select_highest};
+use crate::chart::resolve::{ChartError, Charts, ResolvedChart};
+use crate::semver::Constraint;
 
 pub(super) struct HttpRepository;
 
@@ -19,8 +19,7 @@ impl Source for HttpRepository {
         entry: &LockEntry,
     ) -> Result<Vec<u8>, ChartError> {
         let net = charts.net()?;
-        repo::download(&net.transport, &net.creds, &remote.source.url, &entry.url)
-            .map_err(|e| ChartError::Source(e.to_string()))
+        repo::download(&net.transport, &net.creds, &remote.source.url, &entry.url).map_err(failed)
     }
 
     fn resolve_live(
@@ -32,12 +31,10 @@ impl Source for HttpRepository {
         let net = charts.net()?;
         let index_cache = IndexCache::new(charts.cache().index_dir(), charts.index_ttl());
         let index = repo::fetch_index(&net.transport, &net.creds, &index_cache, &remote.source.url)
-            .map_err(|e| ChartError::Source(e.to_string()))?;
+            .map_err(failed)?;
         let entries = index.versions(&remote.name);
         let versions: Vec<String> = entries.iter().map(|e| e.version.clone()).collect();
-        let chosen = select_highest(constraint, versions.iter().map(String::as_str))
-            .ok_or_else(|| no_match(remote, &versions))?
-            .to_owned();
+        let chosen = remote.choose(constraint, &versions)?;
         let index_entry = entries
             .iter()
             .find(|e| e.version == chosen)
@@ -56,19 +53,11 @@ impl Source for HttpRepository {
             && let Some(dir) = charts.cache().chart_dir(digest)
         {
             tracing::debug!("chart {} {chosen} from cache", remote.name);
-            let entry = LockEntry {
-                repository: remote.source.url.clone(),
-                chart: remote.name.clone(),
-                constraint: remote.constraint.clone(),
-                version: chosen,
-                digest: digest.to_owned(),
-                manifest_digest: None,
-                url,
-            };
+            let entry = remote.lock_entry(chosen, digest.to_owned(), None, url);
             return Ok(ResolvedChart { dir, entry });
         }
-        let bytes = repo::download(&net.transport, &net.creds, &remote.source.url, &url)
-            .map_err(|e| ChartError::Source(e.to_string()))?;
+        let bytes =
+            repo::download(&net.transport, &net.creds, &remote.source.url, &url).map_err(failed)?;
         let digest = format!("sha256:{}", sha256_hex(&bytes));
         if let Some(expected) = expected
             && expected != digest
@@ -81,15 +70,7 @@ impl Source for HttpRepository {
                 found: digest,
             });
         }
-        let entry = LockEntry {
-            repository: remote.source.url.clone(),
-            chart: remote.name.clone(),
-            constraint: remote.constraint.clone(),
-            version: chosen,
-            digest,
-            manifest_digest: None,
-            url,
-        };
+        let entry = remote.lock_entry(chosen, digest, None, url);
         let info = EntryInfo {
             digest: entry.digest.clone(),
             chart: entry.chart.clone(),

@@ -11,10 +11,10 @@ mod http;
 mod oci;
 
 use super::lock::LockEntry;
-use super::resolve::{ChartError, Charts, ResolvedChart};
+use super::resolve::{ChartError, Charts, ResolvedChart, no_match};
 use super::transport::url::redact;
 use crate::quote::quote;
-use crate::semver::Constraint;
+use crate::semver::{Constraint, select_highest};
 
 /// A chart in a Helm repository or OCI registry, with the constraint that applies.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +24,41 @@ pub struct RemoteChart {
     pub constraint: String,
     /// Which setting chose the constraint, for `explain` (e.g. `strata.yaml:31 pin when env=prod`).
     pub chosen_by: String,
+}
+
+/// A source's own error, as the resolver reports it.
+fn failed(error: impl std::fmt::Display) -> ChartError {
+    ChartError::Source(error.to_string())
+}
+
+impl RemoteChart {
+    /// The highest of the published `versions` that `constraint` accepts; the error names
+    /// the newest few.
+    fn choose(&self, constraint: &Constraint, versions: &[String]) -> Result<String, ChartError> {
+        select_highest(constraint, versions.iter().map(String::as_str))
+            .map(str::to_owned)
+            .ok_or_else(|| no_match(self, versions))
+    }
+
+    /// The lock entry recording `version` of this chart: the archive at `url` with `digest`
+    /// (and, from a registry, the manifest it came from).
+    fn lock_entry(
+        &self,
+        version: String,
+        digest: String,
+        manifest_digest: Option<String>,
+        url: String,
+    ) -> LockEntry {
+        LockEntry {
+            repository: self.source.url.clone(),
+            chart: self.name.clone(),
+            constraint: self.constraint.clone(),
+            version,
+            digest,
+            manifest_digest,
+            url,
+        }
+    }
 }
 
 /// A chart repository: a Helm HTTP(S) repository or an OCI registry path.

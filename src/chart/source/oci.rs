@@ -1,11 +1,11 @@
 //! An OCI registry: versions from its tag list, archives from the chart layer a manifest
 //! names.
 
-use super::{RemoteChart, Source};
+use super::{RemoteChart, Source, failed};
 use crate::chart::lock::{self, LockEntry};
 use crate::chart::oci::OciRepository;
-use crate::chart::resolve::{ChartError, Charts, ResolvedChart, no_match};
-use crate::semver::{Constraint, select_highest};
+use crate::chart::resolve::{ChartError, Charts, ResolvedChart};
+use crate::semver::Constraint;
 
 pub(super) struct OciRegistry {
     /// Talk HTTP, not HTTPS, to the registry (a local test or mirror registry).
@@ -14,8 +14,7 @@ pub(super) struct OciRegistry {
 
 impl OciRegistry {
     fn repository(&self, remote: &RemoteChart) -> Result<OciRepository, ChartError> {
-        OciRepository::parse(&remote.source.url, self.plain_http)
-            .map_err(|e| ChartError::Source(e.to_string()))
+        OciRepository::parse(&remote.source.url, self.plain_http).map_err(failed)
     }
 }
 
@@ -30,7 +29,7 @@ impl Source for OciRegistry {
         charts
             .oci()?
             .fetch_layer(&repository, &remote.name, &entry.digest)
-            .map_err(|e| ChartError::Source(e.to_string()))
+            .map_err(failed)
     }
 
     fn resolve_live(
@@ -43,22 +42,13 @@ impl Source for OciRegistry {
         let client = charts.oci()?;
         let versions = client
             .list_versions(&repository, &remote.name)
-            .map_err(|e| ChartError::Source(e.to_string()))?;
-        let chosen = select_highest(constraint, versions.iter().map(String::as_str))
-            .ok_or_else(|| no_match(remote, &versions))?
-            .to_owned();
+            .map_err(failed)?;
+        let chosen = remote.choose(constraint, &versions)?;
         let oci = client
             .resolve(&repository, &remote.name, &chosen)
-            .map_err(|e| ChartError::Source(e.to_string()))?;
-        let entry = LockEntry {
-            repository: remote.source.url.clone(),
-            chart: remote.name.clone(),
-            constraint: remote.constraint.clone(),
-            url: lock::oci_url(&remote.source, &remote.name, &chosen),
-            version: chosen,
-            digest: oci.layer_digest,
-            manifest_digest: Some(oci.manifest_digest),
-        };
+            .map_err(failed)?;
+        let url = lock::oci_url(&remote.source, &remote.name, &chosen);
+        let entry = remote.lock_entry(chosen, oci.layer_digest, Some(oci.manifest_digest), url);
         let dir = charts.fetch(remote, &entry)?;
         Ok(ResolvedChart { dir, entry })
     }

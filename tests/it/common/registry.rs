@@ -761,3 +761,170 @@ fn percent_decode(s: &str) -> String {
     }
     String::from_utf8_lossy(&out).into_owned()
 }
+
+/// A registry that hands chart downloads to a storage host, as registries on object storage
+/// do, where the storage host answers `401` with a `Bearer` challenge naming a token service
+/// of its own (the "foreign realm"). The registry itself demands tokens from its own token
+/// service (`/token` on the registry), which accepts `USER`/`PASSWORD` and `IDENTITY_TOKEN`.
+/// A client must never send anything to the foreign realm: [`RedirectingRegistry::foreign`]
+/// counts what reached it.
+pub struct RedirectingRegistry {
+    registry: StubServer,
+    _storage: StubServer,
+    _foreign: StubServer,
+    foreign: Arc<Mutex<Vec<String>>>,
+    storage_open: Arc<AtomicBool>,
+}
+
+/// The bytes the storage host serves as the chart layer when it is open.
+pub const REDIRECTED_LAYER: &[u8] = b"chart layer bytes served by storage";
+/// The token the registry's own token service issues.
+const REGISTRY_TOKEN: &str = "registry-token-9f1c";
+
+impl RedirectingRegistry {
+    pub fn start() -> RedirectingRegistry {
+        let foreign = Arc::new(Mutex::new(Vec::new()));
+        let foreign_server = {
+            let seen = Arc::clone(&foreign);
+            StubServer::start(move |request| {
+                seen.lock().unwrap().push(format!(
+                    "{} {}?{} auth={:?} body={}",
+                    request.method,
+                    request.path,
+                    request.query,
+                    request.authorization,
+                    request.body
+                ));
+                StubResponse::json(200, r#"{"token":"foreign","access_token":"foreign"}"#)
+            })
+        };
+        let storage_open = Arc::new(AtomicBool::new(false));
+        let storage = {
+            let realm = format!("{}/token", foreign_server.origin());
+            let open = Arc::clone(&storage_open);
+            StubServer::start(move |_| {
+                if open.load(Ordering::SeqCst) {
+                    return StubResponse {
+                        status: 200,
+                        headers: Vec::new(),
+                        body: String::from_utf8(REDIRECTED_LAYER.to_vec()).unwrap(),
+                    };
+                }
+                StubResponse {
+                    headers: vec![(
+                        "WWW-Authenticate".into(),
+                        format!(r#"Bearer realm="{realm}",service="{SERVICE}""#),
+                    )],
+                    ..StubResponse::json(401, r#"{"errors":[{"code":"UNAUTHORIZED"}]}"#)
+                }
+            })
+        };
+        let storage_origin = storage.origin();
+        let registry = StubServer::start(move |request| redirecting(request, &storage_origin));
+        RedirectingRegistry {
+            registry,
+            _storage: storage,
+            _foreign: foreign_server,
+            foreign,
+            storage_open,
+        }
+    }
+
+    /// `127.0.0.1:<port>`.
+    pub fn host(&self) -> String {
+        self.registry.host()
+    }
+
+    /// `oci://127.0.0.1:<port>/helm` (plain HTTP).
+    pub fn url(&self) -> String {
+        format!("oci://{}/{PATH}", self.host())
+    }
+
+    /// The layer digest the registry's manifests name.
+    pub fn layer_digest() -> String {
+        sha256_hex(REDIRECTED_LAYER)
+    }
+
+    /// Lets the storage host serve the layer without credentials, as it should.
+    pub fn open_storage(&self) {
+        self.storage_open.store(true, Ordering::SeqCst);
+    }
+
+    /// Every request the foreign realm received.
+    pub fn foreign(&self) -> Vec<String> {
+        self.foreign.lock().unwrap().clone()
+    }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    format!("sha256:{}", hex::encode(sha2::Sha256::digest(bytes)))
+}
+
+/// The registry side of [`RedirectingRegistry`]: its token service, then tags, manifests and
+/// blobs (redirected to storage) for any chart, behind its tokens.
+fn redirecting(request: &StubRequest, storage: &str) -> StubResponse {
+    if request.path == "/token" {
+        let granted = match request.method.as_str() {
+            "POST" => valid_refresh_grant(&request.body),
+            _ => valid_basic(request.authorization.as_deref()),
+        };
+        if !granted {
+            return StubResponse::json(401, r#"{"error":"invalid credentials"}"#);
+        }
+        let reply = serde_json::json!({"token": REGISTRY_TOKEN, "access_token": REGISTRY_TOKEN});
+        return StubResponse::json(200, reply.to_string());
+    }
+    let Some(rest) = request.path.strip_prefix(&format!("/v2/{PATH}/")) else {
+        return StubResponse::json(404, r#"{"errors":[{"code":"NAME_UNKNOWN"}]}"#);
+    };
+    let (chart, resource) = rest.split_once('/').unwrap_or((rest, ""));
+    if request.authorization.as_deref() != Some(&format!("Bearer {REGISTRY_TOKEN}")) {
+        let challenge = format!(
+            r#"Bearer realm="http://{}/token",service="{SERVICE}",scope="repository:{PATH}/{chart}:pull""#,
+            request.host
+        );
+        return StubResponse {
+            headers: vec![("WWW-Authenticate".into(), challenge)],
+            ..StubResponse::json(401, r#"{"errors":[{"code":"UNAUTHORIZED"}]}"#)
+        };
+    }
+    let layer = RedirectingRegistry::layer_digest();
+    if resource == "tags/list" {
+        let body = serde_json::json!({"name": format!("{PATH}/{chart}"), "tags": ["1.0.0"]});
+        StubResponse::json(200, body.to_string())
+    } else if resource.starts_with("manifests/") {
+        let manifest = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {
+                "mediaType": "application/vnd.cncf.helm.config.v1+json",
+                "digest": sha256_hex(b"{}"),
+                "size": 2,
+            },
+            "layers": [{
+                "mediaType": "application/vnd.cncf.helm.chart.content.v1.tar+gzip",
+                "digest": layer,
+                "size": REDIRECTED_LAYER.len(),
+            }],
+        });
+        StubResponse {
+            headers: vec![(
+                "Content-Type".into(),
+                "application/vnd.oci.image.manifest.v1+json".into(),
+            )],
+            ..StubResponse::json(200, manifest.to_string())
+        }
+    } else if resource == format!("blobs/{layer}") {
+        StubResponse {
+            status: 307,
+            headers: vec![(
+                "Location".into(),
+                format!("{storage}/blobs/{layer}?X-Signature=signed-url-part"),
+            )],
+            body: String::new(),
+        }
+    } else {
+        StubResponse::json(404, r#"{"errors":[{"code":"BLOB_UNKNOWN"}]}"#)
+    }
+}
