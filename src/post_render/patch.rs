@@ -89,19 +89,7 @@ impl std::fmt::Display for Target {
 
 impl Target {
     fn matches(&self, object: &GoValue) -> bool {
-        self.matches_by(|path| {
-            let mut node = object;
-            for key in path {
-                match node {
-                    GoValue::Map(m) => node = m.get(key)?,
-                    _ => return None,
-                }
-            }
-            match node {
-                GoValue::String(s) => Some(s.as_str()),
-                _ => None,
-            }
-        })
+        self.matches_by(|path| string_at(object, path))
     }
 
     /// Whether the target selects `object`, given as JSON (how `diff` holds rendered objects).
@@ -290,24 +278,26 @@ impl Patches {
 }
 
 fn object_name(object: &GoValue) -> String {
-    let get = |path: &[&str]| {
-        let mut node = object;
-        for key in path {
-            match node {
-                GoValue::Map(m) => node = m.get(key)?,
-                _ => return None,
-            }
-        }
-        match node {
-            GoValue::String(s) => Some(s.clone()),
-            _ => None,
-        }
-    };
     format!(
         "{} {}",
-        get(&["kind"]).unwrap_or_default(),
-        get(&["metadata", "name"]).unwrap_or_default()
+        string_at(object, &["kind"]).unwrap_or_default(),
+        string_at(object, &["metadata", "name"]).unwrap_or_default()
     )
+}
+
+/// The string at `path` (map keys from the root) of a rendered object, if there is one.
+fn string_at<'a>(object: &'a GoValue, path: &[&str]) -> Option<&'a str> {
+    let mut node = object;
+    for key in path {
+        match node {
+            GoValue::Map(m) => node = m.get(key)?,
+            _ => return None,
+        }
+    }
+    match node {
+        GoValue::String(s) => Some(s.as_str()),
+        _ => None,
+    }
 }
 
 fn parse_patch(at: &str, value: GoValue) -> Result<Patch, PatchError> {
