@@ -7,7 +7,6 @@ use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::Path;
-use std::process::Command;
 use strata::check::kube::{KubeOutcome, KubeSchemas};
 
 const REPO_URL: &str = "https://git.example.com/platform/fleet.git";
@@ -46,24 +45,6 @@ fn assert_valid(set: &Value, what: &str) {
     let schemas =
         KubeSchemas::open(&fixtures().join("argocd-crds")).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(schemas.validate(set), KubeOutcome::Valid, "{what}");
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = run_std(
-        Command::new("git")
-            .args(args)
-            .current_dir(dir)
-            .env_clear()
-            .env("PATH", BASE_PATH)
-            .env("HOME", test_home())
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_AUTHOR_NAME", "strata tests")
-            .env("GIT_AUTHOR_EMAIL", "tests@example.com")
-            .env("GIT_COMMITTER_NAME", "strata tests")
-            .env("GIT_COMMITTER_EMAIL", "tests@example.com"),
-    );
-    assert_success(&out, &format!("git {}", args.join(" ")));
-    text(&out.stdout)
 }
 
 #[test]

@@ -435,24 +435,6 @@ impl OpenWatch {
     }
 }
 
-/// `git` in `dir` with a scrubbed environment.
-fn git(dir: &Path, args: &[&str]) {
-    let out = run_std(
-        std::process::Command::new("git")
-            .args(args)
-            .current_dir(dir)
-            .env_clear()
-            .env("PATH", BASE_PATH)
-            .env("HOME", test_home())
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_AUTHOR_NAME", "strata tests")
-            .env("GIT_AUTHOR_EMAIL", "tests@example.com")
-            .env("GIT_COMMITTER_NAME", "strata tests")
-            .env("GIT_COMMITTER_EMAIL", "tests@example.com"),
-    );
-    assert_success(&out, &format!("git {}", args.join(" ")));
-}
-
 /// A link out of the repository in a manifests directory or a chart is refused before the
 /// file it points to is opened, by `render` and by `diff` (whose fingerprints hash these
 /// directories): nothing outside the repository is read, not even to be hashed.

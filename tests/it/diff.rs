@@ -11,7 +11,7 @@ use serde_json::Value;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 const DEN1_TENANTS: [&str; 3] = [
     "fleet/customers/preprod/acme",
@@ -110,21 +110,7 @@ impl Repo {
     }
 
     fn git(&self, args: &[&str]) -> String {
-        let out = run_std(
-            Command::new("git")
-                .args(args)
-                .current_dir(self.root())
-                .env_clear()
-                .env("PATH", BASE_PATH)
-                .env("HOME", test_home())
-                .env("GIT_CONFIG_NOSYSTEM", "1")
-                .env("GIT_AUTHOR_NAME", "strata tests")
-                .env("GIT_AUTHOR_EMAIL", "tests@example.com")
-                .env("GIT_COMMITTER_NAME", "strata tests")
-                .env("GIT_COMMITTER_EMAIL", "tests@example.com"),
-        );
-        assert_success(&out, &format!("git {}", args.join(" ")));
-        text(&out.stdout)
+        crate::common::git(&self.root(), args)
     }
 
     fn commit(&self, message: &str) {

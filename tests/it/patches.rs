@@ -183,20 +183,7 @@ fn explain_names_the_patches() {
 }
 
 fn git(t: &Tree, args: &[&str]) {
-    let out = run_std(
-        std::process::Command::new("git")
-            .args(args)
-            .current_dir(t.root())
-            .env_clear()
-            .env("PATH", BASE_PATH)
-            .env("HOME", test_home())
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_AUTHOR_NAME", "strata tests")
-            .env("GIT_AUTHOR_EMAIL", "tests@example.com")
-            .env("GIT_COMMITTER_NAME", "strata tests")
-            .env("GIT_COMMITTER_EMAIL", "tests@example.com"),
-    );
-    assert_success(&out, &format!("git {}", args.join(" ")));
+    crate::common::git(t.root(), args);
 }
 
 #[test]

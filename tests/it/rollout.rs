@@ -7,8 +7,7 @@
 use crate::common::servers::Nginx;
 use crate::common::*;
 use std::fs;
-use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 const WAVES: &str = "
 rollout:
@@ -20,24 +19,6 @@ rollout:
     - name: yul1
       when: {env: prod, region: yul1}
 ";
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = run_std(
-        Command::new("git")
-            .args(args)
-            .current_dir(dir)
-            .env_clear()
-            .env("PATH", BASE_PATH)
-            .env("HOME", test_home())
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_AUTHOR_NAME", "strata tests")
-            .env("GIT_AUTHOR_EMAIL", "tests@example.com")
-            .env("GIT_COMMITTER_NAME", "strata tests")
-            .env("GIT_COMMITTER_EMAIL", "tests@example.com"),
-    );
-    assert_success(&out, &format!("git {}", args.join(" ")));
-    text(&out.stdout)
-}
 
 /// The example fleet with waves, as a real git repository with one commit on `main`.
 fn fleet_with_waves(extra: &str) -> Tree {

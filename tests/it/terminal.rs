@@ -289,21 +289,9 @@ fn changed_repo() -> Tree {
     let t = fleet_repo();
     fs::remove_dir(t.path(".git")).expect("remove placeholder .git");
     let git = |args: &[&str]| {
-        let out = run_std(
-            Command::new("git")
-                .args(args)
-                .current_dir(t.root())
-                .env_clear()
-                .env("PATH", BASE_PATH)
-                .env("HOME", test_home())
-                .env("GIT_CONFIG_NOSYSTEM", "1")
-                .env("GIT_AUTHOR_NAME", "strata tests")
-                .env("GIT_AUTHOR_EMAIL", "tests@example.com")
-                .env("GIT_COMMITTER_NAME", "strata tests")
-                .env("GIT_COMMITTER_EMAIL", "tests@example.com"),
-        );
-        assert_success(&out, &format!("git {}", args.join(" ")));
+        crate::common::git(t.root(), args);
     };
+
     git(&["init", "-q", "-b", "main"]);
     git(&["add", "-A"]);
     git(&["commit", "-q", "-m", "fleet"]);

@@ -507,3 +507,22 @@ pub fn files(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
         })
         .collect()
 }
+
+/// `git` in `dir` with a scrubbed environment and a fixed identity; its stdout.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = run_std(
+        Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .env_clear()
+            .env("PATH", BASE_PATH)
+            .env("HOME", test_home())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_NAME", "strata tests")
+            .env("GIT_AUTHOR_EMAIL", "tests@example.com")
+            .env("GIT_COMMITTER_NAME", "strata tests")
+            .env("GIT_COMMITTER_EMAIL", "tests@example.com"),
+    );
+    assert_success(&out, &format!("git {}", args.join(" ")));
+    text(&out.stdout)
+}
