@@ -10,10 +10,10 @@ use crate::common::*;
 use base64::Engine as _;
 use serde_json::Value;
 
-const TENANT_DIR: &str = "tenants/t1";
+pub(crate) const TENANT_DIR: &str = "tenants/t1";
 
 /// A stack whose single component renders the dump chart with `layers` as its value files.
-fn stack(layers: &[&[u8]]) -> Tree {
+pub(crate) fn stack(layers: &[impl AsRef<[u8]>]) -> Tree {
     let tree = Tree::new();
     tree.write(
         "chart/Chart.yaml",

@@ -12,6 +12,7 @@
 //! `STRATA_FUZZ_PRINT=1` prints the generated layer files.
 
 use crate::common::*;
+use crate::helm_yaml::stack;
 use base64::Engine as _;
 use serde_json::Value;
 
@@ -334,30 +335,6 @@ fn generate(seed: u64, first: usize, count: usize) -> Vec<String> {
         }
     }
     layers
-}
-
-fn stack(layers: &[String]) -> Tree {
-    let tree = Tree::new();
-    tree.write(
-        "chart/Chart.yaml",
-        "apiVersion: v2\nname: dump\nversion: 0.1.0\n",
-    );
-    tree.write(
-        "chart/templates/values.yaml",
-        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: values\ndata:\n  json: {{ toJson .Values | b64enc | quote }}\n",
-    );
-    let mut strata_yaml = String::from(
-        "apiVersion: strata/v1\nkind: Stack\ntenants:\n  path: \"tenants/{{tenant}}\"\n\
-         components:\n  - name: dump\n    chart: {path: chart}\n    releaseName: rel\n    \
-         namespace: ns\n    values:\n",
-    );
-    for (i, layer) in layers.iter().enumerate() {
-        tree.write(format!("layers/f{}.yaml", i + 1), layer);
-        strata_yaml.push_str(&format!("      - layers/f{}.yaml\n", i + 1));
-    }
-    tree.write("strata.yaml", strata_yaml);
-    tree.mkdir("tenants/t1");
-    tree
 }
 
 fn dumped(out: &std::process::Output, what: &str) -> serde_json::Map<String, Value> {
