@@ -1,0 +1,384 @@
+//! The conversions every Sprig function shares: spf13/cast's number casts (v1.7.0, the version
+//! Helm 3.17 and 4.1 build with), Sprig's `strval`, Go's `%v` and `%q`, and Sprig's `empty`.
+//!
+//! One module so that `add`, `int`, `until`, `default` and `join` all agree on what a value
+//! means, as they do in Sprig.
+
+use crate::Value;
+use crate::gofloat;
+
+/// `cast.ToInt64`: integers as they are, floats truncated toward zero, strings parsed with Go's
+/// base-prefix rules (`0x1F`, `0o17`, `017` is octal, `1_000`), bools 1/0; anything else,
+/// or a string that does not parse, is 0.
+pub(crate) fn to_int64(v: &Value) -> i64 {
+    match v {
+        Value::Int(n) => *n,
+        Value::Float(f) => float_to_int(*f),
+        Value::Bool(b) => i64::from(*b),
+        Value::String(s) => parse_int_base0(&trim_zero_decimal(s)).unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// `cast.ToFloat64`: numbers as float64, strings by `strconv.ParseFloat`, bools 1/0, else 0.
+pub(crate) fn to_float64(v: &Value) -> f64 {
+    match v {
+        Value::Int(n) => *n as f64,
+        Value::Float(f) => *f,
+        Value::Bool(b) => f64::from(u8::from(*b)),
+        Value::String(s) => parse_float(s).unwrap_or(0.0),
+        _ => 0.0,
+    }
+}
+
+/// Go's `int64(f)` on amd64, where Helm's release binaries run: truncation, and the
+/// "integer indefinite" value (the minimum int64) for NaN and out-of-range floats, where
+/// Rust's `as` would saturate.
+pub(crate) fn float_to_int(f: f64) -> i64 {
+    if f.is_nan() || !(-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&f) {
+        i64::MIN
+    } else {
+        f as i64
+    }
+}
+
+/// cast's `trimZeroDecimal`: `"12.00"` reads as `"12"`, so a decimal point followed only by
+/// zeros does not stop an integer parse.
+fn trim_zero_decimal(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut found_zero = false;
+    for i in (0..bytes.len()).rev() {
+        match bytes[i] {
+            b'.' if found_zero => return s[..i].to_owned(),
+            b'.' => {}
+            b'0' => found_zero = true,
+            _ => return s.to_owned(),
+        }
+    }
+    s.to_owned()
+}
+
+/// `strconv.ParseInt(s, 0, 64)`: sign, base prefix (`0x`, `0o`, `0b`, a leading `0` for
+/// octal), underscores between digits; `None` for a syntax or range error.
+pub(crate) fn parse_int_base0(s: &str) -> Option<i64> {
+    let (negative, digits) = split_sign(s);
+    if digits.is_empty() {
+        return None;
+    }
+    let lower = digits.to_ascii_lowercase();
+    let (base, body) = if lower.len() >= 3 && lower.starts_with("0x") {
+        (16, &digits[2..])
+    } else if lower.len() >= 3 && lower.starts_with("0o") {
+        (8, &digits[2..])
+    } else if lower.len() >= 3 && lower.starts_with("0b") {
+        (2, &digits[2..])
+    } else if let Some(octal) = digits.strip_prefix('0') {
+        (8, octal)
+    } else {
+        (10, digits)
+    };
+    let mut value: u64 = 0;
+    let mut underscores = false;
+    for c in body.chars() {
+        if c == '_' {
+            underscores = true;
+            continue;
+        }
+        let d = c.to_digit(36)?;
+        if d >= base {
+            return None;
+        }
+        value = value
+            .checked_mul(u64::from(base))?
+            .checked_add(u64::from(d))?;
+    }
+    if underscores && !underscore_ok(s) {
+        return None;
+    }
+    signed(negative, value)
+}
+
+/// `strconv.Atoi` as Sprig's `atoi` uses it (errors ignored): decimal only; a syntax error
+/// gives 0, an out-of-range number the nearest int64 (ParseInt's result on a range error).
+pub(crate) fn atoi(s: &str) -> i64 {
+    let (negative, digits) = split_sign(s);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return 0;
+    }
+    let mut value: u64 = 0;
+    for b in digits.bytes() {
+        match value
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(u64::from(b - b'0')))
+        {
+            Some(v) => value = v,
+            None => return if negative { i64::MIN } else { i64::MAX },
+        }
+    }
+    signed(negative, value).unwrap_or(if negative { i64::MIN } else { i64::MAX })
+}
+
+fn split_sign(s: &str) -> (bool, &str) {
+    match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    }
+}
+
+fn signed(negative: bool, value: u64) -> Option<i64> {
+    if negative {
+        if value <= 1 << 63 {
+            Some((value as i64).wrapping_neg())
+        } else {
+            None
+        }
+    } else {
+        i64::try_from(value).ok()
+    }
+}
+
+/// Go's rule for underscores in number literals: only between digits, or between a base
+/// prefix and a digit.
+fn underscore_ok(s: &str) -> bool {
+    let (_, s) = split_sign(s);
+    let b = s.as_bytes();
+    let mut saw = b'^';
+    let mut i = 0;
+    let mut hex = false;
+    if b.len() >= 2 && b[0] == b'0' && matches!(b[1].to_ascii_lowercase(), b'b' | b'o' | b'x') {
+        i = 2;
+        saw = b'0';
+        hex = b[1].eq_ignore_ascii_case(&b'x');
+    }
+    while i < b.len() {
+        let c = b[i];
+        if c.is_ascii_digit() || (hex && c.is_ascii_hexdigit()) {
+            saw = b'0';
+        } else if c == b'_' {
+            if saw != b'0' {
+                return false;
+            }
+            saw = b'_';
+        } else {
+            if saw == b'_' {
+                return false;
+            }
+            saw = b'!';
+        }
+        i += 1;
+    }
+    saw != b'_'
+}
+
+/// `strconv.ParseFloat(s, 64)` for the decimal forms and Go's `inf`/`infinity`/`nan` words;
+/// an overflow to infinity is Go's range error (`None`).
+pub(crate) fn parse_float(s: &str) -> Option<f64> {
+    let cleaned;
+    let text = if s.contains('_') {
+        if !underscore_ok(s) {
+            return None;
+        }
+        cleaned = s.replace('_', "");
+        cleaned.as_str()
+    } else {
+        s
+    };
+    let (signed, body) = (text.starts_with(['+', '-']), split_sign(text).1);
+    let is_word = matches!(
+        body.to_ascii_lowercase().as_str(),
+        "inf" | "infinity" | "nan"
+    );
+    if signed && body.eq_ignore_ascii_case("nan") {
+        return None;
+    }
+    let f: f64 = text.parse().ok()?;
+    if f.is_infinite() && !is_word {
+        return None;
+    }
+    Some(f)
+}
+
+/// Sprig's `strval`: a string as it is, anything else as Go's `%v` prints it.
+pub(crate) fn strval(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.to_string(),
+        other => format_v(other),
+    }
+}
+
+/// Go's `%v` of a value: `<nil>`, `true`, `1e+06`, `[a b]`, `map[k:v]`.
+pub(crate) fn format_v(v: &Value) -> String {
+    let mut out = String::new();
+    write_v(&mut out, v);
+    out
+}
+
+fn write_v(out: &mut String, v: &Value) {
+    match v {
+        Value::Nil => out.push_str("<nil>"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Int(n) => out.push_str(&n.to_string()),
+        Value::Float(f) => out.push_str(&gofloat::format_v(*f)),
+        Value::String(s) => out.push_str(s),
+        Value::List(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(' ');
+                }
+                write_v(out, item);
+            }
+            out.push(']');
+        }
+        Value::Map(m) => {
+            out.push_str("map[");
+            for (i, (k, item)) in m.borrow().iter().enumerate() {
+                if i > 0 {
+                    out.push(' ');
+                }
+                out.push_str(k);
+                out.push(':');
+                write_v(out, item);
+            }
+            out.push(']');
+        }
+        Value::Object(o) => out.push_str(&o.print()),
+    }
+}
+
+/// Go's `%q` of a string (`strconv.Quote`): double quotes, Go escapes for quotes, backslashes
+/// and control characters, printable Unicode kept as it is.
+pub(crate) fn go_quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\u{7}' => out.push_str("\\a"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{b}' => out.push_str("\\v"),
+            c if is_go_printable(c) => out.push(c),
+            c if (c as u32) < 0x80 => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if (c as u32) < 0x10000 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push_str(&format!("\\U{:08x}", c as u32)),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Go's `strconv.IsPrint` for the characters charts meet: no control, format or separator
+/// characters except the ASCII space, no private-use or noncharacters.
+fn is_go_printable(c: char) -> bool {
+    let u = c as u32;
+    if c == ' ' {
+        return true;
+    }
+    if c.is_control() || c.is_whitespace() {
+        return false;
+    }
+    !matches!(u,
+        0xAD | 0x600..=0x605 | 0x61C | 0x6DD | 0x70F | 0x180E | 0x200B..=0x200F
+        | 0x202A..=0x202E | 0x2060..=0x206F | 0xFEFF | 0xFFF9..=0xFFFB
+        | 0xE000..=0xF8FF | 0xFDD0..=0xFDEF | 0xFFFE | 0xFFFF
+        | 0xF0000..=0x10FFFF | 0xE0000..=0xE007F)
+}
+
+/// Sprig's `empty`: nil, false, 0, and empty strings, lists and maps; a struct never is.
+pub(crate) fn empty(v: &Value) -> bool {
+    match v {
+        Value::Nil => true,
+        Value::Bool(b) => !b,
+        Value::Int(n) => *n == 0,
+        Value::Float(f) => *f == 0.0,
+        Value::String(s) => s.is_empty(),
+        Value::List(l) => l.is_empty(),
+        Value::Map(m) => m.borrow().is_empty(),
+        Value::Object(_) => false,
+    }
+}
+
+/// The elements of a Go slice argument, or `None` when the value is not a slice (the caller
+/// words Sprig's error for its function).
+pub(crate) fn as_list(v: &Value) -> Option<&[Value]> {
+    match v {
+        Value::List(items) => Some(items),
+        _ => None,
+    }
+}
+
+/// Go's `reflect.Kind` name of a value, as Sprig's errors print it (`Cannot push on type map`).
+pub(crate) fn kind(v: &Value) -> &'static str {
+    v.kind_name()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(text: &str) -> Value {
+        Value::string(text)
+    }
+
+    #[test]
+    fn to_int64_follows_cast() {
+        assert_eq!(to_int64(&s("12")), 12);
+        assert_eq!(to_int64(&s("012")), 10);
+        assert_eq!(to_int64(&s("08")), 0);
+        assert_eq!(to_int64(&s("0x1F")), 31);
+        assert_eq!(to_int64(&s("1_000")), 1000);
+        assert_eq!(to_int64(&s("12.00")), 12);
+        assert_eq!(to_int64(&s("12.5")), 0);
+        assert_eq!(to_int64(&s("-7")), -7);
+        assert_eq!(to_int64(&s("")), 0);
+        assert_eq!(to_int64(&s("abc")), 0);
+        assert_eq!(to_int64(&s("9223372036854775808")), 0);
+        assert_eq!(to_int64(&s("-9223372036854775808")), i64::MIN);
+        assert_eq!(to_int64(&Value::Float(1.9)), 1);
+        assert_eq!(to_int64(&Value::Float(-1.9)), -1);
+        assert_eq!(to_int64(&Value::Float(1e20)), i64::MIN);
+        assert_eq!(to_int64(&Value::Bool(true)), 1);
+        assert_eq!(to_int64(&Value::Nil), 0);
+        assert_eq!(to_int64(&Value::list(vec![])), 0);
+    }
+
+    #[test]
+    fn to_float64_follows_parse_float() {
+        assert_eq!(to_float64(&s("1.5")), 1.5);
+        assert_eq!(to_float64(&s("1e3")), 1000.0);
+        assert_eq!(to_float64(&s("1_000.5")), 1000.5);
+        assert_eq!(to_float64(&s("1e400")), 0.0);
+        assert_eq!(to_float64(&s("x")), 0.0);
+        assert_eq!(to_float64(&s("0x10")), 0.0);
+        assert!(to_float64(&s("-Inf")).is_infinite());
+        assert_eq!(to_float64(&Value::Int(3)), 3.0);
+    }
+
+    #[test]
+    fn atoi_clamps_and_zeroes() {
+        assert_eq!(atoi("42"), 42);
+        assert_eq!(atoi("+42"), 42);
+        assert_eq!(atoi("4x"), 0);
+        assert_eq!(atoi("0x10"), 0);
+        assert_eq!(atoi("99999999999999999999"), i64::MAX);
+        assert_eq!(atoi("-99999999999999999999"), i64::MIN);
+    }
+
+    #[test]
+    fn format_v_prints_like_go() {
+        let v = Value::list(vec![
+            Value::Nil,
+            Value::Float(1e6),
+            s("a b"),
+            Value::Bool(true),
+        ]);
+        assert_eq!(format_v(&v), "[<nil> 1e+06 a b true]");
+        assert_eq!(go_quote("a\"b\\\n\u{1}é"), "\"a\\\"b\\\\\\n\\x01é\"");
+    }
+}

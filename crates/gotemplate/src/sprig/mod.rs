@@ -1,0 +1,156 @@
+//! Sprig v3.3.0's template functions as Helm registers them (`TxtFuncMap` without `env` and
+//! `expandenv`), Go-typed: each function checks its arguments as Go's `text/template` checks
+//! a call of the Go function with that signature, and converts `interface{}` arguments with
+//! spf13/cast's rules. Functions that need a chart or strata (`semver`, `semverCompare`,
+//! `toJson` and the other encoders, `include`, `tpl`, `required`, `lookup`) are registered
+//! elsewhere; the ones not implemented are listed in [`UNSUPPORTED`] so a renderer can hand
+//! a chart that uses them to Helm.
+
+mod args;
+mod case;
+mod conv;
+mod crypto;
+mod decimal;
+mod dicts;
+mod encoding;
+mod flow;
+mod lists;
+mod math;
+mod paths;
+mod random;
+mod reflect;
+mod regex;
+mod strings;
+
+use crate::funcs::{Call, Determinism};
+use crate::{Error, FuncMap, Value};
+use args::Args;
+use std::rc::Rc;
+
+/// Sprig functions Helm offers that this library does not implement: the key, certificate
+/// and password generators, AES, the date and time functions, URL parsing, and the JSON
+/// variants beyond `toJson`/`fromJson`. A chart that calls one of them is rendered by Helm.
+pub const UNSUPPORTED: &[&str] = &[
+    // Keys, certificates, passwords, encryption.
+    "bcrypt",
+    "htpasswd",
+    "genPrivateKey",
+    "derivePassword",
+    "buildCustomCert",
+    "genCA",
+    "genCAWithKey",
+    "genSelfSignedCert",
+    "genSelfSignedCertWithKey",
+    "genSignedCert",
+    "genSignedCertWithKey",
+    "encryptAES",
+    "decryptAES",
+    // Dates and durations (Go's time.Time and its layout language).
+    "now",
+    "date",
+    "dateInZone",
+    "date_in_zone",
+    "dateModify",
+    "date_modify",
+    "mustDateModify",
+    "must_date_modify",
+    "toDate",
+    "mustToDate",
+    "unixEpoch",
+    "ago",
+    "duration",
+    "durationRound",
+    "htmlDate",
+    "htmlDateInZone",
+    // URLs (Go's net/url).
+    "urlParse",
+    "urlJoin",
+    // JSON variants (Go's encoding/json with indentation or without HTML escaping).
+    "toPrettyJson",
+    "mustToPrettyJson",
+    "toRawJson",
+    "mustToRawJson",
+    "mustFromJson",
+];
+
+/// A Sprig function: it needs only its arguments, not the executing template.
+pub(crate) type Plain = fn(Args) -> Result<Value, Error>;
+
+/// Every Sprig function this library implements, with its determinism.
+pub fn funcs() -> FuncMap {
+    let mut m = FuncMap::default();
+    strings::register(&mut m);
+    lists::register(&mut m);
+    dicts::register(&mut m);
+    math::register(&mut m);
+    flow::register(&mut m);
+    reflect::register(&mut m);
+    encoding::register(&mut m);
+    crypto::register(&mut m);
+    regex::register(&mut m);
+    paths::register(&mut m);
+    random::register(&mut m);
+    def(&mut m, "hello", |a| {
+        a.exact(0)?;
+        Ok(text("Hello!"))
+    });
+    // Helm replaces Sprig's DNS lookup with one that answers "" unless `--enable-dns`.
+    def(&mut m, "getHostByName", |a| {
+        a.exact(1)?;
+        a.str(0)?;
+        Ok(text(""))
+    });
+    m
+}
+
+pub(crate) fn def(m: &mut FuncMap, name: &'static str, f: Plain) {
+    insert(m, name, Determinism::Deterministic, f);
+}
+
+pub(crate) fn def_random(m: &mut FuncMap, name: &'static str, f: Plain) {
+    insert(m, name, Determinism::Random, f);
+}
+
+/// Registers a closure (for functions built in a loop over a table).
+pub(crate) fn def_boxed(
+    m: &mut FuncMap,
+    name: &'static str,
+    f: impl Fn(Args) -> Result<Value, Error> + 'static,
+) {
+    m.insert(
+        name,
+        Determinism::Deterministic,
+        Rc::new(move |_: &mut dyn Call, v: &[Value]| f(Args { name, v })),
+    );
+}
+
+fn insert(m: &mut FuncMap, name: &'static str, determinism: Determinism, f: Plain) {
+    m.insert(
+        name,
+        determinism,
+        Rc::new(move |_: &mut dyn Call, v: &[Value]| f(Args { name, v })),
+    );
+}
+
+pub(crate) fn text(s: impl Into<Rc<str>>) -> Value {
+    Value::String(s.into())
+}
+
+/// Calls a function of the map with a template state that has no other templates (tests).
+#[cfg(test)]
+pub(crate) fn call(m: &FuncMap, name: &str, args: &[Value]) -> Result<Value, Error> {
+    struct NoTemplates;
+    impl Call for NoTemplates {
+        fn include(&mut self, name: &str, _: Value) -> Result<String, Error> {
+            Err(Error::new(format!("no template {name}")))
+        }
+        fn tpl(&mut self, _: &str, _: Value) -> Result<String, Error> {
+            Err(Error::new("no tpl"))
+        }
+        fn template_name(&self) -> &str {
+            "test"
+        }
+    }
+    let f = m.get(name).expect("function registered");
+    f(&mut NoTemplates, args)
+}
