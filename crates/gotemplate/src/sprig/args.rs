@@ -86,9 +86,10 @@ impl<'a> Args<'a> {
         }
     }
 
-    /// An error the Go function itself returned or panicked with.
+    /// An error the Go function itself returned or panicked with (the executor names the
+    /// function: `error calling NAME: MESSAGE`).
     pub fn fail(&self, message: impl std::fmt::Display) -> Error {
-        Error::new(format!("error calling {}: {}", self.name, message))
+        Error::new(message.to_string())
     }
 }
 

@@ -169,19 +169,24 @@ pub(crate) fn to_lower_words(s: &str, connector: char) -> String {
 }
 
 /// xstrings' `ToPascalCase`: connectors removed and the letter after each one capitalised,
-/// as is the first letter; leading connectors and doubled connectors are kept.
+/// as is the first letter; a word that starts with capitals keeps only its first one
+/// (`HTTPServer` is `Httpserver`, `GOLANG_IS_GREAT` is `GolangIsGreat`). Leading and doubled
+/// connectors are kept, and a string of connectors only gets its last one twice (`_` is `__`).
 pub(crate) fn to_pascal(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut chars = s.chars();
-    let mut current = None;
+    let mut r0 = None;
+    let mut capital_run = false;
     for c in chars.by_ref() {
         if !is_connector(c) {
-            current = Some(go_upper(c));
+            capital_run = c.is_uppercase();
+            r0 = Some(go_upper(c));
             break;
         }
         out.push(c);
+        r0 = Some(c);
     }
-    let Some(mut r0) = current else {
+    let Some(mut r0) = r0 else {
         return out;
     };
     for next in chars {
@@ -192,8 +197,16 @@ pub(crate) fn to_pascal(s: &str) -> String {
             continue;
         }
         if is_connector(r1) {
+            capital_run = r0.is_uppercase();
             r0 = go_upper(r0);
         } else {
+            if capital_run {
+                if r0.is_uppercase() {
+                    r0 = super::strings::go_lower(r0);
+                } else {
+                    capital_run = false;
+                }
+            }
             out.push(r1);
         }
     }
@@ -218,6 +231,9 @@ mod tests {
             ("HTTP20xOK", "http_20x_ok"),
             ("Duration2m3s", "duration_2m3s"),
             ("Bld4Floor3rd", "bld4_floor_3rd"),
+            ("HTTPServer2xx", "http_server_2xx"),
+            ("a.b.C", "a.b.c"),
+            ("  x  ", "__x__"),
         ] {
             assert_eq!(to_lower_words(input, '_'), want, "{input}");
         }
@@ -229,5 +245,10 @@ mod tests {
         assert_eq!(to_pascal("http_server"), "HttpServer");
         assert_eq!(to_pascal("_complex__case_"), "_Complex_Case_");
         assert_eq!(to_pascal("some words"), "SomeWords");
+        assert_eq!(to_pascal("HTTPServer"), "Httpserver");
+        assert_eq!(to_pascal("GOLANG_IS_GREAT"), "GolangIsGreat");
+        assert_eq!(to_pascal("_"), "__");
+        assert_eq!(to_pascal("__"), "___");
+        assert_eq!(to_pascal("a"), "A");
     }
 }
