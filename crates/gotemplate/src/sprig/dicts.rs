@@ -220,6 +220,9 @@ pub(crate) fn deep_copy_value(v: &Value) -> Value {
 
 fn deep_copy(a: Args) -> Result<Value, Error> {
     a.exact(1)?;
+    if matches!(a.get(0), Value::Nil) {
+        return Err(a.fail("reflect: call of reflect.Value.Type on zero Value"));
+    }
     Ok(deep_copy_value(a.get(0)))
 }
 

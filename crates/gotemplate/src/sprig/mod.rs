@@ -154,3 +154,85 @@ pub(crate) fn call(m: &FuncMap, name: &str, args: &[Value]) -> Result<Value, Err
     let f = m.get(name).expect("function registered");
     f(&mut NoTemplates, args)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every name in Sprig v3.3.0's function map (functions.go, `genericMap`).
+    const SPRIG_V3_3_0: &str = "hello ago date date_in_zone date_modify dateInZone dateModify \
+        duration durationRound htmlDate htmlDateInZone must_date_modify mustDateModify mustToDate \
+        now toDate unixEpoch abbrev abbrevboth trunc trim upper lower title untitle substr repeat \
+        trimall trimAll trimSuffix trimPrefix nospace initials randAlphaNum randAlpha randAscii \
+        randNumeric swapcase shuffle snakecase camelcase kebabcase wrap wrapWith contains \
+        hasPrefix hasSuffix quote squote cat indent nindent replace plural sha1sum sha256sum \
+        sha512sum adler32sum toString atoi int64 int float64 seq toDecimal split splitList splitn \
+        toStrings until untilStep add1 add sub div mod mul randInt add1f addf subf divf mulf \
+        biggest max min maxf minf ceil floor round join sortAlpha default empty coalesce all any \
+        compact mustCompact fromJson toJson toPrettyJson toRawJson mustFromJson mustToJson \
+        mustToPrettyJson mustToRawJson ternary deepCopy mustDeepCopy typeOf typeIs typeIsLike \
+        kindOf kindIs deepEqual env expandenv getHostByName base dir clean ext isAbs osBase \
+        osClean osDir osExt osIsAbs b64enc b64dec b32enc b32dec tuple list dict get set unset \
+        hasKey pluck keys pick omit merge mergeOverwrite mustMerge mustMergeOverwrite values \
+        append push mustAppend mustPush prepend mustPrepend first mustFirst rest mustRest last \
+        mustLast initial mustInitial reverse mustReverse uniq mustUniq without mustWithout has \
+        mustHas slice mustSlice concat dig chunk mustChunk bcrypt htpasswd genPrivateKey \
+        derivePassword buildCustomCert genCA genCAWithKey genSelfSignedCert \
+        genSelfSignedCertWithKey genSignedCert genSignedCertWithKey encryptAES decryptAES \
+        randBytes uuidv4 semver semverCompare fail regexMatch mustRegexMatch regexFindAll \
+        mustRegexFindAll regexFind mustRegexFind regexReplaceAll mustRegexReplaceAll \
+        regexReplaceAllLiteral mustRegexReplaceAllLiteral regexSplit mustRegexSplit \
+        regexQuoteMeta urlParse urlJoin";
+
+    /// Removed by Helm (`env`, `expandenv`), or registered by the encoders and by strata.
+    const ELSEWHERE: &[&str] = &[
+        "env",
+        "expandenv",
+        "toJson",
+        "fromJson",
+        "mustToJson",
+        "semver",
+        "semverCompare",
+    ];
+
+    #[test]
+    fn every_sprig_function_is_registered_or_listed() {
+        let m = funcs();
+        for name in SPRIG_V3_3_0.split_whitespace() {
+            let places = [
+                m.contains(name),
+                UNSUPPORTED.contains(&name),
+                ELSEWHERE.contains(&name),
+            ];
+            assert_eq!(
+                places.iter().filter(|p| **p).count(),
+                1,
+                "{name}: registered, unsupported, elsewhere = {places:?}"
+            );
+        }
+        for name in m.names() {
+            assert!(
+                SPRIG_V3_3_0.split_whitespace().any(|n| n == name),
+                "{name} is not Sprig's"
+            );
+        }
+    }
+
+    #[test]
+    fn random_functions_are_marked() {
+        let m = funcs();
+        for name in [
+            "randAlphaNum",
+            "randAlpha",
+            "randAscii",
+            "randNumeric",
+            "randBytes",
+        ] {
+            assert_eq!(m.determinism(name), Some(Determinism::Random), "{name}");
+        }
+        for name in ["uuidv4", "shuffle", "randInt"] {
+            assert_eq!(m.determinism(name), Some(Determinism::Random), "{name}");
+        }
+        assert_eq!(m.determinism("trunc"), Some(Determinism::Deterministic));
+    }
+}
