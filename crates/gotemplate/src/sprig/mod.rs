@@ -21,6 +21,7 @@ mod random;
 mod reflect;
 mod regex;
 mod strings;
+mod url;
 
 use crate::funcs::{Call, Determinism};
 use crate::{Error, FuncMap, Value};
@@ -28,7 +29,7 @@ use args::Args;
 use std::rc::Rc;
 
 /// Sprig functions Helm offers that this library does not implement: the key, certificate
-/// and password generators, AES, the date and time functions, URL parsing, and the JSON
+/// and password generators, AES, the date and time functions, and the JSON
 /// variants beyond `toJson`/`fromJson`. A chart that calls one of them is rendered by Helm.
 pub const UNSUPPORTED: &[&str] = &[
     // Keys, certificates, passwords, encryption.
@@ -62,9 +63,6 @@ pub const UNSUPPORTED: &[&str] = &[
     "durationRound",
     "htmlDate",
     "htmlDateInZone",
-    // URLs (Go's net/url).
-    "urlParse",
-    "urlJoin",
     // JSON variants (Go's encoding/json with indentation or without HTML escaping).
     "toPrettyJson",
     "mustToPrettyJson",
@@ -90,6 +88,7 @@ pub fn funcs() -> FuncMap {
     regex::register(&mut m);
     paths::register(&mut m);
     random::register(&mut m);
+    url::register(&mut m);
     def(&mut m, "hello", |a| {
         a.exact(0)?;
         Ok(text("Hello!"))
