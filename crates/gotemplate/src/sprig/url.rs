@@ -223,10 +223,8 @@ fn parse_host(host: &str) -> Result<String, String> {
 /// `URL.Hostname`: the host without its port and IPv6 brackets.
 fn hostname(host: &str) -> &str {
     let mut h = host;
-    if let Some(i) = h.rfind(':') {
-        if valid_optional_port(&h[i..]) {
-            h = &h[..i];
-        }
+    if let Some(i) = h.rfind(':').filter(|&i| valid_optional_port(&h[i..])) {
+        h = &h[..i];
     }
     h.strip_prefix('[')
         .and_then(|x| x.strip_suffix(']'))
