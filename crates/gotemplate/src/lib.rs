@@ -10,12 +10,19 @@
 //! knows about charts, values files or Kubernetes. Helm's own functions that need a chart
 //! (`.Files`, `lookup`, `toYaml` of chart values) are added by the caller through [`FuncMap`].
 
+pub mod builtins;
+pub mod exec;
+pub mod fmt;
 pub mod funcs;
 pub mod gofloat;
+pub mod helm;
+pub mod parse;
 pub mod sprig;
+pub mod template;
 pub mod value;
 
 pub use funcs::{Func, FuncMap};
+pub use template::Templates;
 pub use value::{Map, Object, Value};
 
 /// Why parsing or executing a template failed; the message is Go's wording where a chart
