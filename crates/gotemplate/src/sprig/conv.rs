@@ -5,7 +5,6 @@
 //! means, as they do in Sprig.
 
 use crate::Value;
-use crate::gofloat;
 
 /// `cast.ToInt64`: integers as they are, floats truncated toward zero, strings parsed with Go's
 /// base-prefix rules (`0x1F`, `0o17`, `017` is octal, `1_000`), bools 1/0; anything else,
@@ -207,87 +206,14 @@ pub(crate) fn strval(v: &Value) -> String {
     }
 }
 
-/// Go's `%v` of a value: `<nil>`, `true`, `1e+06`, `[a b]`, `map[k:v]`.
+/// Go's `%v` of a value: `<nil>`, `true`, `1e+06`, `[a b]`, `map[k:v]` (the engine's printer).
 pub(crate) fn format_v(v: &Value) -> String {
-    let mut out = String::new();
-    write_v(&mut out, v);
-    out
+    crate::fmt::to_string(v)
 }
 
-fn write_v(out: &mut String, v: &Value) {
-    match v {
-        Value::Nil => out.push_str("<nil>"),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Int(n) => out.push_str(&n.to_string()),
-        Value::Float(f) => out.push_str(&gofloat::format_v(*f)),
-        Value::String(s) => out.push_str(s),
-        Value::List(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(' ');
-                }
-                write_v(out, item);
-            }
-            out.push(']');
-        }
-        Value::Map(m) => {
-            out.push_str("map[");
-            for (i, (k, item)) in m.borrow().iter().enumerate() {
-                if i > 0 {
-                    out.push(' ');
-                }
-                out.push_str(k);
-                out.push(':');
-                write_v(out, item);
-            }
-            out.push(']');
-        }
-        Value::Object(o) => out.push_str(&o.print()),
-    }
-}
-
-/// Go's `%q` of a string (`strconv.Quote`): double quotes, Go escapes for quotes, backslashes
-/// and control characters, printable Unicode kept as it is.
+/// Go's `%q` of a string (`strconv.Quote`).
 pub(crate) fn go_quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{7}' => out.push_str("\\a"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{b}' => out.push_str("\\v"),
-            c if is_go_printable(c) => out.push(c),
-            c if (c as u32) < 0x80 => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c if (c as u32) < 0x10000 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push_str(&format!("\\U{:08x}", c as u32)),
-        }
-    }
-    out.push('"');
-    out
-}
-
-/// Go's `strconv.IsPrint` for the characters charts meet: no control, format or separator
-/// characters except the ASCII space, no private-use or noncharacters.
-fn is_go_printable(c: char) -> bool {
-    let u = c as u32;
-    if c == ' ' {
-        return true;
-    }
-    if c.is_control() || c.is_whitespace() {
-        return false;
-    }
-    !matches!(u,
-        0xAD | 0x600..=0x605 | 0x61C | 0x6DD | 0x70F | 0x180E | 0x200B..=0x200F
-        | 0x202A..=0x202E | 0x2060..=0x206F | 0xFEFF | 0xFFF9..=0xFFFB
-        | 0xE000..=0xF8FF | 0xFDD0..=0xFDEF | 0xFFFE | 0xFFFF
-        | 0xF0000..=0x10FFFF | 0xE0000..=0xE007F)
+    crate::fmt::quote(s, false, '"')
 }
 
 /// Sprig's `empty`: nil, false, 0, and empty strings, lists and maps; a struct never is.
