@@ -8,7 +8,9 @@
 //! values coalescing (which drops some nulls) does not change them on the way.
 
 use gotemplate::Value;
-use gotemplate::encode::{from_json, keys_totally_ordered, to_json, to_toml, to_yaml};
+use gotemplate::encode::{
+    from_json, from_json_array, keys_totally_ordered, to_json, to_toml, to_yaml,
+};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -530,4 +532,223 @@ fn generated_values_match_helm3() {
 #[test]
 fn generated_values_match_helm4() {
     compare_generated("STRATA_TEST_HELM4", true, 500..1000);
+}
+
+/// Malformed and awkward JSON for `fromJson`/`fromJsonArray`: Helm puts Go's error text into
+/// the result, so the wording is compared too.
+const FROM_JSON: &[&str] = &[
+    r#"{"a":1,"b":[true,false,null],"c":{"d":"e"}}"#,
+    r#"{"a":1,"a":2}"#,
+    r#"[1,"two",{"three":3}]"#,
+    r#" { "sp" : [ 1 , 2 ] } "#,
+    r#"{"big":1e400}"#,
+    r#"{"a":[1,{"b":1e999}],"c":-1e500}"#,
+    r#"[1e400]"#,
+    r#"{"n":-0,"f":1.5e-7,"i":12345678901234567890}"#,
+    r#"{"s":"\u00e9\ud83d\ude00\ud800x\u002F\/\b\f"}"#,
+    r#""just a string""#,
+    "5",
+    "true",
+    "",
+    "   ",
+    "{",
+    "[",
+    "{}x",
+    "[1,]",
+    r#"{"a":1,}"#,
+    r#"{"a" 1}"#,
+    r#"{"a":}"#,
+    "{1:2}",
+    "[1 2]",
+    "tru",
+    "nul",
+    "fals",
+    "-",
+    "01",
+    "1.",
+    ".5",
+    "1e",
+    "1e+",
+    "+1",
+    r#""\u12""#,
+    r#""\x""#,
+    "\"a\tb\"",
+    "\u{feff}{}",
+    "é",
+    "[\"é\"]x",
+    "'a'",
+    "[1,2]]",
+    "{\"a\":[}",
+];
+
+#[test]
+fn from_json_matches_helm() {
+    for (var, _) in [("STRATA_TEST_HELM3", false), ("STRATA_TEST_HELM4", true)] {
+        let dir = tempdir(&format!("fromjson-{var}"));
+        let list: Vec<String> = FROM_JSON
+            .iter()
+            .map(|s| format!("- {}", yaml_quoted(s)))
+            .collect();
+        let template = "{{- range $i, $s := .Values.fj }}\nf{{ printf \"%03d\" $i }}: o={{ fromJson $s | toJson | b64enc }} a={{ fromJsonArray $s | toJson | b64enc }}\n{{- end }}\n";
+        write_chart(&dir, template, &format!("fj:\n{}\n", list.join("\n")));
+        let rendered = run_helm(&helm(var), &dir).unwrap_or_else(|e| panic!("helm failed: {e}"));
+        let got = fields(&rendered);
+        let mut failures = Vec::new();
+        for (i, input) in FROM_JSON.iter().enumerate() {
+            let have = &got[&format!("f{i:03}")];
+            let ours_o = to_json(&from_json(input)).unwrap();
+            let ours_a = to_json(&from_json_array(input)).unwrap();
+            if have["o"] != ours_o || have["a"] != ours_a {
+                failures.push(format!(
+                    "{input:?}\n helm: {:?} {:?}\n ours: {ours_o:?} {ours_a:?}",
+                    have["o"], have["a"]
+                ));
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(failures.is_empty(), "{var}:\n{}", failures.join("\n"));
+    }
+}
+
+/// Values only a template makes (Go ints from literals, NaN and infinities from `float64`),
+/// built here as the template builds them.
+fn template_cases() -> Vec<(&'static str, Value)> {
+    let map = |entries: Vec<(&str, Value)>| {
+        Value::map(
+            entries
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect(),
+        )
+    };
+    vec![
+        (
+            r#"(dict "a" 7 "b" (list 1 "x") "c" (int64 -9223372036854775808))"#,
+            map(vec![
+                ("a", Value::Int(7)),
+                ("b", Value::list(vec![Value::Int(1), Value::string("x")])),
+                ("c", Value::Int(i64::MIN)),
+            ]),
+        ),
+        (r#"(float64 "NaN")"#, Value::Float(f64::NAN)),
+        (
+            r#"(dict "n" (float64 "NaN") "i" (float64 "-Inf") "p" (float64 "+Inf") "f" 1.0)"#,
+            map(vec![
+                ("n", Value::Float(f64::NAN)),
+                ("i", Value::Float(f64::NEG_INFINITY)),
+                ("p", Value::Float(f64::INFINITY)),
+                ("f", Value::Float(1.0)),
+            ]),
+        ),
+        (
+            r#"(list 1 2)"#,
+            Value::list(vec![Value::Int(1), Value::Int(2)]),
+        ),
+        (r#""x""#, Value::string("x")),
+        ("5", Value::Int(5)),
+        (
+            r#"(list (dict "a" 1))"#,
+            Value::list(vec![map(vec![("a", Value::Int(1))])]),
+        ),
+        (r#"(list)"#, Value::list(vec![])),
+        (r#"(dict)"#, Value::empty_map()),
+        ("true", Value::Bool(true)),
+    ]
+}
+
+#[test]
+fn template_values_match_helm() {
+    for (var, helm4) in [("STRATA_TEST_HELM3", false), ("STRATA_TEST_HELM4", true)] {
+        let cases = template_cases();
+        let mut template = String::new();
+        for (i, (expr, _)) in cases.iter().enumerate() {
+            template.push_str(&format!(
+                "t{i:03}: y={{{{ toYaml {expr} | b64enc }}}} j={{{{ toJson {expr} | b64enc }}}} t={{{{ toToml {expr} | b64enc }}}}\n"
+            ));
+        }
+        let dir = tempdir(&format!("template-{var}"));
+        write_chart(&dir, &template, "");
+        let rendered = run_helm(&helm(var), &dir).unwrap_or_else(|e| panic!("helm failed: {e}"));
+        let got = fields(&rendered);
+        for (i, (expr, value)) in cases.iter().enumerate() {
+            let have = &got[&format!("t{i:03}")];
+            let mut want = expected(value, helm4);
+            want.remove("m");
+            want.insert(
+                "t".into(),
+                to_toml(value, helm4).unwrap_or_else(|e| e.to_string()),
+            );
+            for (field, text) in &want {
+                assert_eq!(&have[field], text, "{var} {field} of {expr}");
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+/// A template context for calling the encoders directly; they never call back.
+struct NoCall;
+
+impl gotemplate::funcs::Call for NoCall {
+    fn include(&mut self, _: &str, _: Value) -> Result<String, gotemplate::Error> {
+        unreachable!("encoders do not include")
+    }
+    fn tpl(&mut self, _: &str, _: Value) -> Result<String, gotemplate::Error> {
+        unreachable!("encoders do not run tpl")
+    }
+    fn template_name(&self) -> &str {
+        "t"
+    }
+}
+
+/// `mustToYaml` exists only in Helm 4; `mustToJson` in both (Helm 3 has Sprig's). Each gives
+/// the plain function's text and fails the render where the plain one gives "".
+#[test]
+fn must_functions_follow_each_version() {
+    let value = Value::map(
+        [(
+            "k".to_owned(),
+            Value::list(vec![Value::Int(1), Value::string("v")]),
+        )]
+        .into(),
+    );
+    for (name, in_helm3) in [("mustToYaml", false), ("mustToJson", true)] {
+        let dir = tempdir(&format!("must-{name}"));
+        for (var, helm4) in [("STRATA_TEST_HELM3", false), ("STRATA_TEST_HELM4", true)] {
+            let funcs = gotemplate::encode::funcs(helm4);
+            write_chart(
+                &dir,
+                &format!("a: x={{{{ {name} (dict \"k\" (list 1 \"v\")) | b64enc }}}}\n"),
+                "",
+            );
+            let rendered = run_helm(&helm(var), &dir);
+            if !helm4 && !in_helm3 {
+                let err = rendered.expect_err("helm 3 has no mustToYaml");
+                assert!(
+                    err.contains(&format!("function \"{name}\" not defined")),
+                    "{err}"
+                );
+                assert!(!funcs.contains(name), "{name} is Helm 4 only");
+                continue;
+            }
+            let func = funcs.get(name).expect("registered for this version");
+            let ours = func(&mut NoCall, std::slice::from_ref(&value)).unwrap();
+            let rendered = rendered.unwrap_or_else(|e| panic!("{var}: {e}"));
+            assert_eq!(
+                Some(&fields(&rendered)["a"]["x"][..]),
+                ours.as_str(),
+                "{var}"
+            );
+            write_chart(
+                &dir,
+                &format!("a: {{{{ {name} (float64 \"NaN\") }}}}\n"),
+                "",
+            );
+            let err = run_helm(&helm(var), &dir).expect_err("NaN has no encoding");
+            assert!(err.contains("unsupported value: NaN"), "{var}: {err}");
+            let ours = func(&mut NoCall, &[Value::Float(f64::NAN)]).unwrap_err();
+            assert!(ours.message.contains("unsupported value: NaN"), "{ours}");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

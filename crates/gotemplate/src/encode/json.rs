@@ -101,26 +101,36 @@ pub(crate) fn write_string(out: &mut String, s: &str) {
 }
 
 /// Helm's `fromJson`: `json.Unmarshal` into `map[string]interface{}`; a failure becomes the
-/// map `{"Error": message}`.
+/// key `Error` of the result. Go decodes what it can around a number too large for a float64
+/// (that key becomes null) and keeps the first such error; input of another shape leaves the
+/// map empty. `null` gives Go a nil map, which prints as `map[]` like the empty map returned
+/// here (only `toJson` of it would tell them apart).
 pub fn from_json(text: &str) -> Value {
-    match parse(text) {
-        Ok(Value::Map(m)) => Value::Map(m),
-        // Go leaves the map nil; a template sees an empty map.
-        Ok(Value::Nil) => Value::empty_map(),
-        Ok(other) => error_map(type_error(&other, "map[string]interface {}")),
+    match parse_lenient(text) {
+        Ok((Value::Map(m), overflow)) => {
+            if let Some(message) = overflow {
+                m.borrow_mut()
+                    .insert("Error".into(), Value::string(message));
+            }
+            Value::Map(m)
+        }
+        Ok((Value::Nil, _)) => Value::empty_map(),
+        Ok((other, _)) => error_map(type_error(&other, "map[string]interface {}")),
         Err(message) => error_map(message),
     }
 }
 
-/// Helm's `fromJsonArray`: `json.Unmarshal` into `[]interface{}`; a failure becomes the list
-/// `[message]`.
+/// Helm's `fromJsonArray`: `json.Unmarshal` into `[]interface{}`; any failure makes the
+/// result the one-element list `[message]`.
 pub fn from_json_array(text: &str) -> Value {
-    match parse(text) {
-        Ok(Value::List(l)) => Value::List(l),
-        Ok(Value::Nil) => Value::list(Vec::new()),
-        Ok(other) => Value::list(vec![Value::string(type_error(&other, "[]interface {}"))]),
-        Err(message) => Value::list(vec![Value::string(message)]),
-    }
+    let message = match parse_lenient(text) {
+        Ok((Value::List(l), None)) => return Value::List(l),
+        Ok((Value::List(_), Some(message))) => message,
+        Ok((Value::Nil, _)) => return Value::list(Vec::new()),
+        Ok((other, _)) => type_error(&other, "[]interface {}"),
+        Err(message) => message,
+    };
+    Value::list(vec![Value::string(message)])
 }
 
 fn error_map(message: String) -> Value {
@@ -142,30 +152,37 @@ fn type_error(value: &Value, target: &str) -> String {
 
 /// `json.Unmarshal` of `text` into `interface{}`, with Go's error text.
 pub fn parse(text: &str) -> Result<Value, String> {
+    match parse_lenient(text)? {
+        (value, None) => Ok(value),
+        (_, Some(message)) => Err(message),
+    }
+}
+
+/// The document's value with any number too large for a float64 as null, and the error
+/// Go reports for the first such number; a syntax error anywhere comes first, because Go
+/// checks the whole document before it decodes.
+fn parse_lenient(text: &str) -> Result<(Value, Option<String>), String> {
     let mut p = Parser {
         s: text.as_bytes(),
         i: 0,
+        overflow: None,
     };
-    // Go checks the whole document's syntax before it decodes anything.
     p.skip_ws();
     let value = p.value()?;
     p.skip_ws();
     if p.i < p.s.len() {
         return Err(p.invalid("after top-level value"));
     }
-    value.map_err(|number| {
-        format!("json: cannot unmarshal number {number} into Go value of type float64")
-    })
+    Ok((value, p.overflow))
 }
 
 struct Parser<'a> {
     s: &'a [u8],
     i: usize,
+    overflow: Option<String>,
 }
 
-/// A parsed value, or the text of a number too large for a float64 (Go reports it only once
-/// the syntax of the whole document is known to be good).
-type Decoded = Result<Value, String>;
+const END: &str = "unexpected end of JSON input";
 
 impl Parser<'_> {
     fn skip_ws(&mut self) {
@@ -178,21 +195,20 @@ impl Parser<'_> {
         self.s.get(self.i).copied()
     }
 
-    /// Go's `invalid character 'x' CONTEXT` (Go's scanner reads bytes, so a non-ASCII
-    /// character is named by its first byte), or the end-of-input error.
+    /// Go's `invalid character 'x' CONTEXT`. Go's scanner reads bytes, so a non-ASCII
+    /// character is named by its first byte; at the end of the input it feeds a space, so a
+    /// literal, number or escape cut short is an "invalid character ' '".
     fn invalid(&self, context: &str) -> String {
-        match self.peek() {
-            None => "unexpected end of JSON input".into(),
-            Some(b) => format!("invalid character {} {context}", quote_byte(b)),
-        }
+        let b = self.peek().unwrap_or(b' ');
+        format!("invalid character {} {context}", quote_byte(b))
     }
 
-    fn value(&mut self) -> Result<Decoded, String> {
+    fn value(&mut self) -> Result<Value, String> {
         match self.peek() {
-            None => Err("unexpected end of JSON input".into()),
+            None => Err(END.into()),
             Some(b'{') => self.object(),
             Some(b'[') => self.array(),
-            Some(b'"') => Ok(Ok(Value::string(self.string()?))),
+            Some(b'"') => Ok(Value::string(self.string()?)),
             Some(b't') => self.literal("true", Value::Bool(true)),
             Some(b'f') => self.literal("false", Value::Bool(false)),
             Some(b'n') => self.literal("null", Value::Nil),
@@ -201,99 +217,76 @@ impl Parser<'_> {
         }
     }
 
-    fn literal(&mut self, word: &str, value: Value) -> Result<Decoded, String> {
-        for (k, expected) in word.bytes().enumerate() {
-            match self.peek() {
-                None => return Err("unexpected end of JSON input".into()),
-                Some(c) if c == expected => self.i += 1,
-                Some(_) => {
-                    return Err(self.invalid(&format!(
-                        "in literal {word} (expecting '{}')",
-                        expected as char
-                    )));
-                }
+    fn literal(&mut self, word: &str, value: Value) -> Result<Value, String> {
+        for expected in word.bytes() {
+            if self.peek() != Some(expected) {
+                return Err(self.invalid(&format!(
+                    "in literal {word} (expecting '{}')",
+                    expected as char
+                )));
             }
-            let _ = k;
+            self.i += 1;
         }
-        Ok(Ok(value))
+        Ok(value)
     }
 
-    fn object(&mut self) -> Result<Decoded, String> {
+    fn object(&mut self) -> Result<Value, String> {
         self.i += 1;
         let mut map = BTreeMap::new();
-        let mut overflow = None;
         self.skip_ws();
         if self.peek() == Some(b'}') {
             self.i += 1;
-            return Ok(Ok(Value::map(map)));
+            return Ok(Value::map(map));
         }
         loop {
             self.skip_ws();
             match self.peek() {
                 Some(b'"') => {}
-                None => return Err("unexpected end of JSON input".into()),
+                None => return Err(END.into()),
                 Some(_) => return Err(self.invalid("looking for beginning of object key string")),
             }
             let key = self.string()?;
             self.skip_ws();
             match self.peek() {
                 Some(b':') => self.i += 1,
-                None => return Err("unexpected end of JSON input".into()),
+                None => return Err(END.into()),
                 Some(_) => return Err(self.invalid("after object key")),
             }
             self.skip_ws();
-            match self.value()? {
-                Ok(v) => {
-                    map.insert(key, v);
-                }
-                Err(n) => {
-                    overflow.get_or_insert(n);
-                }
-            }
+            let value = self.value()?;
+            map.insert(key, value);
             self.skip_ws();
             match self.peek() {
                 Some(b',') => self.i += 1,
                 Some(b'}') => {
                     self.i += 1;
-                    return Ok(match overflow {
-                        Some(n) => Err(n),
-                        None => Ok(Value::map(map)),
-                    });
+                    return Ok(Value::map(map));
                 }
-                None => return Err("unexpected end of JSON input".into()),
+                None => return Err(END.into()),
                 Some(_) => return Err(self.invalid("after object key:value pair")),
             }
         }
     }
 
-    fn array(&mut self) -> Result<Decoded, String> {
+    fn array(&mut self) -> Result<Value, String> {
         self.i += 1;
         let mut items = Vec::new();
-        let mut overflow = None;
         self.skip_ws();
         if self.peek() == Some(b']') {
             self.i += 1;
-            return Ok(Ok(Value::list(items)));
+            return Ok(Value::list(items));
         }
         loop {
             self.skip_ws();
-            match self.value()? {
-                Ok(v) => items.push(v),
-                Err(n) => {
-                    overflow.get_or_insert(n);
-                }
-            }
+            items.push(self.value()?);
             self.skip_ws();
             match self.peek() {
                 Some(b',') => self.i += 1,
                 Some(b']') => {
                     self.i += 1;
-                    return Ok(match overflow {
-                        Some(n) => Err(n),
-                        None => Ok(Value::list(items)),
-                    });
+                    return Ok(Value::list(items));
                 }
-                None => return Err("unexpected end of JSON input".into()),
+                None => return Err(END.into()),
                 Some(_) => return Err(self.invalid("after array element")),
             }
         }
@@ -307,7 +300,7 @@ impl Parser<'_> {
         self.i - start
     }
 
-    fn number(&mut self) -> Result<Decoded, String> {
+    fn number(&mut self) -> Result<Value, String> {
         let start = self.i;
         if self.peek() == Some(b'-') {
             self.i += 1;
@@ -317,16 +310,12 @@ impl Parser<'_> {
             Some(b'1'..=b'9') => {
                 self.digits();
             }
-            None => return Err("unexpected end of JSON input".into()),
-            Some(_) => return Err(self.invalid("in numeric literal")),
+            _ => return Err(self.invalid("in numeric literal")),
         }
         if self.peek() == Some(b'.') {
             self.i += 1;
             if self.digits() == 0 {
-                return Err(match self.peek() {
-                    None => "unexpected end of JSON input".into(),
-                    Some(_) => self.invalid("after decimal point in numeric literal"),
-                });
+                return Err(self.invalid("after decimal point in numeric literal"));
             }
         }
         if matches!(self.peek(), Some(b'e' | b'E')) {
@@ -335,19 +324,18 @@ impl Parser<'_> {
                 self.i += 1;
             }
             if self.digits() == 0 {
-                return Err(match self.peek() {
-                    None => "unexpected end of JSON input".into(),
-                    Some(_) => self.invalid("in exponent of numeric literal"),
-                });
+                return Err(self.invalid("in exponent of numeric literal"));
             }
         }
         let text = std::str::from_utf8(&self.s[start..self.i]).expect("ASCII digits");
         let f: f64 = text.parse().expect("a JSON number is a valid float");
-        Ok(if f.is_finite() {
-            Ok(Value::Float(f))
-        } else {
-            Err(text.to_owned())
-        })
+        if f.is_finite() {
+            return Ok(Value::Float(f));
+        }
+        self.overflow.get_or_insert_with(|| {
+            format!("json: cannot unmarshal number {text} into Go value of type float64")
+        });
+        Ok(Value::Nil)
     }
 
     /// A string literal; invalid UTF-8 and lone surrogates become U+FFFD as in Go.
@@ -356,7 +344,7 @@ impl Parser<'_> {
         let mut out: Vec<u8> = Vec::new();
         loop {
             let Some(c) = self.peek() else {
-                return Err("unexpected end of JSON input".into());
+                return Err(END.into());
             };
             match c {
                 b'"' => {
@@ -365,19 +353,16 @@ impl Parser<'_> {
                 }
                 b'\\' => {
                     self.i += 1;
-                    let Some(e) = self.peek() else {
-                        return Err("unexpected end of JSON input".into());
-                    };
-                    let simple = match e {
-                        b'"' => Some('"'),
-                        b'\\' => Some('\\'),
-                        b'/' => Some('/'),
-                        b'b' => Some('\u{8}'),
-                        b'f' => Some('\u{c}'),
-                        b'n' => Some('\n'),
-                        b'r' => Some('\r'),
-                        b't' => Some('\t'),
-                        b'u' => None,
+                    let simple = match self.peek() {
+                        Some(b'"') => Some('"'),
+                        Some(b'\\') => Some('\\'),
+                        Some(b'/') => Some('/'),
+                        Some(b'b') => Some('\u{8}'),
+                        Some(b'f') => Some('\u{c}'),
+                        Some(b'n') => Some('\n'),
+                        Some(b'r') => Some('\r'),
+                        Some(b't') => Some('\t'),
+                        Some(b'u') => None,
                         _ => return Err(self.invalid("in string escape code")),
                     };
                     self.i += 1;
@@ -400,11 +385,9 @@ impl Parser<'_> {
     fn hex4(&mut self) -> Result<u32, String> {
         let mut v = 0;
         for _ in 0..4 {
-            let Some(c) = self.peek() else {
-                return Err("unexpected end of JSON input".into());
-            };
-            let d = (c as char)
-                .to_digit(16)
+            let d = self
+                .peek()
+                .and_then(|c| (c as char).to_digit(16))
                 .ok_or_else(|| self.invalid("in \\u hexadecimal character escape"))?;
             v = v * 16 + d;
             self.i += 1;
@@ -503,7 +486,10 @@ mod tests {
             parse("1 x").unwrap_err(),
             "invalid character 'x' after top-level value"
         );
-        assert_eq!(parse("tru").unwrap_err(), "unexpected end of JSON input");
+        assert_eq!(
+            parse("tru").unwrap_err(),
+            "invalid character ' ' in literal true (expecting 'e')"
+        );
         assert_eq!(
             parse("1e999").unwrap_err(),
             "json: cannot unmarshal number 1e999 into Go value of type float64"

@@ -1,5 +1,5 @@
-//! Helm's encoding functions: `toJson`, `fromJson`, `fromJsonArray`, `toYaml`, `toToml`, and
-//! (Helm 4 only) `mustToJson` and `mustToYaml`.
+//! Helm's encoding functions: `toJson`, `mustToJson`, `fromJson`, `fromJsonArray`, `toYaml`,
+//! `toToml`, and (Helm 4 only) `mustToYaml`.
 //!
 //! Each reproduces the Go library Helm calls, byte for byte, because charts paste their output
 //! straight into manifests: `encoding/json` for JSON, `sigs.k8s.io/yaml` (go-yaml v2 behind a
@@ -46,8 +46,9 @@ pub enum EncodeError {
 /// A function of one template argument.
 type OneArg = dyn Fn(&Value) -> Result<Value, Error>;
 
-/// The encoding functions Helm registers; `helm4` adds `mustToJson` and `mustToYaml`, which
-/// Helm 3 does not have (a chart using them fails to parse there).
+/// The encoding functions Helm registers; `helm4` adds `mustToYaml`, which Helm 3 does not
+/// have (a chart using it fails to parse there). `mustToJson` is in both: Helm 4 defines it,
+/// Helm 3 inherits Sprig's, and the two behave alike.
 pub fn funcs(helm4: bool) -> FuncMap {
     let mut map = FuncMap::default();
     let mut add = |name: &'static str, f: Box<OneArg>| {
@@ -75,11 +76,12 @@ pub fn funcs(helm4: bool) -> FuncMap {
         "fromJsonArray",
         Box::new(|v| Ok(from_json_array(string_arg(v)?))),
     );
+    // Helm 4 defines mustToJson itself; Helm 3 has Sprig's, which behaves the same.
+    add(
+        "mustToJson",
+        Box::new(|v| to_json(v).map(Value::string).map_err(must_error)),
+    );
     if helm4 {
-        add(
-            "mustToJson",
-            Box::new(|v| to_json(v).map(Value::string).map_err(must_error)),
-        );
         add(
             "mustToYaml",
             Box::new(|v| {
