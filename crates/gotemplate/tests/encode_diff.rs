@@ -245,6 +245,16 @@ fn string(rng: &mut Rng) -> String {
 }
 
 fn key(rng: &mut Rng) -> String {
+    if rng.chance(1) {
+        // Around go-yaml's 1024-character limit on a JSON key (escapes count as written).
+        let filler = if rng.chance(50) { "k" } else { "<" };
+        let n = if filler == "k" {
+            1018 + rng.below(8)
+        } else {
+            168 + rng.below(4)
+        };
+        return filler.repeat(n);
+    }
     match rng.below(12) {
         0 => String::new(),
         1 => string(rng),
@@ -476,16 +486,15 @@ fn compare_generated(var: &str, helm4: bool, seeds: std::ops::Range<u64>) {
     let rendered = run_helm(&helm(var), &dir).unwrap_or_else(|e| panic!("helm failed: {e}"));
     let got = fields(&rendered);
     let mut failures = Vec::new();
+    // Helm reads the values back through fromJson: compare against the same reading.
+    let Value::Map(read) = from_json(&doc_json) else {
+        unreachable!("the document is an object")
+    };
+    let Value::Map(read) = read.borrow()["cases"].clone() else {
+        unreachable!("cases is an object")
+    };
     for (name, case) in &cases {
-        // Helm reads the values back through fromJson: compare against the same reading.
-        let Value::Map(read) = from_json(&doc_json) else {
-            unreachable!()
-        };
-        let value = read.borrow()["cases"].clone();
-        let Value::Map(all) = value else {
-            unreachable!()
-        };
-        let value = all.borrow()[name].clone();
+        let value = read.borrow()[name].clone();
         let want = expected(&value, helm4);
         let have = got.get(name).cloned().unwrap_or_default();
         for (field, text) in &want {
@@ -499,6 +508,7 @@ fn compare_generated(var: &str, helm4: bool, seeds: std::ops::Range<u64>) {
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
+    assert_exercised(&got);
     assert!(
         failures.is_empty(),
         "{} of {} cases differ from {var}:\n{}",
@@ -511,6 +521,39 @@ fn compare_generated(var: &str, helm4: bool, seeds: std::ops::Range<u64>) {
             .collect::<Vec<_>>()
             .join("\n")
     );
+}
+
+/// The generated values must reach every branch of the emitter that decides bytes, so that
+/// a generator change cannot quietly make the comparison easy.
+fn assert_exercised(got: &BTreeMap<String, BTreeMap<String, String>>) {
+    let yaml: Vec<&str> = got
+        .values()
+        .filter_map(|f| f.get("y"))
+        .map(String::as_str)
+        .collect();
+    let count = |pred: &dyn Fn(&str) -> bool| yaml.iter().filter(|y| pred(y)).count();
+    let shapes: [(&str, &dyn Fn(&str) -> bool); 14] = [
+        ("failed (empty)", &|y| y.is_empty()),
+        ("literal |", &|y| y.contains("|\n")),
+        ("literal |-", &|y| y.contains("|-\n")),
+        ("literal |+", &|y| y.contains("|+\n")),
+        ("indent hint |2", &|y| y.contains("|2")),
+        ("explicit key ?", &|y| y.contains("? ")),
+        ("single-quoted", &|y| y.contains(": '")),
+        ("double-quoted", &|y| y.contains(": \"")),
+        ("escaped emoji", &|y| y.contains("\\U0001F600")),
+        ("folded line", &|y| y.lines().any(|l| l.len() > 80)),
+        ("empty map", &|y| y.contains("{}")),
+        ("empty list", &|y| y.contains("[]")),
+        ("indentless list", &|y| y.contains(":\n- ")),
+        ("nested list", &|y| y.contains("- - ")),
+    ];
+    for (name, pred) in shapes {
+        assert!(
+            count(pred) >= 3,
+            "the generated values rarely produce {name}"
+        );
+    }
 }
 
 fn tempdir(tag: &str) -> PathBuf {
@@ -526,12 +569,12 @@ fn tempdir(tag: &str) -> PathBuf {
 
 #[test]
 fn generated_values_match_helm3() {
-    compare_generated("STRATA_TEST_HELM3", false, 0..500);
+    compare_generated("STRATA_TEST_HELM3", false, 0..1500);
 }
 
 #[test]
 fn generated_values_match_helm4() {
-    compare_generated("STRATA_TEST_HELM4", true, 500..1000);
+    compare_generated("STRATA_TEST_HELM4", true, 1500..3000);
 }
 
 /// Malformed and awkward JSON for `fromJson`/`fromJsonArray`: Helm puts Go's error text into
@@ -654,6 +697,20 @@ fn template_cases() -> Vec<(&'static str, Value)> {
         (r#"(dict)"#, Value::empty_map()),
         ("true", Value::Bool(true)),
     ]
+}
+
+#[test]
+fn to_toml_of_nil_fails_the_render() {
+    let funcs = gotemplate::encode::funcs(true);
+    let to_toml = funcs.get("toToml").unwrap();
+    assert!(to_toml(&mut NoCall, &[Value::Nil]).is_err());
+    let dir = tempdir("toml-nil");
+    write_chart(&dir, "a: {{ toToml nil }}\n", "");
+    for var in ["STRATA_TEST_HELM3", "STRATA_TEST_HELM4"] {
+        let err = run_helm(&helm(var), &dir).expect_err("toToml nil fails");
+        assert!(err.contains("zero Value"), "{var}: {err}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

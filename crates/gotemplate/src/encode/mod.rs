@@ -66,6 +66,13 @@ pub fn funcs(helm4: bool) -> FuncMap {
     add(
         "toToml",
         Box::new(move |v| {
+            // BurntSushi's encoder asks nil for its type and panics; Go's template reports
+            // that as a failed call, so the render fails.
+            if matches!(v, Value::Nil) {
+                return Err(Error::new(
+                    "reflect: call of reflect.Value.Type on zero Value",
+                ));
+            }
             Ok(Value::string(
                 to_toml(v, helm4).unwrap_or_else(|e| e.to_string()),
             ))
