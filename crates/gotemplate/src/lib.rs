@@ -11,6 +11,7 @@
 //! (`.Files`, `lookup`, `toYaml` of chart values) are added by the caller through [`FuncMap`].
 
 pub mod builtins;
+pub mod encode;
 pub mod exec;
 pub mod fmt;
 pub mod funcs;

@@ -1,0 +1,590 @@
+//! go-yaml v2's emitter (a port of libyaml's) for the documents `toYaml` writes: one
+//! implicit document of block mappings and sequences, empty collections as `{}` and `[]`, no
+//! tags, anchors or flow style otherwise. The state it keeps (column, indent stack, whether the
+//! last thing written was whitespace or indentation) and the way it picks a scalar style and
+//! folds long lines at 80 columns follow libyaml, because the output must be byte-identical.
+
+use super::resolve;
+use super::yaml::{Node, float_scalar};
+
+const BEST_INDENT: usize = 2;
+const BEST_WIDTH: usize = 80;
+
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Style {
+    Plain,
+    Single,
+    Double,
+    Literal,
+}
+
+/// What libyaml's `analyze_scalar` learns about a scalar.
+struct Analysis {
+    multiline: bool,
+    block_plain_allowed: bool,
+    single_quoted_allowed: bool,
+    block_allowed: bool,
+}
+
+/// Writes `node` as go-yaml v2's `Marshal` does (ending with a newline).
+pub(crate) fn emit(node: &Node) -> String {
+    let mut e = Emitter {
+        out: String::new(),
+        indent: -1,
+        indents: Vec::new(),
+        column: 0,
+        whitespace: true,
+        indention: true,
+        mapping_context: false,
+        simple_key_context: false,
+    };
+    e.node(node, false, false);
+    // Document end: back to the left margin.
+    e.write_indent();
+    e.out
+}
+
+struct Emitter {
+    out: String,
+    indent: isize,
+    indents: Vec<isize>,
+    column: usize,
+    whitespace: bool,
+    indention: bool,
+    mapping_context: bool,
+    simple_key_context: bool,
+}
+
+impl Emitter {
+    fn put(&mut self, c: char) {
+        self.out.push(c);
+        self.column += 1;
+    }
+
+    fn put_break(&mut self) {
+        self.out.push('\n');
+        self.column = 0;
+    }
+
+    /// Copies one character of a scalar; a line break other than `\n` is written as itself and
+    /// starts a new line.
+    fn write_break(&mut self, c: char) {
+        if c == '\n' {
+            self.put_break();
+        } else {
+            self.out.push(c);
+            self.column = 0;
+        }
+    }
+
+    fn increase_indent(&mut self, flow: bool, indentless: bool) {
+        self.indents.push(self.indent);
+        if self.indent < 0 {
+            self.indent = if flow { BEST_INDENT as isize } else { 0 };
+        } else if !indentless {
+            self.indent += BEST_INDENT as isize;
+        }
+    }
+
+    fn pop_indent(&mut self) {
+        self.indent = self.indents.pop().unwrap_or(-1);
+    }
+
+    fn write_indent(&mut self) {
+        let indent = self.indent.max(0) as usize;
+        if !self.indention || self.column > indent || (self.column == indent && !self.whitespace) {
+            self.put_break();
+        }
+        while self.column < indent {
+            self.put(' ');
+        }
+        self.whitespace = true;
+        self.indention = true;
+    }
+
+    fn write_indicator(
+        &mut self,
+        text: &str,
+        need_whitespace: bool,
+        is_whitespace: bool,
+        is_indention: bool,
+    ) {
+        if need_whitespace && !self.whitespace {
+            self.put(' ');
+        }
+        for c in text.chars() {
+            self.put(c);
+        }
+        self.whitespace = is_whitespace;
+        self.indention = self.indention && is_indention;
+    }
+
+    fn node(&mut self, node: &Node, mapping: bool, simple_key: bool) {
+        self.mapping_context = mapping;
+        self.simple_key_context = simple_key;
+        match node {
+            Node::Null => self.scalar("null", Style::Plain),
+            Node::Bool(b) => self.scalar(if *b { "true" } else { "false" }, Style::Plain),
+            Node::Int(n) => self.scalar(&n.to_string(), Style::Plain),
+            Node::Uint(n) => self.scalar(&n.to_string(), Style::Plain),
+            Node::Float(f) => self.scalar(&float_scalar(*f), Style::Plain),
+            Node::Str(s) => self.scalar(s, requested_style(s)),
+            Node::Seq(items) if items.is_empty() => self.empty_flow("[", "]"),
+            Node::Map(entries) if entries.is_empty() => self.empty_flow("{", "}"),
+            Node::Seq(items) => self.block_sequence(items),
+            Node::Map(entries) => self.block_mapping(entries),
+        }
+    }
+
+    fn empty_flow(&mut self, open: &str, close: &str) {
+        self.write_indicator(open, true, true, false);
+        self.increase_indent(true, false);
+        self.pop_indent();
+        self.write_indicator(close, false, false, false);
+    }
+
+    fn block_sequence(&mut self, items: &[Node]) {
+        let indentless = self.mapping_context && !self.indention;
+        self.increase_indent(false, indentless);
+        for item in items {
+            self.write_indent();
+            self.write_indicator("-", true, false, true);
+            self.node(item, false, false);
+        }
+        self.pop_indent();
+    }
+
+    fn block_mapping(&mut self, entries: &[(String, Node)]) {
+        self.increase_indent(false, false);
+        for (key, value) in entries {
+            self.write_indent();
+            let analysis = analyze(key);
+            // libyaml's check_simple_key: one line, at most 128 bytes.
+            if !analysis.multiline && key.len() <= 128 {
+                self.scalar_with(key, requested_style(key), &analysis, true, true);
+                self.write_indicator(":", false, false, false);
+            } else {
+                self.write_indicator("?", true, false, true);
+                self.scalar_with(key, requested_style(key), &analysis, true, false);
+                self.write_indent();
+                self.write_indicator(":", true, false, true);
+            }
+            self.node(value, true, false);
+        }
+        self.pop_indent();
+    }
+
+    fn scalar(&mut self, text: &str, requested: Style) {
+        let analysis = analyze(text);
+        let (mapping, simple_key) = (self.mapping_context, self.simple_key_context);
+        self.scalar_with(text, requested, &analysis, mapping, simple_key);
+    }
+
+    fn scalar_with(
+        &mut self,
+        text: &str,
+        requested: Style,
+        a: &Analysis,
+        mapping: bool,
+        simple_key: bool,
+    ) {
+        self.mapping_context = mapping;
+        self.simple_key_context = simple_key;
+        let style = select_style(text, requested, a, simple_key);
+        self.increase_indent(true, false);
+        let allow_breaks = !simple_key;
+        match style {
+            Style::Plain => self.write_plain(text, allow_breaks),
+            Style::Single => self.write_single(text, allow_breaks),
+            Style::Double => self.write_double(text, allow_breaks),
+            Style::Literal => self.write_literal(text),
+        }
+        self.pop_indent();
+    }
+
+    fn write_plain(&mut self, text: &str, allow_breaks: bool) {
+        if !self.whitespace {
+            self.put(' ');
+        }
+        let chars: Vec<char> = text.chars().collect();
+        let mut spaces = false;
+        let mut breaks = false;
+        for (i, &c) in chars.iter().enumerate() {
+            if c == ' ' {
+                if allow_breaks
+                    && !spaces
+                    && self.column > BEST_WIDTH
+                    && chars.get(i + 1) != Some(&' ')
+                {
+                    self.write_indent();
+                } else {
+                    self.put(c);
+                }
+                spaces = true;
+            } else if is_break(c) {
+                if !breaks && c == '\n' {
+                    self.put_break();
+                }
+                self.write_break(c);
+                self.indention = true;
+                breaks = true;
+            } else {
+                if breaks {
+                    self.write_indent();
+                }
+                self.put(c);
+                self.indention = false;
+                spaces = false;
+                breaks = false;
+            }
+        }
+        self.whitespace = false;
+        self.indention = false;
+    }
+
+    fn write_single(&mut self, text: &str, allow_breaks: bool) {
+        self.write_indicator("'", true, false, false);
+        let chars: Vec<char> = text.chars().collect();
+        let mut spaces = false;
+        let mut breaks = false;
+        for (i, &c) in chars.iter().enumerate() {
+            if c == ' ' {
+                if allow_breaks
+                    && !spaces
+                    && self.column > BEST_WIDTH
+                    && i > 0
+                    && i + 1 < chars.len()
+                    && chars[i + 1] != ' '
+                {
+                    self.write_indent();
+                } else {
+                    self.put(c);
+                }
+                spaces = true;
+            } else if is_break(c) {
+                if !breaks && c == '\n' {
+                    self.put_break();
+                }
+                self.write_break(c);
+                self.indention = true;
+                breaks = true;
+            } else {
+                if breaks {
+                    self.write_indent();
+                }
+                if c == '\'' {
+                    self.put('\'');
+                }
+                self.put(c);
+                self.indention = false;
+                spaces = false;
+                breaks = false;
+            }
+        }
+        self.write_indicator("'", false, false, false);
+        self.whitespace = false;
+        self.indention = false;
+    }
+
+    fn write_double(&mut self, text: &str, allow_breaks: bool) {
+        self.write_indicator("\"", true, false, false);
+        // libyaml's is_bom looks at the start of the value, not at the current character:
+        // a value that starts with U+FEFF has every character escaped.
+        let starts_with_bom = text.starts_with('\u{feff}');
+        let chars: Vec<char> = text.chars().collect();
+        let mut spaces = false;
+        for (i, &c) in chars.iter().enumerate() {
+            if !is_printable(c) || starts_with_bom || is_break(c) || c == '"' || c == '\\' {
+                self.put('\\');
+                match c {
+                    '\0' => self.put('0'),
+                    '\u{7}' => self.put('a'),
+                    '\u{8}' => self.put('b'),
+                    '\t' => self.put('t'),
+                    '\n' => self.put('n'),
+                    '\u{b}' => self.put('v'),
+                    '\u{c}' => self.put('f'),
+                    '\r' => self.put('r'),
+                    '\u{1b}' => self.put('e'),
+                    '"' => self.put('"'),
+                    '\\' => self.put('\\'),
+                    '\u{85}' => self.put('N'),
+                    '\u{a0}' => self.put('_'),
+                    '\u{2028}' => self.put('L'),
+                    '\u{2029}' => self.put('P'),
+                    c => {
+                        let v = c as u32;
+                        let (letter, width) = match v {
+                            0..=0xff => ('x', 2),
+                            0x100..=0xffff => ('u', 4),
+                            _ => ('U', 8),
+                        };
+                        self.put(letter);
+                        for d in format!("{v:0width$X}").chars() {
+                            self.put(d);
+                        }
+                    }
+                }
+                spaces = false;
+            } else if c == ' ' {
+                if allow_breaks
+                    && !spaces
+                    && self.column > BEST_WIDTH
+                    && i > 0
+                    && i + 1 < chars.len()
+                {
+                    self.write_indent();
+                    if chars[i + 1] == ' ' {
+                        self.put('\\');
+                    }
+                } else {
+                    self.put(c);
+                }
+                spaces = true;
+            } else {
+                self.put(c);
+                spaces = false;
+            }
+        }
+        self.write_indicator("\"", false, false, false);
+        self.whitespace = false;
+        self.indention = false;
+    }
+
+    fn write_literal(&mut self, text: &str) {
+        self.write_indicator("|", true, false, false);
+        let chars: Vec<char> = text.chars().collect();
+        if chars.first().is_some_and(|&c| c == ' ' || is_break(c)) {
+            self.write_indicator(&BEST_INDENT.to_string(), false, false, false);
+        }
+        let chomp = match chars.as_slice() {
+            [] => Some("-"),
+            [.., last] if !is_break(*last) => Some("-"),
+            [_] => Some("+"),
+            [.., before, _] if is_break(*before) => Some("+"),
+            _ => None,
+        };
+        if let Some(chomp) = chomp {
+            self.write_indicator(chomp, false, false, false);
+        }
+        self.put_break();
+        self.indention = true;
+        self.whitespace = true;
+        let mut breaks = true;
+        for &c in &chars {
+            if is_break(c) {
+                self.write_break(c);
+                self.indention = true;
+                breaks = true;
+            } else {
+                if breaks {
+                    self.write_indent();
+                }
+                self.put(c);
+                self.indention = false;
+                breaks = false;
+            }
+        }
+    }
+}
+
+/// go-yaml's `stringv`: a literal block for text with `\n`, plain when the resolver would
+/// read the text back as this string, else double-quoted.
+fn requested_style(s: &str) -> Style {
+    if s.contains('\n') {
+        Style::Literal
+    } else if resolve::plain_is_string(s) {
+        Style::Plain
+    } else {
+        Style::Double
+    }
+}
+
+/// libyaml's `select_scalar_style` for block context and implicit tags.
+fn select_style(text: &str, requested: Style, a: &Analysis, simple_key: bool) -> Style {
+    let mut style = requested;
+    if simple_key && a.multiline {
+        style = Style::Double;
+    }
+    if style == Style::Plain && (!a.block_plain_allowed || (text.is_empty() && simple_key)) {
+        style = Style::Single;
+    }
+    if style == Style::Single && !a.single_quoted_allowed {
+        style = Style::Double;
+    }
+    if style == Style::Literal && (!a.block_allowed || simple_key) {
+        style = Style::Double;
+    }
+    style
+}
+
+/// libyaml's `is_printable` (with unicode output on): note that characters beyond the
+/// Basic Multilingual Plane are not, so go-yaml escapes emoji.
+fn is_printable(c: char) -> bool {
+    let v = c as u32;
+    v == 0x0a
+        || (0x20..=0x7e).contains(&v)
+        || (0xa0..=0xd7ff).contains(&v)
+        || ((0xe000..=0xfffd).contains(&v) && v != 0xfeff)
+}
+
+fn is_break(c: char) -> bool {
+    matches!(c, '\r' | '\n' | '\u{85}' | '\u{2028}' | '\u{2029}')
+}
+
+fn is_blank(c: char) -> bool {
+    c == ' ' || c == '\t'
+}
+
+/// libyaml's `analyze_scalar`, for the flags block context uses.
+fn analyze(text: &str) -> Analysis {
+    if text.is_empty() {
+        return Analysis {
+            multiline: false,
+            block_plain_allowed: true,
+            single_quoted_allowed: true,
+            block_allowed: false,
+        };
+    }
+    let chars: Vec<char> = text.chars().collect();
+    let mut block_indicators = text.starts_with("---") || text.starts_with("...");
+    let mut line_breaks = false;
+    let mut special_characters = false;
+    let (mut leading_space, mut leading_break) = (false, false);
+    let (mut trailing_space, mut trailing_break) = (false, false);
+    let (mut break_space, mut space_break) = (false, false);
+    let (mut previous_space, mut previous_break) = (false, false);
+    let mut preceded_by_whitespace = true;
+    for (i, &c) in chars.iter().enumerate() {
+        let followed_by_whitespace = chars.get(i + 1).is_none_or(|&n| is_blank(n));
+        if i == 0 {
+            match c {
+                '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"'
+                | '%' | '@' | '`' => block_indicators = true,
+                '?' | ':' | '-' if followed_by_whitespace => block_indicators = true,
+                _ => {}
+            }
+        } else {
+            match c {
+                ':' if followed_by_whitespace => block_indicators = true,
+                '#' if preceded_by_whitespace => block_indicators = true,
+                _ => {}
+            }
+        }
+        if !is_printable(c) {
+            special_characters = true;
+        }
+        let last = i + 1 == chars.len();
+        if c == ' ' {
+            leading_space |= i == 0;
+            trailing_space |= last;
+            break_space |= previous_break;
+            previous_space = true;
+            previous_break = false;
+        } else if is_break(c) {
+            line_breaks = true;
+            leading_break |= i == 0;
+            trailing_break |= last;
+            space_break |= previous_space;
+            previous_space = false;
+            previous_break = true;
+        } else {
+            previous_space = false;
+            previous_break = false;
+        }
+        preceded_by_whitespace = is_blank(c) || is_break(c) || c == '\0';
+    }
+    let mut a = Analysis {
+        multiline: line_breaks,
+        block_plain_allowed: true,
+        single_quoted_allowed: true,
+        block_allowed: true,
+    };
+    if leading_space || leading_break || trailing_space || trailing_break {
+        a.block_plain_allowed = false;
+    }
+    if trailing_space {
+        a.block_allowed = false;
+    }
+    if break_space {
+        a.block_plain_allowed = false;
+        a.single_quoted_allowed = false;
+    }
+    if space_break || special_characters {
+        a.block_plain_allowed = false;
+        a.single_quoted_allowed = false;
+        a.block_allowed = false;
+    }
+    if line_breaks {
+        a.block_plain_allowed = false;
+    }
+    if block_indicators {
+        a.block_plain_allowed = false;
+    }
+    a
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::rc::Rc;
+
+    fn s(text: &str) -> Node {
+        Node::Str(Rc::from(text))
+    }
+
+    fn map(entries: Vec<(&str, Node)>) -> Node {
+        Node::Map(
+            entries
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn block_layout() {
+        let doc = map(vec![
+            (
+                "a",
+                Node::Seq(vec![
+                    s("x"),
+                    map(vec![("b", Node::Int(1)), ("c", Node::Null)]),
+                ]),
+            ),
+            ("d", map(vec![("e", Node::Seq(vec![])), ("f", map(vec![]))])),
+            ("g", Node::Seq(vec![Node::Seq(vec![Node::Bool(true)])])),
+        ]);
+        assert_eq!(
+            emit(&doc),
+            "a:\n- x\n- b: 1\n  c: null\nd:\n  e: []\n  f: {}\ng:\n- - true\n"
+        );
+    }
+
+    #[test]
+    fn scalar_styles() {
+        let doc = map(vec![
+            ("yes", s("no")),
+            ("k", s("a: b")),
+            ("l", s("line1\nline2\n")),
+            ("m", s(" lead\n")),
+            ("n", s("")),
+            ("o", s("it's")),
+            ("p", s("tab\there")),
+        ]);
+        assert_eq!(
+            emit(&doc),
+            "\"yes\": \"no\"\nk: 'a: b'\nl: |\n  line1\n  line2\nm: |2\n   lead\n\"n\": \"\"\no: it's\np: \"tab\\there\"\n"
+        );
+    }
+
+    #[test]
+    fn long_plain_strings_fold_after_column_80() {
+        let words = "word ".repeat(30);
+        let text = words.trim_end();
+        let out = emit(&map(vec![("key", s(text))]));
+        let first = out.lines().next().unwrap();
+        assert!(first.len() > 80 && first.len() <= 86, "{out}");
+        assert!(out.lines().nth(1).unwrap().starts_with("  word"), "{out}");
+    }
+}
