@@ -91,6 +91,9 @@ const CASES: &[&str] = &[
     r#"{{ regexFindAll "[[:alpha:]]+" "ab1cd" -1 }}|{{ regexFindAll "[^\\s]+" "a b" -1 }}|{{ regexReplaceAll "[a&&b]" "a&b" "X" }}|{{ regexFindAll "[\\w.-]+@" "john.doe-x@y" -1 }}"#,
     // paths
     r#"{{ base "/a/b/" }}|{{ base "" }}|{{ base "///" }}|{{ dir "/a/b" }}|{{ dir "a" }}|{{ clean "a//b/./c/../d/" }}|{{ clean "/../a" }}|{{ ext "a/b.tar.gz" }}|{{ ext "a.b/c" }}|{{ isAbs "/x" }}|{{ isAbs "x" }}|{{ osBase "/x/y" }}"#,
+    // JSON variants
+    r#"{{ toPrettyJson .Values.d }}|{{ toPrettyJson (list) }}|{{ toPrettyJson "<a&b>" }}|{{ toPrettyJson (float64 "NaN") }}|{{ mustToPrettyJson (dict "k" (list 1 (dict))) }}"#,
+    r#"{{ toRawJson (dict "h" "<a href='x'>&amp;</a>" "n" .Values.f "l" .Values.l3) }}|{{ mustToRawJson "\u003c" }}|{{ mustFromJson "{\"a\": [1, 2.5, null]}" }}|{{ mustFromJson "\"s\"" }}|{{ typeOf (mustFromJson "[1]") }}"#,
     // URLs
     r#"{{ urlParse "HTTPS://user:p%40ss@example.com:8443/a%20b/c?x=1&y=2#frag%21" }}|{{ urlParse "mailto:a@b" }}|{{ urlParse "/rel/path?q" }}|{{ urlParse "http://[::1]:80/" }}|{{ (urlParse "redis://:secret@redis:6379/0").userinfo }}"#,
     r#"{{ urlJoin (dict "scheme" "https" "host" "example.com:8443" "path" "/a b" "query" "x=1" "fragment" "f g" "userinfo" "u:p@ss") }}|{{ urlJoin (dict "path" "a:b") }}|{{ urlJoin (dict "scheme" "mailto" "opaque" "a@b") }}|{{ urlJoin (dict "host" "h" "path" "p") }}|{{ urlJoin (urlParse "http://a/b?c#d") }}"#,
@@ -142,6 +145,9 @@ const FAILING: &[&str] = &[
     r#"{{ pluck "a" (list 1) }}"#,
     r#"{{ round 1.5 .Values.n }}"#,
     r#"{{ deepCopy nil }}"#,
+    r#"{{ mustFromJson "{" }}"#,
+    r#"{{ toRawJson (float64 "NaN") }}"#,
+    r#"{{ mustToPrettyJson (float64 "NaN") }}"#,
     r#"{{ urlParse "http://x:port/" }}"#,
     r#"{{ urlParse "%zz" }}"#,
     r#"{{ urlJoin (dict "host" 1) }}"#,

@@ -14,6 +14,7 @@ mod decimal;
 mod dicts;
 mod encoding;
 mod flow;
+mod json;
 mod lists;
 mod math;
 mod paths;
@@ -29,8 +30,8 @@ use args::Args;
 use std::rc::Rc;
 
 /// Sprig functions Helm offers that this library does not implement: the key, certificate
-/// and password generators, AES, the date and time functions, and the JSON
-/// variants beyond `toJson`/`fromJson`. A chart that calls one of them is rendered by Helm.
+/// and password generators, AES, and the date and time functions. A chart that calls one of
+/// them is rendered by Helm.
 pub const UNSUPPORTED: &[&str] = &[
     // Keys, certificates, passwords, encryption.
     "bcrypt",
@@ -63,12 +64,6 @@ pub const UNSUPPORTED: &[&str] = &[
     "durationRound",
     "htmlDate",
     "htmlDateInZone",
-    // JSON variants (Go's encoding/json with indentation or without HTML escaping).
-    "toPrettyJson",
-    "mustToPrettyJson",
-    "toRawJson",
-    "mustToRawJson",
-    "mustFromJson",
 ];
 
 /// A Sprig function: it needs only its arguments, not the executing template.
@@ -89,6 +84,7 @@ pub fn funcs() -> FuncMap {
     paths::register(&mut m);
     random::register(&mut m);
     url::register(&mut m);
+    json::register(&mut m);
     def(&mut m, "hello", |a| {
         a.exact(0)?;
         Ok(text("Hello!"))
