@@ -160,14 +160,14 @@ fn helm(var: &str) -> String {
 }
 
 /// Writes a chart whose template prints every case's raw text as base64, one line each.
-fn write_chart(dir: &Path, cases: &[&str]) {
+fn write_chart(dir: &Path, cases: &[&str], values: &str) {
     std::fs::create_dir_all(dir.join("templates")).unwrap();
     std::fs::write(
         dir.join("Chart.yaml"),
         "apiVersion: v2\nname: c\nversion: 0.1.0\n",
     )
     .unwrap();
-    std::fs::write(dir.join("values.yaml"), VALUES).unwrap();
+    std::fs::write(dir.join("values.yaml"), values).unwrap();
     let mut defines = String::new();
     let mut body = String::new();
     for (i, case) in cases.iter().enumerate() {
@@ -215,6 +215,10 @@ fn helm_results(output: &str) -> BTreeMap<usize, String> {
 
 /// The values as Helm hands them to templates: JSON numbers are float64.
 fn values() -> Value {
+    values_of(VALUES)
+}
+
+fn values_of(text: &str) -> Value {
     fn convert(j: &serde_json::Value) -> Value {
         match j {
             serde_json::Value::Null => Value::Nil,
@@ -227,7 +231,7 @@ fn values() -> Value {
             }
         }
     }
-    let json: serde_json::Value = serde_json::from_str(VALUES).unwrap();
+    let json: serde_json::Value = serde_json::from_str(text).unwrap();
     let mut top = BTreeMap::new();
     top.insert("Values".to_owned(), convert(&json));
     Value::map(top)
@@ -248,7 +252,7 @@ fn native(case: &str, data: &Value, funcs: &FuncMap) -> Result<String, String> {
 fn compare_with(var: &str) {
     let helm = helm(var);
     let dir = tempfile::tempdir().unwrap();
-    write_chart(dir.path(), CASES);
+    write_chart(dir.path(), CASES, VALUES);
     let output = helm_template(&helm, dir.path()).unwrap_or_else(|e| panic!("helm failed: {e}"));
     let expected = helm_results(&output);
     assert_eq!(expected.len(), CASES.len(), "helm printed every case");
@@ -277,7 +281,7 @@ fn failures_with(var: &str) {
     let mut wrong = Vec::new();
     for case in FAILING {
         let dir = tempfile::tempdir().unwrap();
-        write_chart(dir.path(), &[case]);
+        write_chart(dir.path(), &[case], VALUES);
         let in_helm = helm_template(&helm, dir.path());
         let here = native(case, &data, &funcs);
         if in_helm.is_ok() || here.is_ok() {
@@ -289,6 +293,97 @@ fn failures_with(var: &str) {
         "{var}: expected both to fail\n{}",
         wrong.join("\n")
     );
+}
+
+/// Characters the generated strings are made of: word characters, separators Sprig's case
+/// functions split on, punctuation, Unicode letters with odd case mappings, and spaces Go and
+/// Rust might disagree on.
+const ALPHABET: &[&str] = &[
+    "a", "b", "Z", "Q", "x", "0", "7", " ", " ", "_", "-", ".", "/", ":", r"\t", r"\n", "!", "#",
+    "$", "é", "É", "ß", "İ", "ǆ", "Ω", "ω", "中", "😀", r"\u00a0", r"\u2028", "ſ", "ﬀ", "Ǳ", "a1",
+    "HTTP", "Server", "ID", "2xx", "  ",
+];
+
+/// xorshift64: the same strings on every run for a seed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+/// JSON string literals of generated text (the escapes are JSON's).
+fn generated_strings(seed: u64, count: usize) -> Vec<String> {
+    let mut rng = Rng(seed);
+    (0..count)
+        .map(|_| {
+            let len = rng.below(12);
+            (0..len)
+                .map(|_| ALPHABET[rng.below(ALPHABET.len())])
+                .collect()
+        })
+        .collect()
+}
+
+/// The string functions applied to generated string `I` of `.Values.g`.
+const STRING_FUNCTIONS: &str = r#"{{ $s := index .Values.g I }}{{ title $s }}|{{ untitle $s }}|{{ upper $s }}|{{ lower $s }}|{{ swapcase $s }}|{{ camelcase $s }}|{{ snakecase $s }}|{{ kebabcase $s }}|{{ nospace $s }}|{{ initials $s }}|{{ trim $s }}|{{ quote $s }}|{{ squote $s }}|{{ wrap 4 $s }}|{{ wrapWith 3 "+" $s }}|{{ abbrev 6 $s }}|{{ trunc 5 $s }}|{{ trunc -4 $s }}|{{ substr 0 3 $s }}|{{ splitList " " $s }}|{{ b64enc $s }}|{{ b32enc $s }}|{{ regexReplaceAll "\\W+" $s "_" }}|{{ regexFindAll "\\w+" $s -1 }}|{{ regexSplit "\\s" $s -1 }}|{{ sha1sum $s }}|{{ adler32sum $s }}|{{ indent 2 $s }}|{{ replace " " "-" $s }}|{{ trimAll "a_ " $s }}|{{ sortAlpha (splitList "" $s) }}|{{ cat $s $s }}|{{ plural $s "m" 1 }}"#;
+
+/// Generated strings through every string function, compared with Helm in one run.
+fn generated_with(var: &str, seed: u64) {
+    let helm = helm(var);
+    let strings = generated_strings(seed, 150);
+    let values = format!(
+        "{{\"g\": [{}]}}",
+        strings
+            .iter()
+            .map(|s| format!("\"{s}\""))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let cases: Vec<String> = (0..strings.len())
+        .map(|i| STRING_FUNCTIONS.replace(" I }}", &format!(" {i} }}}}")))
+        .collect();
+    let case_refs: Vec<&str> = cases.iter().map(String::as_str).collect();
+    let dir = tempfile::tempdir().unwrap();
+    write_chart(dir.path(), &case_refs, &values);
+    let output = helm_template(&helm, dir.path()).unwrap_or_else(|e| panic!("helm failed: {e}"));
+    let expected = helm_results(&output);
+    assert_eq!(expected.len(), cases.len(), "helm printed every case");
+    let (data, funcs) = (values_of(&values), funcs());
+    let mut mismatches = Vec::new();
+    for (i, case) in cases.iter().enumerate() {
+        let got = native(case, &data, &funcs);
+        if got.as_ref() != Ok(&expected[&i]) {
+            mismatches.push(format!(
+                "seed {seed} string {i} {:?}\n  helm:   {:?}\n  native: {got:?}",
+                strings[i], expected[&i]
+            ));
+        }
+    }
+    assert!(
+        mismatches.is_empty(),
+        "{var}: {} mismatches\n{}",
+        mismatches.len(),
+        mismatches.join("\n")
+    );
+}
+
+#[test]
+fn generated_strings_match_helm3() {
+    generated_with("STRATA_TEST_HELM3", 0x5eed_0001);
+}
+
+#[test]
+fn generated_strings_match_helm4() {
+    generated_with("STRATA_TEST_HELM4", 0x5eed_0002);
 }
 
 #[test]
