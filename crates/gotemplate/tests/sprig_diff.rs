@@ -218,22 +218,12 @@ fn values() -> Value {
     values_of(VALUES)
 }
 
+/// Helm reads the values file into float64s with Go's exact parsing; the encoders' JSON reader
+/// does the same (serde_json's default float parsing is not always the nearest float64).
 fn values_of(text: &str) -> Value {
-    fn convert(j: &serde_json::Value) -> Value {
-        match j {
-            serde_json::Value::Null => Value::Nil,
-            serde_json::Value::Bool(b) => Value::Bool(*b),
-            serde_json::Value::Number(n) => Value::Float(n.as_f64().unwrap()),
-            serde_json::Value::String(s) => Value::string(s.as_str()),
-            serde_json::Value::Array(a) => Value::list(a.iter().map(convert).collect()),
-            serde_json::Value::Object(o) => {
-                Value::map(o.iter().map(|(k, v)| (k.clone(), convert(v))).collect())
-            }
-        }
-    }
-    let json: serde_json::Value = serde_json::from_str(text).unwrap();
+    let values = gotemplate::encode::json::parse(text).unwrap();
     let mut top = BTreeMap::new();
-    top.insert("Values".to_owned(), convert(&json));
+    top.insert("Values".to_owned(), values);
     Value::map(top)
 }
 
@@ -338,18 +328,20 @@ const STRING_FUNCTIONS: &str = r#"{{ $s := index .Values.g I }}{{ title $s }}|{{
 
 /// Generated strings through every string function, compared with Helm in one run.
 fn generated_with(var: &str, seed: u64) {
+    let strings: Vec<String> = generated_strings(seed, 150)
+        .iter()
+        .map(|s| format!("\"{s}\""))
+        .collect();
+    compare_generated(var, seed, &strings, STRING_FUNCTIONS);
+}
+
+/// Renders `template` (with `I` standing for the index) for each JSON value of `.Values.g`,
+/// in one Helm run, and compares every result.
+fn compare_generated(var: &str, seed: u64, json_values: &[String], template: &str) {
     let helm = helm(var);
-    let strings = generated_strings(seed, 150);
-    let values = format!(
-        "{{\"g\": [{}]}}",
-        strings
-            .iter()
-            .map(|s| format!("\"{s}\""))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    let cases: Vec<String> = (0..strings.len())
-        .map(|i| STRING_FUNCTIONS.replace(" I }}", &format!(" {i} }}}}")))
+    let values = format!("{{\"g\": [{}]}}", json_values.join(", "));
+    let cases: Vec<String> = (0..json_values.len())
+        .map(|i| template.replace(" I }}", &format!(" {i} }}}}")))
         .collect();
     let case_refs: Vec<&str> = cases.iter().map(String::as_str).collect();
     let dir = tempfile::tempdir().unwrap();
@@ -363,8 +355,8 @@ fn generated_with(var: &str, seed: u64) {
         let got = native(case, &data, &funcs);
         if got.as_ref() != Ok(&expected[&i]) {
             mismatches.push(format!(
-                "seed {seed} string {i} {:?}\n  helm:   {:?}\n  native: {got:?}",
-                strings[i], expected[&i]
+                "seed {seed:#x} value {i} {}\n  helm:   {:?}\n  native: {got:?}",
+                json_values[i], expected[&i]
             ));
         }
     }
@@ -374,6 +366,73 @@ fn generated_with(var: &str, seed: u64) {
         mismatches.len(),
         mismatches.join("\n")
     );
+}
+
+/// Pieces of number-like text: signs, base prefixes, underscores, points, exponents, words.
+const NUMBER_PIECES: &[&str] = &[
+    "0",
+    "1",
+    "7",
+    "8",
+    "9",
+    "12",
+    "-",
+    "+",
+    "0x",
+    "0o",
+    "0b",
+    "_",
+    ".",
+    "e",
+    "E",
+    "5",
+    "00",
+    "1e3",
+    "F",
+    " ",
+    "99999999999999999999",
+];
+
+/// JSON values that Sprig's numeric functions cast: number-like strings, floats from the
+/// values (float64 in Helm), booleans and null.
+fn generated_numbers(seed: u64, count: usize) -> Vec<String> {
+    let mut rng = Rng(seed);
+    (0..count)
+        .map(|_| match rng.below(6) {
+            0 => format!("{}", (rng.next() % 2_000_001) as f64 / 8.0 - 125_000.0),
+            1 => format!(
+                "{:e}",
+                (rng.next() % 1000) as f64 * 10f64.powi(rng.below(40) as i32 - 20)
+            ),
+            2 => ["true", "false", "null", "0", "-0.0", "1e21"][rng.below(6)].to_owned(),
+            _ => {
+                let len = 1 + rng.below(4);
+                let s: String = (0..len)
+                    .map(|_| NUMBER_PIECES[rng.below(NUMBER_PIECES.len())])
+                    .collect();
+                format!("\"{s}\"")
+            }
+        })
+        .collect()
+}
+
+/// The numeric functions applied to generated value `I` of `.Values.g`.
+const NUMBER_FUNCTIONS: &str = r#"{{ $v := index .Values.g I }}{{ int $v }}|{{ int64 $v }}|{{ float64 $v }}|{{ toString $v }}|{{ toDecimal $v }}|{{ add $v 1 }}|{{ add1 $v }}|{{ sub $v 2 }}|{{ mul $v 3 }}|{{ div $v 7 }}|{{ mod $v 7 }}|{{ max $v 0 }}|{{ min $v 0 }}|{{ maxf $v 0 }}|{{ minf $v 0 }}|{{ floor $v }}|{{ ceil $v }}|{{ round $v 2 }}|{{ round $v 0 }}|{{ addf $v 0.1 }}|{{ mulf $v 1.5 }}|{{ divf $v 3 }}|{{ subf $v 0.3 }}|{{ default "d" $v }}|{{ empty $v }}|{{ quote $v }}|{{ squote $v }}|{{ cat $v }}|{{ toStrings (list $v) }}|{{ kindOf $v }}|{{ typeOf $v }}"#;
+
+/// Generated values through every numeric function, compared with Helm in one run.
+fn generated_numbers_with(var: &str, seed: u64) {
+    let values = generated_numbers(seed, 150);
+    compare_generated(var, seed, &values, NUMBER_FUNCTIONS);
+}
+
+#[test]
+fn generated_numbers_match_helm3() {
+    generated_numbers_with("STRATA_TEST_HELM3", 0x5eed_0003);
+}
+
+#[test]
+fn generated_numbers_match_helm4() {
+    generated_numbers_with("STRATA_TEST_HELM4", 0x5eed_0004);
 }
 
 #[test]

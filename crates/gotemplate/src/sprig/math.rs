@@ -112,14 +112,22 @@ fn extreme(a: Args, pick: fn(i64, i64) -> i64) -> Result<Value, Error> {
     ))
 }
 
-/// `math.Max`/`math.Min` (NaN wins, as in Go).
+/// `math.Max`/`math.Min`: NaN wins, and between zeros `Max` prefers +0 and `Min` -0.
 fn extreme_f(a: Args, pick: fn(f64, f64) -> f64) -> Result<Value, Error> {
     a.at_least(1)?;
+    let is_max = pick(0.0, 1.0) == 1.0;
     let mut acc = to_float64(a.get(0));
     for v in &a.v[1..] {
         let x = to_float64(v);
         acc = if acc.is_nan() || x.is_nan() {
             f64::NAN
+        } else if acc == 0.0 && x == 0.0 {
+            let negative = if is_max {
+                acc.is_sign_negative() && x.is_sign_negative()
+            } else {
+                acc.is_sign_negative() || x.is_sign_negative()
+            };
+            if negative { -0.0 } else { 0.0 }
         } else {
             pick(acc, x)
         };
