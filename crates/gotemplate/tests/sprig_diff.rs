@@ -425,6 +425,82 @@ fn generated_numbers_with(var: &str, seed: u64) {
     compare_generated(var, seed, &values, NUMBER_FUNCTIONS);
 }
 
+/// A JSON value of at most `depth` levels: the empty values mergo treats as unset, scalars,
+/// lists, and maps over a few shared keys (so that two generated maps overlap).
+fn generated_value(rng: &mut Rng, depth: usize) -> String {
+    let leaves = [
+        "null",
+        "\"\"",
+        "\"x\"",
+        "0",
+        "1.5",
+        "true",
+        "false",
+        "[]",
+        "[1, \"a\"]",
+        "{}",
+    ];
+    if depth == 0 || rng.below(3) == 0 {
+        return leaves[rng.below(leaves.len())].to_owned();
+    }
+    if rng.below(4) == 0 {
+        let items: Vec<String> = (0..rng.below(3))
+            .map(|_| generated_value(rng, depth - 1))
+            .collect();
+        return format!("[{}]", items.join(", "));
+    }
+    let mut members = Vec::new();
+    for k in ["a", "b", "c", "d"] {
+        if rng.below(2) == 0 {
+            members.push(format!("\"{k}\": {}", generated_value(rng, depth - 1)));
+        }
+    }
+    format!("{{{}}}", members.join(", "))
+}
+
+/// Pairs of generated maps `{"x": …, "y": …}`.
+fn generated_pairs(seed: u64, count: usize) -> Vec<String> {
+    let mut rng = Rng(seed);
+    (0..count)
+        .map(|_| {
+            let x = generated_value(&mut rng, 3);
+            let y = generated_value(&mut rng, 3);
+            let wrap = |v: String| {
+                if v.starts_with('{') {
+                    v
+                } else {
+                    format!("{{\"a\": {v}}}")
+                }
+            };
+            format!("{{\"x\": {}, \"y\": {}}}", wrap(x), wrap(y))
+        })
+        .collect()
+}
+
+/// The list and dict functions applied to generated pair `I` of `.Values.g`. `merge` changes
+/// its first argument, so it merges into deep copies.
+const COLLECTION_FUNCTIONS: &str = r#"{{ $p := index .Values.g I }}{{ merge (deepCopy $p.x) $p.y }}|{{ mergeOverwrite (deepCopy $p.x) $p.y }}|{{ merge (deepCopy $p.y) $p.x (dict "a" "z") }}|{{ $p.x }}|{{ keys $p.x | sortAlpha }}|{{ values $p.y | len }}|{{ pick $p.x "a" "b" }}|{{ omit $p.y "a" }}|{{ dig "a" "dflt" $p.x | toString }}|{{ hasKey $p.x "c" }}|{{ pluck "a" $p.x $p.y }}|{{ get $p.y "b" }}|{{ default "d" $p.x.a }}|{{ empty $p.y.b }}|{{ coalesce $p.x.a $p.x.b $p.y.a }}|{{ list $p.x.a $p.y.a | compact }}|{{ list $p.x.a $p.y.a $p.x.a | uniq }}|{{ has $p.x.a (list $p.y.a) }}|{{ without (list $p.x.a $p.y.a) $p.y.a }}|{{ deepEqual $p.x $p.y }}|{{ typeOf $p.x.a }}|{{ kindOf $p.y.b }}|{{ toString $p.x }}|{{ quote $p.y.a }}|{{ toStrings (list $p.x.a $p.y.c) }}|{{ join "," (list $p.x.a $p.y.a) }}|{{ sortAlpha (list $p.x.a $p.y.a "m") }}|{{ reverse (list $p.x.a $p.y.b) }}|{{ concat (list $p.x.a) (list $p.y.b) }}"#;
+
+#[test]
+fn generated_collections_match_helm3() {
+    compare_generated(
+        "STRATA_TEST_HELM3",
+        0x5eed_0005,
+        &generated_pairs(0x5eed_0005, 150),
+        COLLECTION_FUNCTIONS,
+    );
+}
+
+#[test]
+fn generated_collections_match_helm4() {
+    compare_generated(
+        "STRATA_TEST_HELM4",
+        0x5eed_0006,
+        &generated_pairs(0x5eed_0006, 150),
+        COLLECTION_FUNCTIONS,
+    );
+}
+
 #[test]
 fn generated_numbers_match_helm3() {
     generated_numbers_with("STRATA_TEST_HELM3", 0x5eed_0003);
