@@ -481,6 +481,88 @@ fn generated_pairs(seed: u64, count: usize) -> Vec<String> {
 /// its first argument, so it merges into deep copies.
 const COLLECTION_FUNCTIONS: &str = r#"{{ $p := index .Values.g I }}{{ merge (deepCopy $p.x) $p.y }}|{{ mergeOverwrite (deepCopy $p.x) $p.y }}|{{ merge (deepCopy $p.y) $p.x (dict "a" "z") }}|{{ $p.x }}|{{ keys $p.x | sortAlpha }}|{{ values $p.y | len }}|{{ pick $p.x "a" "b" }}|{{ omit $p.y "a" }}|{{ dig "a" "dflt" $p.x | toString }}|{{ hasKey $p.x "c" }}|{{ pluck "a" $p.x $p.y }}|{{ get $p.y "b" }}|{{ default "d" $p.x.a }}|{{ empty $p.y.b }}|{{ coalesce $p.x.a $p.x.b $p.y.a }}|{{ list $p.x.a $p.y.a | compact }}|{{ list $p.x.a $p.y.a $p.x.a | uniq }}|{{ has $p.x.a (list $p.y.a) }}|{{ without (list $p.x.a $p.y.a) $p.y.a }}|{{ deepEqual $p.x $p.y }}|{{ typeOf $p.x.a }}|{{ kindOf $p.y.b }}|{{ toString $p.x }}|{{ quote $p.y.a }}|{{ toStrings (list $p.x.a $p.y.c) }}|{{ join "," (list $p.x.a $p.y.a) }}|{{ sortAlpha (list $p.x.a $p.y.a "m") }}|{{ reverse (list $p.x.a $p.y.b) }}|{{ concat (list $p.x.a) (list $p.y.b) }}"#;
 
+/// Patterns in Go's RE2 syntax whose meaning Rust's `regex` could read differently: Perl
+/// classes, word boundaries, empty matches, lazy and alternation order, flags, POSIX and
+/// Unicode classes.
+const PATTERNS: &[&str] = &[
+    "a*",
+    r"\\d+",
+    r"\\w",
+    r"\\s*",
+    r"\\b",
+    "[^a-z]+",
+    "(?i)x",
+    "^",
+    "$",
+    ".",
+    "x*?",
+    "(a|ab)(c|bcd)?",
+    r"\\pL+",
+    "[[:punct:]]",
+    "é|ß",
+    r"(?m)^\\w",
+    "(?s).",
+    r"\\B",
+    r"[\\d\\s]",
+    "",
+    r"\\W+",
+    "[[:^alpha:]]",
+    r"(\\w)(\\w)?",
+    "Z+|0",
+];
+
+/// The regular expression functions applied to generated string `I` with pattern `P`.
+const REGEX_FUNCTIONS: &str = r#"{{ $s := index .Values.g I }}{{ $p := "P" }}{{ regexMatch $p $s }}|{{ regexFind $p $s }}|{{ regexFindAll $p $s -1 }}|{{ regexFindAll $p $s 2 }}|{{ regexReplaceAll $p $s "<${0}>" }}|{{ regexReplaceAll $p $s "$1." }}|{{ regexReplaceAllLiteral $p $s "$1" }}|{{ regexSplit $p $s -1 }}|{{ regexSplit $p $s 2 }}"#;
+
+fn generated_regex_with(var: &str, seed: u64) {
+    let strings: Vec<String> = generated_strings(seed, 150)
+        .iter()
+        .map(|s| format!("\"{s}\""))
+        .collect();
+    let template_for = |i: usize| {
+        REGEX_FUNCTIONS.replace("\"P\"", &format!("\"{}\"", PATTERNS[i % PATTERNS.len()]))
+    };
+    let helm = helm(var);
+    let values = format!("{{\"g\": [{}]}}", strings.join(", "));
+    let cases: Vec<String> = (0..strings.len())
+        .map(|i| template_for(i).replace(" I }}", &format!(" {i} }}}}")))
+        .collect();
+    let case_refs: Vec<&str> = cases.iter().map(String::as_str).collect();
+    let dir = tempfile::tempdir().unwrap();
+    write_chart(dir.path(), &case_refs, &values);
+    let output = helm_template(&helm, dir.path()).unwrap_or_else(|e| panic!("helm failed: {e}"));
+    let expected = helm_results(&output);
+    let (data, funcs) = (values_of(&values), funcs());
+    let mut mismatches = Vec::new();
+    for (i, case) in cases.iter().enumerate() {
+        let got = native(case, &data, &funcs);
+        if got.as_ref() != Ok(&expected[&i]) {
+            mismatches.push(format!(
+                "seed {seed:#x} string {i} {} pattern {}\n  helm:   {:?}\n  native: {got:?}",
+                strings[i],
+                PATTERNS[i % PATTERNS.len()],
+                expected[&i]
+            ));
+        }
+    }
+    assert!(
+        mismatches.is_empty(),
+        "{var}: {} mismatches\n{}",
+        mismatches.len(),
+        mismatches.join("\n")
+    );
+}
+
+#[test]
+fn generated_regex_match_helm3() {
+    generated_regex_with("STRATA_TEST_HELM3", 0x5eed_0007);
+}
+
+#[test]
+fn generated_regex_match_helm4() {
+    generated_regex_with("STRATA_TEST_HELM4", 0x5eed_0008);
+}
+
 #[test]
 fn generated_collections_match_helm3() {
     compare_generated(
