@@ -5,6 +5,7 @@
 //! means, as they do in Sprig.
 
 use crate::Value;
+use std::rc::Rc;
 
 /// `cast.ToInt64`: integers as they are, floats truncated toward zero, strings parsed with Go's
 /// base-prefix rules (`0x1F`, `0o17`, `017` is octal, `1_000`), bools 1/0; anything else,
@@ -230,6 +231,42 @@ pub(crate) fn empty(v: &Value) -> bool {
     }
 }
 
+/// Go's `reflect.DeepEqual` (Sprig's `deepEqual`, `has`, `uniq`, `without`): same types, same
+/// contents. A map met again while already comparing it with the same partner counts as
+/// equal, as in Go, so maps that contain themselves compare without endless recursion.
+pub(crate) fn deep_equal(a: &Value, b: &Value) -> bool {
+    deep_equal_in(a, b, &mut Vec::new())
+}
+
+fn deep_equal_in(a: &Value, b: &Value, visiting: &mut Vec<(usize, usize)>) -> bool {
+    super::dicts::grow(|| deep_equal_level(a, b, visiting))
+}
+
+fn deep_equal_level(a: &Value, b: &Value, visiting: &mut Vec<(usize, usize)>) -> bool {
+    match (a, b) {
+        (Value::List(x), Value::List(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .zip(y.iter())
+                    .all(|(p, q)| deep_equal_in(p, q, visiting))
+        }
+        (Value::Map(x), Value::Map(y)) => {
+            let pair = (Rc::as_ptr(x) as usize, Rc::as_ptr(y) as usize);
+            if pair.0 == pair.1 || visiting.contains(&pair) {
+                return true;
+            }
+            visiting.push(pair);
+            let (x, y) = (x.borrow(), y.borrow());
+            let equal = x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| deep_equal_in(v, w, visiting)));
+            visiting.pop();
+            equal
+        }
+        _ => a == b,
+    }
+}
+
 /// The elements of a Go slice argument, or `None` when the value is not a slice (the caller
 /// words Sprig's error for its function).
 pub(crate) fn as_list(v: &Value) -> Option<&[Value]> {
@@ -294,6 +331,24 @@ mod tests {
         assert_eq!(atoi("0x10"), 0);
         assert_eq!(atoi("99999999999999999999"), i64::MAX);
         assert_eq!(atoi("-99999999999999999999"), i64::MIN);
+    }
+
+    #[test]
+    fn deep_equal_survives_cycles() {
+        let a = Value::empty_map();
+        let b = Value::empty_map();
+        for (m, other) in [(&a, &b), (&b, &a)] {
+            let Value::Map(inner) = m else { unreachable!() };
+            inner.borrow_mut().insert("self".into(), m.clone());
+            inner.borrow_mut().insert("other".into(), other.clone());
+        }
+        assert!(deep_equal(&a, &b));
+        assert!(!deep_equal(&a, &Value::empty_map()));
+        assert!(!deep_equal(&Value::Int(1), &Value::Float(1.0)));
+        for m in [&a, &b] {
+            let Value::Map(inner) = m else { unreachable!() };
+            inner.borrow_mut().clear();
+        }
     }
 
     #[test]

@@ -148,9 +148,10 @@ fn omit(a: Args) -> Result<Value, Error> {
     Ok(Value::map(out))
 }
 
-/// How deep `merge` follows nested maps. Go has no limit and crashes on a map that contains
-/// itself; here that is an error.
-const MAX_MERGE_DEPTH: usize = 1_000;
+/// How deep `merge` and `deepCopy` follow nested values. Go has no limit and crashes on a map
+/// that contains itself; here that is an error. The recursion grows its stack as it goes
+/// ([`grow`]), so the limit holds on any thread.
+const MAX_DEPTH: usize = 1_000;
 
 fn merge(a: Args, overwrite: bool) -> Result<Value, Error> {
     a.at_least(1)?;
@@ -168,7 +169,16 @@ fn merge(a: Args, overwrite: bool) -> Result<Value, Error> {
 /// destination's (a nil one too), except that two maps merge. A source map placed into the
 /// destination is the same map, not a copy.
 fn merge_into(dst: &Map, src: &Map, overwrite: bool, depth: usize) -> Result<(), String> {
-    if depth > MAX_MERGE_DEPTH {
+    grow(|| merge_level(dst, src, overwrite, depth))
+}
+
+/// Runs one level of a recursion over nested values on a stack with room for it.
+pub(crate) fn grow<R>(f: impl FnOnce() -> R) -> R {
+    stacker::maybe_grow(32 * 1024, 1024 * 1024, f)
+}
+
+fn merge_level(dst: &Map, src: &Map, overwrite: bool, depth: usize) -> Result<(), String> {
+    if depth > MAX_DEPTH {
         return Err("runtime: goroutine stack exceeds limit (a map contains itself)".into());
     }
     let entries: Vec<(String, Value)> = src
@@ -204,18 +214,31 @@ fn merge_into(dst: &Map, src: &Map, overwrite: bool, depth: usize) -> Result<(),
     Ok(())
 }
 
-/// copystructure's deep copy: new lists and maps all the way down.
-pub(crate) fn deep_copy_value(v: &Value) -> Value {
-    match v {
-        Value::List(items) => Value::list(items.iter().map(deep_copy_value).collect()),
+/// copystructure's deep copy: new lists and maps all the way down. A map that contains
+/// itself has no finite copy (Go overflows its stack); here it is an error.
+pub(crate) fn deep_copy_value(v: &Value, depth: usize) -> Result<Value, String> {
+    grow(|| deep_copy_level(v, depth))
+}
+
+fn deep_copy_level(v: &Value, depth: usize) -> Result<Value, String> {
+    if depth > MAX_DEPTH {
+        return Err("deepCopy error: value nested too deeply (a map contains itself)".into());
+    }
+    Ok(match v {
+        Value::List(items) => Value::list(
+            items
+                .iter()
+                .map(|i| deep_copy_value(i, depth + 1))
+                .collect::<Result<_, _>>()?,
+        ),
         Value::Map(m) => Value::map(
             m.borrow()
                 .iter()
-                .map(|(k, v)| (k.clone(), deep_copy_value(v)))
-                .collect(),
+                .map(|(k, v)| Ok((k.clone(), deep_copy_value(v, depth + 1)?)))
+                .collect::<Result<_, String>>()?,
         ),
         other => other.clone(),
-    }
+    })
 }
 
 fn deep_copy(a: Args) -> Result<Value, Error> {
@@ -223,7 +246,7 @@ fn deep_copy(a: Args) -> Result<Value, Error> {
     if matches!(a.get(0), Value::Nil) {
         return Err(a.fail("reflect: call of reflect.Value.Type on zero Value"));
     }
-    Ok(deep_copy_value(a.get(0)))
+    deep_copy_value(a.get(0), 0).map_err(|e| a.fail(e))
 }
 
 /// `dig "a" "b" default map`: the value at the key path, or the default where a key is
@@ -329,6 +352,7 @@ mod tests {
         let d = m(&[]);
         d.borrow_mut().insert("self".into(), Value::Map(d.clone()));
         assert!(merge_into(&d, &d, false, 0).is_err());
+        assert!(deep_copy_value(&Value::Map(d.clone()), 0).is_err());
         d.borrow_mut().clear();
     }
 }

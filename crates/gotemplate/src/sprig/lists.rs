@@ -3,7 +3,7 @@
 //! for `has`, which answers false for nil.
 
 use super::args::Args;
-use super::conv::{as_list, empty, kind, strval, to_int64};
+use super::conv::{as_list, deep_equal, empty, kind, strval, to_int64};
 use super::strings::strslice;
 use super::{def, text};
 use crate::{Error, FuncMap, Value};
@@ -124,7 +124,7 @@ fn uniq(a: Args) -> Result<Value, Error> {
     let items = list_arg(&a, 0, "find uniq on")?;
     let mut out: Vec<Value> = Vec::new();
     for item in items {
-        if !out.contains(item) {
+        if !out.iter().any(|o| deep_equal(o, item)) {
             out.push(item.clone());
         }
     }
@@ -152,7 +152,7 @@ fn has(a: Args) -> Result<Value, Error> {
     }
     let items = as_list(haystack)
         .ok_or_else(|| a.fail(format!("Cannot find has on type {}", kind(haystack))))?;
-    Ok(Value::Bool(items.contains(a.get(0))))
+    Ok(Value::Bool(items.iter().any(|i| deep_equal(a.get(0), i))))
 }
 
 /// Sprig's `slice`: `list[start:end]` with the indices cast to int; an empty list gives nil,

@@ -29,6 +29,6 @@ pub(crate) fn register(m: &mut FuncMap) {
     });
     def(m, "deepEqual", |a| {
         a.exact(2)?;
-        Ok(Value::Bool(a.get(0) == a.get(1)))
+        Ok(Value::Bool(super::conv::deep_equal(a.get(0), a.get(1))))
     });
 }
