@@ -94,6 +94,9 @@ const CASES: &[&str] = &[
     // JSON variants
     r#"{{ toPrettyJson .Values.d }}|{{ toPrettyJson (list) }}|{{ toPrettyJson "<a&b>" }}|{{ toPrettyJson (float64 "NaN") }}|{{ mustToPrettyJson (dict "k" (list 1 (dict))) }}"#,
     r#"{{ toRawJson (dict "h" "<a href='x'>&amp;</a>" "n" .Values.f "l" .Values.l3) }}|{{ mustToRawJson "\u003c" }}|{{ mustFromJson "{\"a\": [1, 2.5, null]}" }}|{{ mustFromJson "\"s\"" }}|{{ typeOf (mustFromJson "[1]") }}"#,
+    // dates (UTC, as the process's local zone is here)
+    r#"{{ date "2006-01-02T15:04:05Z07:00" 1714557845 }}|{{ htmlDate 0 }}|{{ dateInZone "Mon Jan _2 15:04:05 MST 2006 .000 -07:00" 1714557845 "UTC" }}|{{ date_in_zone "3:04PM 06 002 __2 January Monday" -86400 "" }}|{{ htmlDateInZone 951782400 "UTC" }}|{{ date "_2006 Z0700 Z07 -0700 -07 pm" 1714557845 }}"#,
+    r#"{{ typeOf now }}|{{ len (date "2006" now) }}|{{ regexMatch "^[0-9]{10}$" (unixEpoch now) }}|{{ now | date "2006-01-02" | len }}|{{ dateModify "1h" now | typeOf }}|{{ sub (dateModify "-1.5h" now | unixEpoch | atoi) (now | unixEpoch | atoi) | add 5400 | lt 2 }}|{{ len (date "2006" .Values.f) }}|{{ ago now }}|{{ now.Year | lt 2000 }}|{{ now.UTC | typeOf }}|{{ (dateModify "x" now) | typeOf }}"#,
     // URLs
     r#"{{ urlParse "HTTPS://user:p%40ss@example.com:8443/a%20b/c?x=1&y=2#frag%21" }}|{{ urlParse "mailto:a@b" }}|{{ urlParse "/rel/path?q" }}|{{ urlParse "http://[::1]:80/" }}|{{ (urlParse "redis://:secret@redis:6379/0").userinfo }}"#,
     r#"{{ urlJoin (dict "scheme" "https" "host" "example.com:8443" "path" "/a b" "query" "x=1" "fragment" "f g" "userinfo" "u:p@ss") }}|{{ urlJoin (dict "path" "a:b") }}|{{ urlJoin (dict "scheme" "mailto" "opaque" "a@b") }}|{{ urlJoin (dict "host" "h" "path" "p") }}|{{ urlJoin (urlParse "http://a/b?c#d") }}"#,
@@ -145,6 +148,10 @@ const FAILING: &[&str] = &[
     r#"{{ pluck "a" (list 1) }}"#,
     r#"{{ round 1.5 .Values.n }}"#,
     r#"{{ deepCopy nil }}"#,
+    r#"{{ dateModify "1h" 5 }}"#,
+    r#"{{ mustDateModify "x" now }}"#,
+    r#"{{ unixEpoch 5 }}"#,
+    r#"{{ date 1 now }}"#,
     // Sprig's `slice` replaces Go's builtin, which would slice a string.
     r#"{{ slice "abcdef" 1 3 }}"#,
     r#"{{ mustFromJson "{" }}"#,

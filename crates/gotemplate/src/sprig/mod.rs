@@ -10,6 +10,7 @@ mod args;
 mod case;
 mod conv;
 mod crypto;
+mod dates;
 mod decimal;
 mod dicts;
 mod encoding;
@@ -30,8 +31,9 @@ use args::Args;
 use std::rc::Rc;
 
 /// Sprig functions Helm offers that this library does not implement: the key, certificate
-/// and password generators, AES, and the date and time functions. A chart that calls one of
-/// them is rendered by Helm.
+/// and password generators, AES, parsing dates (`toDate`) and durations (`duration`, whose
+/// result depends on Go's int/int64 distinction this library does not keep). A chart that
+/// calls one of them is rendered by Helm.
 pub const UNSUPPORTED: &[&str] = &[
     // Keys, certificates, passwords, encryption.
     "bcrypt",
@@ -47,23 +49,11 @@ pub const UNSUPPORTED: &[&str] = &[
     "genSignedCertWithKey",
     "encryptAES",
     "decryptAES",
-    // Dates and durations (Go's time.Time and its layout language).
-    "now",
-    "date",
-    "dateInZone",
-    "date_in_zone",
-    "dateModify",
-    "date_modify",
-    "mustDateModify",
-    "must_date_modify",
+    // Parsing times and durations (Go's layout parser, int vs int64 arguments).
     "toDate",
     "mustToDate",
-    "unixEpoch",
-    "ago",
     "duration",
     "durationRound",
-    "htmlDate",
-    "htmlDateInZone",
 ];
 
 /// A Sprig function: it needs only its arguments, not the executing template.
@@ -85,6 +75,7 @@ pub fn funcs() -> FuncMap {
     random::register(&mut m);
     url::register(&mut m);
     json::register(&mut m);
+    dates::register(&mut m);
     def(&mut m, "hello", |a| {
         a.exact(0)?;
         Ok(text("Hello!"))
