@@ -196,7 +196,7 @@ impl<'a> State<'a> {
                 .iter()
                 .map(|(k, v)| (Value::string(k.as_str()), v.clone()))
                 .collect(),
-            Value::Int(n) => {
+            Value::Int(n) if self.set.go_version() != crate::template::GoVersion::Go1_23 => {
                 if b.pipe.decl.len() > 1 {
                     return Err(self.error(
                         b.pipe.pos,

@@ -606,25 +606,21 @@ impl Printer {
             }
             _ => return self.bad_verb(v, verb),
         };
-        let mut text = if verb == 'E' || verb == 'G' {
+        let text = if verb == 'E' || verb == 'G' {
             text.to_uppercase()
                 .replace("INF", "Inf")
                 .replace("NAN", "NaN")
         } else {
             text
         };
-        if self.f.sharp && x.is_finite() && !text.contains('.') {
-            // '#' forces a decimal point.
-            match text.find(['e', 'E']) {
-                Some(i) => text.insert(i, '.'),
-                None => text.push('.'),
-            }
-        }
         let mut num = if text.starts_with('-') || text.starts_with('+') {
             text
         } else {
             format!("+{text}")
         };
+        if self.f.sharp && x.is_finite() {
+            num = self.sharp_float(num, verb);
+        }
         if self.f.space && num.starts_with('+') && !self.f.plus {
             num.replace_range(0..1, " ");
         }
@@ -653,6 +649,47 @@ impl Printer {
             return;
         }
         self.pad(&num[1..]);
+    }
+}
+
+impl Printer {
+    /// The `#` flag on floats: always a decimal point, and `%g` keeps its trailing zeros up to
+    /// the precision (6 when none is given), as Go's `fmtFloat` does.
+    fn sharp_float(&self, num: String, verb: char) -> String {
+        let mut digits: i64 = match verb {
+            'v' | 'g' | 'G' => self.f.prec.map_or(6, |p| p as i64),
+            _ => 0,
+        };
+        let (body, tail) = match num.find(['e', 'E']) {
+            Some(i) => (&num[..i], &num[i..]),
+            None => (num.as_str(), ""),
+        };
+        let mut out = body.to_owned();
+        let has_point = body.contains('.');
+        let mut saw_nonzero = false;
+        for c in body[1..].chars() {
+            if c == '.' {
+                continue;
+            }
+            if c != '0' {
+                saw_nonzero = true;
+            }
+            if saw_nonzero {
+                digits -= 1;
+            }
+        }
+        if !has_point {
+            if body.len() == 2 && body.ends_with('0') {
+                digits -= 1;
+            }
+            out.push('.');
+        }
+        while digits > 0 {
+            out.push('0');
+            digits -= 1;
+        }
+        out.push_str(tail);
+        out
     }
 }
 

@@ -21,7 +21,7 @@ pub mod template;
 pub mod value;
 
 pub use funcs::{Func, FuncMap};
-pub use template::Templates;
+pub use template::{GoVersion, Templates};
 pub use value::{Map, Object, Value};
 
 /// Why parsing or executing a template failed; the message is Go's wording where a chart

@@ -19,6 +19,16 @@ pub struct Tree {
 pub struct Templates {
     trees: HashMap<String, Arc<Tree>>,
     functions: BTreeSet<String>,
+    go: GoVersion,
+}
+
+/// The Go release whose text/template to mirror where releases differ. Helm 3.17 is built with
+/// Go 1.23 (`range` over an integer is an error); Helm 4.1 with Go 1.24 or later (it counts).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum GoVersion {
+    Go1_23,
+    #[default]
+    Go1_24,
 }
 
 impl Templates {
@@ -53,6 +63,15 @@ impl Templates {
         }
         self.functions.extend(out.functions);
         Ok(())
+    }
+
+    /// Mirrors Go `go`'s text/template (default: Go 1.24, as Helm 4).
+    pub fn set_go_version(&mut self, go: GoVersion) {
+        self.go = go;
+    }
+
+    pub fn go_version(&self) -> GoVersion {
+        self.go
     }
 
     pub fn contains(&self, name: &str) -> bool {
