@@ -208,7 +208,7 @@ pub fn compare_on(
     let mut problems = Vec::new();
     for (var, helm) in helms {
         let mine = ours(go_version(var), values_json, prelude, cases);
-        let out = match run_helm(&helm, &dir) {
+        let out = match run_helm(helm, &dir) {
             Ok(out) => out,
             Err(e) => {
                 problems.push(format!("{var}: helm failed on the batch {tag}: {e}"));
