@@ -349,7 +349,10 @@ impl Printer {
         }
         match v {
             Value::Nil => {
-                if depth > 0 || verb == 'v' {
+                if depth > 0 {
+                    // A nil element of a list or map: Go writes it unpadded.
+                    self.out.push_str("<nil>");
+                } else if verb == 'v' {
                     self.pad("<nil>");
                 } else {
                     self.bad_verb(v, verb);
@@ -597,6 +600,8 @@ impl Printer {
                 Some(p) => format_g_prec(x, p),
             },
             'e' | 'E' => format_e_prec(x, self.f.prec.unwrap_or(6)),
+            'x' | 'X' => format_x(x, self.f.prec.map_or(-1, |p| p as i64), verb),
+            'b' => format_b(x),
             'f' | 'F' => {
                 if x.is_finite() {
                     format!("{:.*}", self.f.prec.unwrap_or(6), x)
@@ -606,7 +611,7 @@ impl Printer {
             }
             _ => return self.bad_verb(v, verb),
         };
-        let text = if verb == 'E' || verb == 'G' {
+        let text = if verb == 'E' || verb == 'G' || verb == 'X' {
             text.to_uppercase()
                 .replace("INF", "Inf")
                 .replace("NAN", "NaN")
@@ -618,7 +623,7 @@ impl Printer {
         } else {
             format!("+{text}")
         };
-        if self.f.sharp && x.is_finite() {
+        if self.f.sharp && x.is_finite() && verb != 'b' {
             num = self.sharp_float(num, verb);
         }
         if self.f.space && num.starts_with('+') && !self.f.plus {
@@ -657,10 +662,12 @@ impl Printer {
     /// the precision (6 when none is given), as Go's `fmtFloat` does.
     fn sharp_float(&self, num: String, verb: char) -> String {
         let mut digits: i64 = match verb {
-            'v' | 'g' | 'G' => self.f.prec.map_or(6, |p| p as i64),
+            'v' | 'g' | 'G' | 'x' => self.f.prec.map_or(6, |p| p as i64),
             _ => 0,
         };
-        let (body, tail) = match num.find(['e', 'E']) {
+        let hex = verb == 'x' || verb == 'X';
+        let exponent: &[char] = if hex { &['p', 'P'] } else { &['e', 'E'] };
+        let (body, tail) = match num.find(exponent) {
             Some(i) => (&num[..i], &num[i..]),
             None => (num.as_str(), ""),
         };
@@ -691,6 +698,100 @@ impl Printer {
         out.push_str(tail);
         out
     }
+}
+
+/// The sign, mantissa (with its top bit at 1 << 60) and binary exponent of `x`, as Go's
+/// `strconv` takes a float apart for `%x`.
+fn float_parts(x: f64) -> (bool, u64, i64) {
+    let bits = x.to_bits();
+    let neg = bits >> 63 != 0;
+    let mut exp = ((bits >> 52) & 0x7ff) as i64;
+    let mut mant = bits & ((1 << 52) - 1);
+    if exp == 0 {
+        exp += 1;
+    } else {
+        mant |= 1 << 52;
+    }
+    exp -= 1023;
+    (neg, mant, exp)
+}
+
+/// `strconv.FormatFloat(x, 'x', prec, 64)`: `0x1.8p+01`.
+fn format_x(x: f64, prec: i64, verb: char) -> String {
+    if !x.is_finite() {
+        return gofloat::format_v(x);
+    }
+    let (neg, mut mant, mut exp) = float_parts(x);
+    if mant == 0 {
+        exp = 0;
+    }
+    mant <<= 60 - 52;
+    while mant != 0 && mant & (1 << 60) == 0 {
+        mant <<= 1;
+        exp -= 1;
+    }
+    if (0..15).contains(&prec) {
+        let shift = (prec * 4) as u32;
+        let extra = (mant << shift) & ((1 << 60) - 1);
+        mant >>= 60 - shift;
+        if extra | (mant & 1) > 1 << 59 {
+            mant += 1;
+        }
+        mant <<= 60 - shift;
+        if mant & (1 << 61) != 0 {
+            mant >>= 1;
+            exp += 1;
+        }
+    }
+    let hex: &[u8] = if verb == 'X' {
+        b"0123456789ABCDEF"
+    } else {
+        b"0123456789abcdef"
+    };
+    let mut out = String::new();
+    if neg {
+        out.push('-');
+    }
+    out.push('0');
+    out.push(verb);
+    out.push((b'0' + ((mant >> 60) & 1) as u8) as char);
+    mant <<= 4;
+    if prec < 0 && mant != 0 {
+        out.push('.');
+        while mant != 0 {
+            out.push(hex[((mant >> 60) & 15) as usize] as char);
+            mant <<= 4;
+        }
+    } else if prec > 0 {
+        out.push('.');
+        for _ in 0..prec {
+            out.push(hex[((mant >> 60) & 15) as usize] as char);
+            mant <<= 4;
+        }
+    }
+    out.push(if verb == 'X' { 'P' } else { 'p' });
+    out.push(if exp < 0 { '-' } else { '+' });
+    let e = exp.unsigned_abs();
+    if e < 10 {
+        out.push('0');
+    }
+    out.push_str(&e.to_string());
+    out
+}
+
+/// `strconv.FormatFloat(x, 'b', -1, 64)`: decimal mantissa and binary exponent.
+fn format_b(x: f64) -> String {
+    if !x.is_finite() {
+        return gofloat::format_v(x);
+    }
+    let (neg, mant, exp) = float_parts(x);
+    let exp = exp - 52;
+    format!(
+        "{}{mant}p{}{}",
+        if neg { "-" } else { "" },
+        if exp >= 0 { "+" } else { "-" },
+        exp.unsigned_abs()
+    )
 }
 
 /// Go's exponent layout: at least two digits, with a sign (`e+06`).
