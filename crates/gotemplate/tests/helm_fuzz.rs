@@ -213,7 +213,7 @@ impl Gen {
                 let mut fmt = String::new();
                 let mut args = Vec::new();
                 for _ in 0..n {
-                    let verb: &str = self.rng.pick(VERBS);
+                    let verb: &&str = self.rng.pick(VERBS);
                     fmt.push_str(verb);
                     fmt.push(' ');
                     args.push(self.operand(depth + 1).0);
