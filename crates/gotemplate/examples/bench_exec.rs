@@ -59,7 +59,12 @@ fn s(x: &str) -> Value {
 }
 
 fn map(entries: &[(&str, Value)]) -> Value {
-    Value::map(entries.iter().map(|(k, v)| (k.to_string(), v.clone())).collect::<BTreeMap<_, _>>())
+    Value::map(
+        entries
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect::<BTreeMap<_, _>>(),
+    )
 }
 
 fn main() {
@@ -68,7 +73,13 @@ fn main() {
         f.insert(
             "default",
             gotemplate::funcs::Determinism::Deterministic,
-            std::rc::Rc::new(|_, a: &[Value]| Ok(if a[1].truth() { a[1].clone() } else { a[0].clone() })),
+            std::rc::Rc::new(|_, a: &[Value]| {
+                Ok(if a[1].truth() {
+                    a[1].clone()
+                } else {
+                    a[0].clone()
+                })
+            }),
         );
         f
     };
@@ -77,22 +88,41 @@ fn main() {
     let mut set = Templates::new();
     for _ in 0..n {
         set = Templates::new();
-        set.parse("c/templates/_helpers.tpl", HELPERS, &|f| funcs.contains(f)).unwrap();
-        set.parse("c/templates/deployment.yaml", DEPLOYMENT, &|f| funcs.contains(f)).unwrap();
+        set.parse("c/templates/_helpers.tpl", HELPERS, &|f| funcs.contains(f))
+            .unwrap();
+        set.parse("c/templates/deployment.yaml", DEPLOYMENT, &|f| {
+            funcs.contains(f)
+        })
+        .unwrap();
     }
     let parse = t0.elapsed() / n;
-    let env: Vec<(String, Value)> = (0..20).map(|i| (format!("VAR_{i}"), Value::Float(i as f64 * 1.5))).collect();
+    let env: Vec<(String, Value)> = (0..20)
+        .map(|i| (format!("VAR_{i}"), Value::Float(i as f64 * 1.5)))
+        .collect();
     let values = map(&[
         ("replicaCount", Value::Float(3.0)),
         ("autoscaling", map(&[("enabled", Value::Bool(false))])),
-        ("image", map(&[("repository", s("nginx")), ("tag", s("1.27"))])),
+        (
+            "image",
+            map(&[("repository", s("nginx")), ("tag", s("1.27"))]),
+        ),
         ("labels", map(&[("team", s("a")), ("tier", s("web"))])),
         (
             "ports",
-            Value::list(vec![map(&[("name", s("http")), ("port", Value::Float(80.0))]), map(&[("name", s("grpc")), ("port", Value::Float(9090.0)), ("protocol", s("UDP"))])]),
+            Value::list(vec![
+                map(&[("name", s("http")), ("port", Value::Float(80.0))]),
+                map(&[
+                    ("name", s("grpc")),
+                    ("port", Value::Float(9090.0)),
+                    ("protocol", s("UDP")),
+                ]),
+            ]),
         ),
         ("env", Value::map(env.into_iter().collect())),
-        ("resources", map(&[("limits", map(&[("cpu", s("500m")), ("memory", s("128Mi"))]))])),
+        (
+            "resources",
+            map(&[("limits", map(&[("cpu", s("500m")), ("memory", s("128Mi"))]))]),
+        ),
     ]);
     let data = map(&[
         ("Values", values),
@@ -102,9 +132,14 @@ fn main() {
     let t1 = Instant::now();
     let mut out = String::new();
     for _ in 0..n {
-        out = set.execute("c/templates/deployment.yaml", data.clone(), &funcs).unwrap();
+        out = set
+            .execute("c/templates/deployment.yaml", data.clone(), &funcs)
+            .unwrap();
     }
     let exec = t1.elapsed() / n;
     println!("{out}");
-    println!("parse: {parse:?} per chart, execute: {exec:?} per render ({} bytes)", out.len());
+    println!(
+        "parse: {parse:?} per chart, execute: {exec:?} per render ({} bytes)",
+        out.len()
+    );
 }

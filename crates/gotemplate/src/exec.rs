@@ -540,15 +540,6 @@ impl<'a> State<'a> {
                 Ok(v)
             }
             _ => {
-                for a in args {
-                    if let Arg::Nil(_) = a
-                        && name != "print"
-                        && name != "println"
-                        && name != "printf"
-                    {
-                        return Err(self.error(cmd.pos, cmd, "cannot assign nil to reflect.Value"));
-                    }
-                }
                 let argv = self.eval_args(dot, args, final_)?;
                 builtins::call(name, &argv).map_err(|e| self.error(cmd.pos, cmd, e))
             }

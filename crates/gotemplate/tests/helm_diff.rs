@@ -164,6 +164,7 @@ fn builtin_functions() {
             "{{ ne 1 2 }} {{ ne \"a\" \"a\" }} {{ lt 1 2 }} {{ le 2 2 }} {{ gt \"b\" \"a\" }} {{ ge 1.5 .Values.f }}",
             "{{ print 1 2 }} {{ print \"a\" \"b\" }} {{ print 1 \"a\" 2 }} {{ print nil 1 }} {{ print .Values.nope }}",
             "{{ println 1 \"a\" }}",
+            "{{ eq .Values.nope nil }} {{ eq 1 nil }} {{ eq nil 1 }} {{ ne nil nil }} {{ not nil }} {{ or nil 1 }} {{ and nil 1 }}",
             "{{ html \"<a href='x'>&\\\"\" }} {{ js \"a'b\\\"c<>&=\\\\\" }} {{ urlquery \"a b&c=d/é\" }}",
             "{{ print .Values.m .Values.l }}",
             "{{ .Values.l | len }} {{ \"x\" | printf \"%s-%s\" \"a\" }}",
@@ -236,6 +237,12 @@ fn errors_are_errors_in_both() {
             "{{ index .Values.nope 1 }}",
             "{{ len .Values.nope }}",
             "{{ printf 1 }}",
+            "{{ lt nil 1 }}",
+            "{{ eq .Values.m .Values.m }}",
+            "{{ eq .Values.l .Values.l }}",
+            "{{ index .Values.nope \"a\" }}",
+            "{{ index .Values.m nil }}",
+            "{{ len nil }}",
         ],
     );
 }
