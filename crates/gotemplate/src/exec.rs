@@ -19,9 +19,7 @@ use std::sync::Arc;
 const MAX_DEPTH: usize = 100_000;
 /// Helm's limit of nested `include`s of one name (`recursionMaxNums`).
 const MAX_INCLUDE: usize = 1000;
-/// Deep recursion runs on a grown stack rather than overflowing.
-const STACK_RED_ZONE: usize = 128 * 1024;
-const STACK_GROW: usize = 4 * 1024 * 1024;
+use crate::parse::{STACK_GROW, STACK_RED_ZONE};
 
 /// A value where Go keeps it in a `reflect.Value`: `strict` marks a nil held in an interface
 /// (field access on it is an error) as opposed to an invalid value (field access gives nil).
@@ -134,9 +132,13 @@ impl<'a> State<'a> {
                     print_value(out, &v);
                 }
             }
-            Node::If(b) => return self.walk_if_with(dot, b, false, out),
-            Node::With(b) => return self.walk_if_with(dot, b, true, out),
-            Node::Range(b) => return self.walk_range(dot, b, out),
+            Node::If(b) | Node::With(b) | Node::Range(b) => {
+                return stacker::maybe_grow(STACK_RED_ZONE, STACK_GROW, || match node {
+                    Node::If(_) => self.walk_if_with(dot, b, false, out),
+                    Node::With(_) => self.walk_if_with(dot, b, true, out),
+                    _ => self.walk_range(dot, b, out),
+                });
+            }
             Node::Break(_) => return Ok(Flow::Break),
             Node::Continue(_) => return Ok(Flow::Continue),
             Node::Template { pos, name, pipe } => {
@@ -281,6 +283,12 @@ impl<'a> State<'a> {
     }
 
     fn eval_pipeline(&mut self, dot: &Slot, pipe: &Pipe) -> Result<Value, Error> {
+        stacker::maybe_grow(STACK_RED_ZONE, STACK_GROW, || {
+            self.eval_pipeline_inner(dot, pipe)
+        })
+    }
+
+    fn eval_pipeline_inner(&mut self, dot: &Slot, pipe: &Pipe) -> Result<Value, Error> {
         let mut value = None;
         for cmd in &pipe.cmds {
             value = Some(self.eval_command(dot, cmd, value)?);
@@ -589,7 +597,8 @@ impl Call for State<'_> {
     fn tpl(&mut self, text: &str, data: Value) -> Result<String, Error> {
         let name = self.tree.name.clone();
         let funcs = self.funcs;
-        let parsed = crate::parse::parse(&name, text, &|f| funcs.contains(f))?;
+        let limit = self.set.paren_limit();
+        let parsed = crate::parse::parse_with_limit(&name, text, &|f| funcs.contains(f), limit)?;
         let mut layer = HashMap::new();
         let mut main = None;
         for t in parsed.trees {

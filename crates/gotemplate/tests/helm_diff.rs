@@ -246,3 +246,25 @@ fn errors_are_errors_in_both() {
         ],
     );
 }
+
+/// Helm 4 (Go 1.24+) refuses parentheses nested 10,000 deep, Helm 3.17 accepts them; deep
+/// `if` nesting works in both (and in the engine, which grows its stack rather than crash).
+#[test]
+fn deep_nesting_follows_the_go_release() {
+    let parens = vec![format!("{}1{}", "(".repeat(12_000), ")".repeat(12_000))];
+    let parens = vec![format!("{{{{ {} }}}}", parens[0])];
+    let ifs = vec![format!(
+        "{}x{}",
+        "{{ if 1 }}".repeat(3_000),
+        "{{ end }}".repeat(3_000)
+    )];
+    let (helm3, helm4): (Vec<_>, Vec<_>) = support::helms()
+        .into_iter()
+        .partition(|(var, _)| var.ends_with('3'));
+    let mut problems = support::compare_on(&helm3, "parens3", VALUES, "", &parens);
+    problems.extend(support::compare_errors_on(
+        &helm4, "parens4", VALUES, &parens,
+    ));
+    problems.extend(support::compare("ifs", VALUES, "", &ifs));
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

@@ -28,8 +28,25 @@ pub const BUILTINS: &[&str] = &[
     "urlquery", "call", "eq", "ne", "lt", "le", "gt", "ge",
 ];
 
-/// Parses `text` as template `name`.
+/// Go 1.24's limit on nested parenthesised pipelines (`max expression depth exceeded`).
+pub const MAX_PAREN_DEPTH: usize = 10_000;
+/// Deeply nested templates parse, execute and drop on a grown stack rather than overflowing.
+pub(crate) const STACK_RED_ZONE: usize = 128 * 1024;
+pub(crate) const STACK_GROW: usize = 4 * 1024 * 1024;
+
+/// Parses `text` as template `name`, with Go 1.24's limit on nested parentheses.
 pub fn parse(name: &str, text: &str, is_func: &dyn Fn(&str) -> bool) -> Result<ParseOutput, Error> {
+    parse_with_limit(name, text, is_func, Some(MAX_PAREN_DEPTH))
+}
+
+/// Parses `text` as template `name`; `paren_limit` is the nesting of parenthesised pipelines
+/// allowed (None: Go 1.23, no limit).
+pub fn parse_with_limit(
+    name: &str,
+    text: &str,
+    is_func: &dyn Fn(&str) -> bool,
+    paren_limit: Option<usize>,
+) -> Result<ParseOutput, Error> {
     let tokens = lex::lex(name, text)?;
     let mut p = Parser {
         src: text,
@@ -39,6 +56,8 @@ pub fn parse(name: &str, text: &str, is_func: &dyn Fn(&str) -> bool) -> Result<P
         is_func,
         vars: vec!["$".into()],
         range_depth: 0,
+        paren_depth: 0,
+        paren_limit,
         trees: Vec::new(),
         functions: BTreeSet::new(),
     };
@@ -66,6 +85,8 @@ struct Parser<'a> {
     is_func: &'a dyn Fn(&str) -> bool,
     vars: Vec<String>,
     range_depth: usize,
+    paren_depth: usize,
+    paren_limit: Option<usize>,
     trees: Vec<Parsed>,
     functions: BTreeSet<String>,
 }
@@ -291,6 +312,10 @@ impl<'a> Parser<'a> {
     }
 
     fn control(&mut self, context: &str) -> Result<Branch, Error> {
+        stacker::maybe_grow(STACK_RED_ZONE, STACK_GROW, || self.control_inner(context))
+    }
+
+    fn control_inner(&mut self, context: &str) -> Result<Branch, Error> {
         let mark = self.vars.len();
         let pipe = self.pipeline(context, Kind::RightDelim)?;
         if context == "range" {
@@ -538,9 +563,17 @@ impl<'a> Parser<'a> {
                 let n = parse_number(self.text(t)).map_err(|e| self.error_at(t.line, e))?;
                 Arg::Number(pos, n)
             }
-            Kind::LeftParen => Arg::Pipe(Box::new(
-                self.pipeline("parenthesized pipeline", Kind::RightParen)?,
-            )),
+            Kind::LeftParen => {
+                if self.paren_limit.is_some_and(|l| self.paren_depth >= l) {
+                    return Err(self.error_at(t.line, "max expression depth exceeded"));
+                }
+                self.paren_depth += 1;
+                let pipe = stacker::maybe_grow(STACK_RED_ZONE, STACK_GROW, || {
+                    self.pipeline("parenthesized pipeline", Kind::RightParen)
+                });
+                self.paren_depth -= 1;
+                Arg::Pipe(Box::new(pipe?))
+            }
             Kind::String | Kind::RawString => {
                 let s = unquote(self.text(t)).map_err(|e| self.error_at(t.line, e))?;
                 Arg::String(pos, s.into())
