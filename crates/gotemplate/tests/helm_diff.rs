@@ -251,8 +251,8 @@ fn errors_are_errors_in_both() {
 /// `if` nesting works in both (and in the engine, which grows its stack rather than crash).
 #[test]
 fn deep_nesting_follows_the_go_release() {
-    let parens = vec![format!("{}1{}", "(".repeat(12_000), ")".repeat(12_000))];
-    let parens = vec![format!("{{{{ {} }}}}", parens[0])];
+    let nested = format!("{}1{}", "(".repeat(12_000), ")".repeat(12_000));
+    let parens = vec![format!("{{{{ {nested} }}}}")];
     let ifs = vec![format!(
         "{}x{}",
         "{{ if 1 }}".repeat(3_000),
