@@ -730,6 +730,31 @@ fn parse_go_int(text: &str) -> Option<i128> {
     Some(if neg { -v } else { v })
 }
 
+/// A Go hexadecimal float literal (`0x1.8p3`): hex mantissa, binary exponent (required).
+fn parse_hex_float(text: &str) -> Option<f64> {
+    let (neg, body) = match text.as_bytes().first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let body: String = body[2..].chars().filter(|&c| c != '_').collect();
+    let (mant, exp) = body.split_once(['p', 'P'])?;
+    let exp: i32 = exp.parse().ok()?;
+    let (int_part, frac) = mant.split_once('.').unwrap_or((mant, ""));
+    if int_part.is_empty() && frac.is_empty() {
+        return None;
+    }
+    let mut v = 0f64;
+    for c in int_part.chars().chain(frac.chars()) {
+        v = v * 16.0 + c.to_digit(16)? as f64;
+    }
+    let v = v * 2f64.powi(exp - 4 * frac.len() as i32);
+    if v.is_infinite() {
+        return None;
+    }
+    Some(if neg { -v } else { v })
+}
+
 /// A number token typed as Go types the constant at execution: a float when it is written as
 /// one (`.`, an exponent) and is not a hex integer, else an int.
 fn parse_number(text: &str) -> Result<Number, String> {
@@ -754,7 +779,9 @@ fn parse_number(text: &str) -> Result<Number, String> {
         };
     }
     if is_hex {
-        return Err(format!("illegal number syntax: {text:?}"));
+        return parse_hex_float(text)
+            .map(Number::Float)
+            .ok_or_else(|| format!("illegal number syntax: {text:?}"));
     }
     let clean: String = text.chars().filter(|&c| c != '_').collect();
     let f: f64 = clean
@@ -785,6 +812,14 @@ mod tests {
         assert!(matches!(parse_number("-3"), Ok(Number::Int(-3))));
         assert!(matches!(parse_number("1.0"), Ok(Number::Float(_))));
         assert!(parse_number("1__0").is_err());
+        assert!(matches!(parse_number("0x1p4"), Ok(Number::Float(f)) if f == 16.0));
+        assert!(matches!(parse_number("0x1.8p1"), Ok(Number::Float(f)) if f == 3.0));
+        assert!(matches!(
+            parse_number("9223372036854775808"),
+            Ok(Number::Overflow(_))
+        ));
+        assert!(parse_number("-9223372036854775809").is_err());
+        assert!(parse_number("08").is_err());
     }
 
     #[test]
