@@ -595,7 +595,8 @@ impl Call for State<'_> {
     }
 
     fn tpl(&mut self, text: &str, data: Value) -> Result<String, Error> {
-        let name = self.tree.name.clone();
+        // Helm parses the text as a new template named after its root template, "gotpl".
+        let name: std::sync::Arc<str> = "gotpl".into();
         let funcs = self.funcs;
         let limit = self.set.paren_limit();
         let parsed = crate::parse::parse_with_limit(&name, text, &|f| funcs.contains(f), limit)?;
