@@ -351,7 +351,11 @@ impl Printer {
             Value::Nil => {
                 if depth > 0 {
                     // A nil element of a list or map: Go writes it unpadded.
-                    self.out.push_str("<nil>");
+                    self.out.push_str(if self.f.sharp_v {
+                        "interface {}(nil)"
+                    } else {
+                        "<nil>"
+                    });
                 } else if verb == 'v' {
                     self.pad("<nil>");
                 } else {
@@ -594,8 +598,7 @@ impl Printer {
 
     fn fmt_float(&mut self, x: f64, verb: char, v: &Value) {
         let text = match verb {
-            'v' => gofloat::format_v(x),
-            'g' | 'G' => match self.f.prec {
+            'v' | 'g' | 'G' => match self.f.prec {
                 None => gofloat::format_v(x),
                 Some(p) => format_g_prec(x, p),
             },

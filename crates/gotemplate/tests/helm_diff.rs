@@ -152,7 +152,7 @@ fn range_over_int_follows_the_go_release() {
     let (helm3, helm4): (Vec<_>, Vec<_>) = support::helms()
         .into_iter()
         .partition(|(var, _)| var.ends_with('3'));
-    let mut problems = support::compare_errors_on(&helm3, "rangeint3", VALUES, &cases);
+    let mut problems = support::compare_errors_on(&helm3, "rangeint3", VALUES, "", &cases);
     problems.extend(support::compare_on(&helm4, "rangeint4", VALUES, "", &cases));
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
@@ -209,6 +209,8 @@ fn printf_verbs() {
             "{{ printf \"%g|%g|%g|%g\" 100000.0 1000000.0 0.0001 0.00001 }}",
             "{{ printf \"%.0e|%.1g|%.2g|%#.3g|%#g\" 15.5 15.5 0.000123 1.0 2.5 }}",
             "{{ printf \"%x|%X|%#x|%.3x|%b|%x|%x|%8.2x\" 2.0 0.1 0.5 1.0 1.5 0.0 -3.75 1e-310 }}",
+            "{{ printf \"%#v|%#v|%#v|%#v\" .Values.m .Values.mixed nil 1.0 }}",
+            "{{ printf \"%.1v|%.2v|%.1s|%.3v\" 2.5 1234.5 .Values.nums 7 }}",
         ],
     );
 }
@@ -275,7 +277,7 @@ fn deep_nesting_follows_the_go_release() {
         .partition(|(var, _)| var.ends_with('3'));
     let mut problems = support::compare_on(&helm3, "parens3", VALUES, "", &parens);
     problems.extend(support::compare_errors_on(
-        &helm4, "parens4", VALUES, &parens,
+        &helm4, "parens4", VALUES, "", &parens,
     ));
     problems.extend(support::compare("ifs", VALUES, "", &ifs));
     assert!(problems.is_empty(), "{}", problems.join("\n"));

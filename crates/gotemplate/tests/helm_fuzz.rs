@@ -9,6 +9,9 @@ mod support;
 
 use serde_json::Value as Json;
 
+/// Shared definitions the generated cases call with `template`, `include` and `tpl`.
+const PRELUDE: &str = r#"{{ define "p" }}<{{ . }}|{{ $ }}>{{ end }}"#;
+
 const VALUES: &str = r#"{
   "str": "hello", "empty": "", "int": 42, "neg": -7, "float": 3.25, "big": 12345678,
   "exp": 1e21, "small": 0.000012, "half": 0.5, "t": true, "f": false, "nul": null, "zero": 0,
@@ -303,7 +306,7 @@ impl Gen {
         let choice = if depth > 1 {
             self.rng.below(3)
         } else {
-            self.rng.below(9)
+            self.rng.below(13)
         };
         let (o, c) = (self.open(), self.close());
         match choice {
@@ -334,8 +337,10 @@ impl Gen {
                 self.nvars += 1;
                 let (i, v) = (format!("$i{}", self.nvars), format!("$v{}", self.nvars));
                 let body = self.statements(depth + 1, 1);
-                let brk = if self.rng.chance(20) {
+                let brk = if self.rng.chance(10) {
                     format!("{{{{ if eq (print {i}) \"1\" }}}}{{{{ break }}}}{{{{ end }}}}")
+                } else if self.rng.chance(10) {
+                    format!("{{{{ if eq (print {i}) \"0\" }}}}{{{{ continue }}}}{{{{ end }}}}")
                 } else {
                     String::new()
                 };
@@ -358,6 +363,24 @@ impl Gen {
                 } else {
                     String::new()
                 }
+            }
+            9 => format!("{o}template \"p\" {}{c}", self.operand(0).0),
+            10 => format!("{o}include \"p\" {} | printf \"%q\"{c}", self.operand(0).0),
+            11 => {
+                let (a, b) = (self.operand(1).0, self.operand(1).0);
+                let body = self.statements(depth + 1, 1);
+                format!(
+                    "{o}with {a}{c}({{{{ . }}}}){body}{{{{ else with {b} }}}}[{{{{ . }}}}]{{{{ else }}}}none{{{{ end }}}}"
+                )
+            }
+            12 => {
+                let text = *self.rng.pick(&[
+                    "{{ .Values.str }}-{{ .Values.nope }}",
+                    "{{ range .Values.strs }}{{ . }}{{ end }}",
+                    "{{ define \\\"q\\\" }}Q{{ . }}{{ end }}{{ include \\\"q\\\" .Values.int }}",
+                    "{{ template \\\"p\\\" .Values.map }}",
+                ]);
+                format!("{o}tpl \"{text}\" ${c}")
             }
             _ => format!("{o}{} | printf \"<%v>\"{c}", self.operand(0).0),
         }
@@ -391,7 +414,14 @@ fn seeded_templates_match_helm() {
     let helms = support::helms();
     let mut problems = Vec::new();
     let mut rejected_total = 0;
-    for seed in [0x9E37_79B9_7F4A_7C15u64, 0xD1B5_4A32_D192_ED03] {
+    // GOTEMPLATE_FUZZ_SEEDS=N explores N more seeds (for development; CI runs the fixed two).
+    let extra: u64 = std::env::var("GOTEMPLATE_FUZZ_SEEDS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    let mut seeds = vec![0x9E37_79B9_7F4A_7C15u64, 0xD1B5_4A32_D192_ED03];
+    seeds.extend((1..=extra).map(|i| i.wrapping_mul(0x2545_F491_4F6C_DD1D) | 1));
+    for seed in seeds {
         let cases = generate(seed, 100, &values);
         // Cases we reject are proved against helm separately (a few of them, one run each).
         let mut valid = Vec::new();
@@ -400,7 +430,7 @@ fn seeded_templates_match_helm() {
             let ours = support::ours(
                 gotemplate::GoVersion::Go1_24,
                 VALUES,
-                "",
+                PRELUDE,
                 std::slice::from_ref(&c),
             );
             if ours[0].is_ok() {
@@ -413,13 +443,14 @@ fn seeded_templates_match_helm() {
             }
         }
         rejected_total += rejected.len();
-        for p in support::compare_on(&helms, &format!("fuzz-{seed:x}"), VALUES, "", &valid) {
+        for p in support::compare_on(&helms, &format!("fuzz-{seed:x}"), VALUES, PRELUDE, &valid) {
             problems.push(format!("seed {seed:#x}: {p}"));
         }
         for p in support::compare_errors_on(
             &helms,
             &format!("fuzzerr-{seed:x}"),
             VALUES,
+            PRELUDE,
             &rejected[..rejected.len().min(4)],
         ) {
             problems.push(format!("seed {seed:#x}: {p}"));
@@ -432,7 +463,7 @@ fn seeded_templates_match_helm() {
         problems.join("\n")
     );
     assert!(
-        rejected_total < 40,
+        rejected_total < 40 * (1 + extra as usize),
         "the generator should make mostly valid templates ({rejected_total} rejected)"
     );
 }

@@ -243,7 +243,7 @@ pub fn compare_on(
 
 /// Each case must fail in helm (both versions) and in this crate.
 pub fn compare_errors(tag: &str, values_json: &str, cases: &[String]) -> Vec<String> {
-    compare_errors_on(&helms(), tag, values_json, cases)
+    compare_errors_on(&helms(), tag, values_json, "", cases)
 }
 
 /// [`compare_errors`] with the helm binaries given.
@@ -251,6 +251,7 @@ pub fn compare_errors_on(
     helms: &[(String, PathBuf)],
     tag: &str,
     values_json: &str,
+    prelude: &str,
     cases: &[String],
 ) -> Vec<String> {
     let mut problems = Vec::new();
@@ -261,12 +262,18 @@ pub fn compare_errors_on(
             &dir,
             values_json,
             &[
+                ("_prelude.tpl".into(), prelude.to_string()),
                 ("_cases.tpl".into(), cases_file(std::slice::from_ref(c))),
                 ("t.yaml".into(), manifest),
             ],
         );
         for (var, helm) in helms {
-            let mine = ours(go_version(var), values_json, "", std::slice::from_ref(c));
+            let mine = ours(
+                go_version(var),
+                values_json,
+                prelude,
+                std::slice::from_ref(c),
+            );
             let theirs = run_helm(helm, &dir);
             if theirs.is_ok() || mine[0].is_ok() {
                 problems.push(format!(
