@@ -19,9 +19,7 @@ use std::sync::Arc;
 const MAX_DEPTH: usize = 100_000;
 /// Helm's limit of nested `include`s of one name (`recursionMaxNums`).
 const MAX_INCLUDE: usize = 1000;
-/// Deep recursion runs on a grown stack rather than overflowing.
-const STACK_RED_ZONE: usize = 128 * 1024;
-const STACK_GROW: usize = 4 * 1024 * 1024;
+use crate::parse::{STACK_GROW, STACK_RED_ZONE};
 
 /// A value where Go keeps it in a `reflect.Value`: `strict` marks a nil held in an interface
 /// (field access on it is an error) as opposed to an invalid value (field access gives nil).
@@ -134,9 +132,13 @@ impl<'a> State<'a> {
                     print_value(out, &v);
                 }
             }
-            Node::If(b) => return self.walk_if_with(dot, b, false, out),
-            Node::With(b) => return self.walk_if_with(dot, b, true, out),
-            Node::Range(b) => return self.walk_range(dot, b, out),
+            Node::If(b) | Node::With(b) | Node::Range(b) => {
+                return stacker::maybe_grow(STACK_RED_ZONE, STACK_GROW, || match node {
+                    Node::If(_) => self.walk_if_with(dot, b, false, out),
+                    Node::With(_) => self.walk_if_with(dot, b, true, out),
+                    _ => self.walk_range(dot, b, out),
+                });
+            }
             Node::Break(_) => return Ok(Flow::Break),
             Node::Continue(_) => return Ok(Flow::Continue),
             Node::Template { pos, name, pipe } => {
@@ -196,7 +198,7 @@ impl<'a> State<'a> {
                 .iter()
                 .map(|(k, v)| (Value::string(k.as_str()), v.clone()))
                 .collect(),
-            Value::Int(n) => {
+            Value::Int(n) if self.set.go_version() != crate::template::GoVersion::Go1_23 => {
                 if b.pipe.decl.len() > 1 {
                     return Err(self.error(
                         b.pipe.pos,
@@ -281,6 +283,12 @@ impl<'a> State<'a> {
     }
 
     fn eval_pipeline(&mut self, dot: &Slot, pipe: &Pipe) -> Result<Value, Error> {
+        stacker::maybe_grow(STACK_RED_ZONE, STACK_GROW, || {
+            self.eval_pipeline_inner(dot, pipe)
+        })
+    }
+
+    fn eval_pipeline_inner(&mut self, dot: &Slot, pipe: &Pipe) -> Result<Value, Error> {
         let mut value = None;
         for cmd in &pipe.cmds {
             value = Some(self.eval_command(dot, cmd, value)?);
@@ -540,15 +548,6 @@ impl<'a> State<'a> {
                 Ok(v)
             }
             _ => {
-                for a in args {
-                    if let Arg::Nil(_) = a
-                        && name != "print"
-                        && name != "println"
-                        && name != "printf"
-                    {
-                        return Err(self.error(cmd.pos, cmd, "cannot assign nil to reflect.Value"));
-                    }
-                }
                 let argv = self.eval_args(dot, args, final_)?;
                 builtins::call(name, &argv).map_err(|e| self.error(cmd.pos, cmd, e))
             }
@@ -596,9 +595,11 @@ impl Call for State<'_> {
     }
 
     fn tpl(&mut self, text: &str, data: Value) -> Result<String, Error> {
-        let name = self.tree.name.clone();
+        // Helm parses the text as a new template named after its root template, "gotpl".
+        let name: std::sync::Arc<str> = "gotpl".into();
         let funcs = self.funcs;
-        let parsed = crate::parse::parse(&name, text, &|f| funcs.contains(f))?;
+        let limit = self.set.paren_limit();
+        let parsed = crate::parse::parse_with_limit(&name, text, &|f| funcs.contains(f), limit)?;
         let mut layer = HashMap::new();
         let mut main = None;
         for t in parsed.trees {

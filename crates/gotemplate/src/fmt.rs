@@ -349,7 +349,14 @@ impl Printer {
         }
         match v {
             Value::Nil => {
-                if depth > 0 || verb == 'v' {
+                if depth > 0 {
+                    // A nil element of a list or map: Go writes it unpadded.
+                    self.out.push_str(if self.f.sharp_v {
+                        "interface {}(nil)"
+                    } else {
+                        "<nil>"
+                    });
+                } else if verb == 'v' {
                     self.pad("<nil>");
                 } else {
                     self.bad_verb(v, verb);
@@ -591,12 +598,13 @@ impl Printer {
 
     fn fmt_float(&mut self, x: f64, verb: char, v: &Value) {
         let text = match verb {
-            'v' => gofloat::format_v(x),
-            'g' | 'G' => match self.f.prec {
+            'v' | 'g' | 'G' => match self.f.prec {
                 None => gofloat::format_v(x),
                 Some(p) => format_g_prec(x, p),
             },
             'e' | 'E' => format_e_prec(x, self.f.prec.unwrap_or(6)),
+            'x' | 'X' => format_x(x, self.f.prec.map_or(-1, |p| p as i64), verb),
+            'b' => format_b(x),
             'f' | 'F' => {
                 if x.is_finite() {
                     format!("{:.*}", self.f.prec.unwrap_or(6), x)
@@ -606,25 +614,21 @@ impl Printer {
             }
             _ => return self.bad_verb(v, verb),
         };
-        let mut text = if verb == 'E' || verb == 'G' {
+        let text = if verb == 'E' || verb == 'G' || verb == 'X' {
             text.to_uppercase()
                 .replace("INF", "Inf")
                 .replace("NAN", "NaN")
         } else {
             text
         };
-        if self.f.sharp && x.is_finite() && !text.contains('.') {
-            // '#' forces a decimal point.
-            match text.find(['e', 'E']) {
-                Some(i) => text.insert(i, '.'),
-                None => text.push('.'),
-            }
-        }
         let mut num = if text.starts_with('-') || text.starts_with('+') {
             text
         } else {
             format!("+{text}")
         };
+        if self.f.sharp && x.is_finite() && verb != 'b' {
+            num = self.sharp_float(num, verb);
+        }
         if self.f.space && num.starts_with('+') && !self.f.plus {
             num.replace_range(0..1, " ");
         }
@@ -654,6 +658,143 @@ impl Printer {
         }
         self.pad(&num[1..]);
     }
+}
+
+impl Printer {
+    /// The `#` flag on floats: always a decimal point, and `%g` keeps its trailing zeros up to
+    /// the precision (6 when none is given), as Go's `fmtFloat` does.
+    fn sharp_float(&self, num: String, verb: char) -> String {
+        let mut digits: i64 = match verb {
+            'v' | 'g' | 'G' | 'x' => self.f.prec.map_or(6, |p| p as i64),
+            _ => 0,
+        };
+        let hex = verb == 'x' || verb == 'X';
+        let exponent: &[char] = if hex { &['p', 'P'] } else { &['e', 'E'] };
+        let (body, tail) = match num.find(exponent) {
+            Some(i) => (&num[..i], &num[i..]),
+            None => (num.as_str(), ""),
+        };
+        let mut out = body.to_owned();
+        let has_point = body.contains('.');
+        let mut saw_nonzero = false;
+        for c in body[1..].chars() {
+            if c == '.' {
+                continue;
+            }
+            if c != '0' {
+                saw_nonzero = true;
+            }
+            if saw_nonzero {
+                digits -= 1;
+            }
+        }
+        if !has_point {
+            if body.len() == 2 && body.ends_with('0') {
+                digits -= 1;
+            }
+            out.push('.');
+        }
+        while digits > 0 {
+            out.push('0');
+            digits -= 1;
+        }
+        out.push_str(tail);
+        out
+    }
+}
+
+/// The sign, mantissa (with its top bit at 1 << 60) and binary exponent of `x`, as Go's
+/// `strconv` takes a float apart for `%x`.
+fn float_parts(x: f64) -> (bool, u64, i64) {
+    let bits = x.to_bits();
+    let neg = bits >> 63 != 0;
+    let mut exp = ((bits >> 52) & 0x7ff) as i64;
+    let mut mant = bits & ((1 << 52) - 1);
+    if exp == 0 {
+        exp += 1;
+    } else {
+        mant |= 1 << 52;
+    }
+    exp -= 1023;
+    (neg, mant, exp)
+}
+
+/// `strconv.FormatFloat(x, 'x', prec, 64)`: `0x1.8p+01`.
+fn format_x(x: f64, prec: i64, verb: char) -> String {
+    if !x.is_finite() {
+        return gofloat::format_v(x);
+    }
+    let (neg, mut mant, mut exp) = float_parts(x);
+    if mant == 0 {
+        exp = 0;
+    }
+    mant <<= 60 - 52;
+    while mant != 0 && mant & (1 << 60) == 0 {
+        mant <<= 1;
+        exp -= 1;
+    }
+    if (0..15).contains(&prec) {
+        let shift = (prec * 4) as u32;
+        let extra = (mant << shift) & ((1 << 60) - 1);
+        mant >>= 60 - shift;
+        if extra | (mant & 1) > 1 << 59 {
+            mant += 1;
+        }
+        mant <<= 60 - shift;
+        if mant & (1 << 61) != 0 {
+            mant >>= 1;
+            exp += 1;
+        }
+    }
+    let hex: &[u8] = if verb == 'X' {
+        b"0123456789ABCDEF"
+    } else {
+        b"0123456789abcdef"
+    };
+    let mut out = String::new();
+    if neg {
+        out.push('-');
+    }
+    out.push('0');
+    out.push(verb);
+    out.push((b'0' + ((mant >> 60) & 1) as u8) as char);
+    mant <<= 4;
+    if prec < 0 && mant != 0 {
+        out.push('.');
+        while mant != 0 {
+            out.push(hex[((mant >> 60) & 15) as usize] as char);
+            mant <<= 4;
+        }
+    } else if prec > 0 {
+        out.push('.');
+        for _ in 0..prec {
+            out.push(hex[((mant >> 60) & 15) as usize] as char);
+            mant <<= 4;
+        }
+    }
+    out.push(if verb == 'X' { 'P' } else { 'p' });
+    out.push(if exp < 0 { '-' } else { '+' });
+    let e = exp.unsigned_abs();
+    if e < 10 {
+        out.push('0');
+    }
+    out.push_str(&e.to_string());
+    out
+}
+
+/// `strconv.FormatFloat(x, 'b', -1, 64)`: decimal mantissa and binary exponent.
+fn format_b(x: f64) -> String {
+    if !x.is_finite() {
+        return gofloat::format_v(x);
+    }
+    let (neg, mant, exp) = float_parts(x);
+    let exp = exp - 52;
+    format!(
+        "{}{mant}p{}{}",
+        if neg { "-" } else { "" },
+        if exp >= 0 { "+" } else { "-" },
+        exp.unsigned_abs()
+    )
 }
 
 /// Go's exponent layout: at least two digits, with a sign (`e+06`).

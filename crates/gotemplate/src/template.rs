@@ -19,6 +19,16 @@ pub struct Tree {
 pub struct Templates {
     trees: HashMap<String, Arc<Tree>>,
     functions: BTreeSet<String>,
+    go: GoVersion,
+}
+
+/// The Go release whose text/template to mirror where releases differ. Helm 3.17 is built with
+/// Go 1.23 (`range` over an integer is an error); Helm 4.1 with Go 1.24 or later (it counts).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum GoVersion {
+    Go1_23,
+    #[default]
+    Go1_24,
 }
 
 impl Templates {
@@ -37,7 +47,7 @@ impl Templates {
         text: &str,
         is_func: &dyn Fn(&str) -> bool,
     ) -> Result<(), Error> {
-        let out = parse::parse(name, text, is_func)?;
+        let out = parse::parse_with_limit(name, text, is_func, self.paren_limit())?;
         for t in out.trees {
             if let Some(old) = self.trees.get(&t.name)
                 && parse::is_empty_tree(&t.root)
@@ -53,6 +63,23 @@ impl Templates {
         }
         self.functions.extend(out.functions);
         Ok(())
+    }
+
+    /// Mirrors Go `go`'s text/template (default: Go 1.24, as Helm 4).
+    pub fn set_go_version(&mut self, go: GoVersion) {
+        self.go = go;
+    }
+
+    pub fn go_version(&self) -> GoVersion {
+        self.go
+    }
+
+    /// Go 1.24 refuses parentheses nested deeper than 10,000; Go 1.23 has no limit.
+    pub(crate) fn paren_limit(&self) -> Option<usize> {
+        match self.go {
+            GoVersion::Go1_23 => None,
+            GoVersion::Go1_24 => Some(parse::MAX_PAREN_DEPTH),
+        }
     }
 
     pub fn contains(&self, name: &str) -> bool {
@@ -227,6 +254,33 @@ mod tests {
         assert_eq!(
             render("{{ 1e3 }} {{ 0x10 }} {{ 'a' }} {{ -3 }}", values()).unwrap(),
             "1000 16 97 -3"
+        );
+    }
+
+    #[test]
+    fn templates_are_shareable_across_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Templates>();
+    }
+
+    #[test]
+    fn deep_nesting_parses_runs_and_drops_without_overflow() {
+        let n = 30_000;
+        let ifs = format!("{}x{}", "{{ if 1 }}".repeat(n), "{{ end }}".repeat(n));
+        assert_eq!(render(&ifs, Value::Nil).unwrap(), "x");
+        let parens = format!("{{{{ {}1{} }}}}", "(".repeat(n), ")".repeat(n));
+        let e = render(&parens, Value::Nil).unwrap_err();
+        assert!(
+            e.message.contains("max expression depth exceeded"),
+            "{}",
+            e.message
+        );
+        let mut t = Templates::new();
+        t.set_go_version(GoVersion::Go1_23);
+        t.parse("t", &parens, &|_| false).unwrap();
+        assert_eq!(
+            t.execute("t", Value::Nil, &FuncMap::default()).unwrap(),
+            "1"
         );
     }
 

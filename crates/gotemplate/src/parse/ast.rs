@@ -120,7 +120,9 @@ impl fmt::Display for Arg {
             Arg::Number(_, Number::Overflow(t)) => write!(f, "{t}"),
             Arg::String(_, s) => write!(f, "{s:?}"),
             Arg::Ident(_, name) => write!(f, "{name}"),
-            Arg::Pipe(p) => write!(f, "({p})"),
+            Arg::Pipe(p) => stacker::maybe_grow(super::STACK_RED_ZONE, super::STACK_GROW, || {
+                write!(f, "({p})")
+            }),
             Arg::Chain(a, idents) => {
                 write!(f, "{a}")?;
                 for i in idents {
@@ -161,5 +163,29 @@ impl fmt::Display for Pipe {
             write!(f, "{c}")?;
         }
         Ok(())
+    }
+}
+
+// Dropping a deeply nested tree recurses once per level; like parsing and execution, it runs
+// on a grown stack so a hostile template cannot overflow the thread's stack.
+
+impl Drop for Branch {
+    fn drop(&mut self) {
+        let list = std::mem::take(&mut self.list);
+        let else_list = self.else_list.take();
+        if list.is_empty() && else_list.is_none() {
+            return;
+        }
+        stacker::maybe_grow(super::STACK_RED_ZONE, super::STACK_GROW, move || {
+            drop(list);
+            drop(else_list);
+        });
+    }
+}
+
+impl Drop for Pipe {
+    fn drop(&mut self) {
+        let cmds = std::mem::take(&mut self.cmds);
+        stacker::maybe_grow(super::STACK_RED_ZONE, super::STACK_GROW, move || drop(cmds));
     }
 }

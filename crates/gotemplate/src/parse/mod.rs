@@ -28,8 +28,25 @@ pub const BUILTINS: &[&str] = &[
     "urlquery", "call", "eq", "ne", "lt", "le", "gt", "ge",
 ];
 
-/// Parses `text` as template `name`.
+/// Go 1.24's limit on nested parenthesised pipelines (`max expression depth exceeded`).
+pub const MAX_PAREN_DEPTH: usize = 10_000;
+/// Deeply nested templates parse, execute and drop on a grown stack rather than overflowing.
+pub(crate) const STACK_RED_ZONE: usize = 128 * 1024;
+pub(crate) const STACK_GROW: usize = 4 * 1024 * 1024;
+
+/// Parses `text` as template `name`, with Go 1.24's limit on nested parentheses.
 pub fn parse(name: &str, text: &str, is_func: &dyn Fn(&str) -> bool) -> Result<ParseOutput, Error> {
+    parse_with_limit(name, text, is_func, Some(MAX_PAREN_DEPTH))
+}
+
+/// Parses `text` as template `name`; `paren_limit` is the nesting of parenthesised pipelines
+/// allowed (None: Go 1.23, no limit).
+pub fn parse_with_limit(
+    name: &str,
+    text: &str,
+    is_func: &dyn Fn(&str) -> bool,
+    paren_limit: Option<usize>,
+) -> Result<ParseOutput, Error> {
     let tokens = lex::lex(name, text)?;
     let mut p = Parser {
         src: text,
@@ -39,6 +56,8 @@ pub fn parse(name: &str, text: &str, is_func: &dyn Fn(&str) -> bool) -> Result<P
         is_func,
         vars: vec!["$".into()],
         range_depth: 0,
+        paren_depth: 0,
+        paren_limit,
         trees: Vec::new(),
         functions: BTreeSet::new(),
     };
@@ -66,6 +85,8 @@ struct Parser<'a> {
     is_func: &'a dyn Fn(&str) -> bool,
     vars: Vec<String>,
     range_depth: usize,
+    paren_depth: usize,
+    paren_limit: Option<usize>,
     trees: Vec<Parsed>,
     functions: BTreeSet<String>,
 }
@@ -291,6 +312,10 @@ impl<'a> Parser<'a> {
     }
 
     fn control(&mut self, context: &str) -> Result<Branch, Error> {
+        stacker::maybe_grow(STACK_RED_ZONE, STACK_GROW, || self.control_inner(context))
+    }
+
+    fn control_inner(&mut self, context: &str) -> Result<Branch, Error> {
         let mark = self.vars.len();
         let pipe = self.pipeline(context, Kind::RightDelim)?;
         if context == "range" {
@@ -538,9 +563,17 @@ impl<'a> Parser<'a> {
                 let n = parse_number(self.text(t)).map_err(|e| self.error_at(t.line, e))?;
                 Arg::Number(pos, n)
             }
-            Kind::LeftParen => Arg::Pipe(Box::new(
-                self.pipeline("parenthesized pipeline", Kind::RightParen)?,
-            )),
+            Kind::LeftParen => {
+                if self.paren_limit.is_some_and(|l| self.paren_depth >= l) {
+                    return Err(self.error_at(t.line, "max expression depth exceeded"));
+                }
+                self.paren_depth += 1;
+                let pipe = stacker::maybe_grow(STACK_RED_ZONE, STACK_GROW, || {
+                    self.pipeline("parenthesized pipeline", Kind::RightParen)
+                });
+                self.paren_depth -= 1;
+                Arg::Pipe(Box::new(pipe?))
+            }
             Kind::String | Kind::RawString => {
                 let s = unquote(self.text(t)).map_err(|e| self.error_at(t.line, e))?;
                 Arg::String(pos, s.into())
@@ -697,6 +730,31 @@ fn parse_go_int(text: &str) -> Option<i128> {
     Some(if neg { -v } else { v })
 }
 
+/// A Go hexadecimal float literal (`0x1.8p3`): hex mantissa, binary exponent (required).
+fn parse_hex_float(text: &str) -> Option<f64> {
+    let (neg, body) = match text.as_bytes().first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let body: String = body[2..].chars().filter(|&c| c != '_').collect();
+    let (mant, exp) = body.split_once(['p', 'P'])?;
+    let exp: i32 = exp.parse().ok()?;
+    let (int_part, frac) = mant.split_once('.').unwrap_or((mant, ""));
+    if int_part.is_empty() && frac.is_empty() {
+        return None;
+    }
+    let mut v = 0f64;
+    for c in int_part.chars().chain(frac.chars()) {
+        v = v * 16.0 + c.to_digit(16)? as f64;
+    }
+    let v = v * 2f64.powi(exp - 4 * frac.len() as i32);
+    if v.is_infinite() {
+        return None;
+    }
+    Some(if neg { -v } else { v })
+}
+
 /// A number token typed as Go types the constant at execution: a float when it is written as
 /// one (`.`, an exponent) and is not a hex integer, else an int.
 fn parse_number(text: &str) -> Result<Number, String> {
@@ -721,7 +779,9 @@ fn parse_number(text: &str) -> Result<Number, String> {
         };
     }
     if is_hex {
-        return Err(format!("illegal number syntax: {text:?}"));
+        return parse_hex_float(text)
+            .map(Number::Float)
+            .ok_or_else(|| format!("illegal number syntax: {text:?}"));
     }
     let clean: String = text.chars().filter(|&c| c != '_').collect();
     let f: f64 = clean
@@ -752,6 +812,14 @@ mod tests {
         assert!(matches!(parse_number("-3"), Ok(Number::Int(-3))));
         assert!(matches!(parse_number("1.0"), Ok(Number::Float(_))));
         assert!(parse_number("1__0").is_err());
+        assert!(matches!(parse_number("0x1p4"), Ok(Number::Float(f)) if f == 16.0));
+        assert!(matches!(parse_number("0x1.8p1"), Ok(Number::Float(f)) if f == 3.0));
+        assert!(matches!(
+            parse_number("9223372036854775808"),
+            Ok(Number::Overflow(_))
+        ));
+        assert!(parse_number("-9223372036854775809").is_err());
+        assert!(parse_number("08").is_err());
     }
 
     #[test]
