@@ -523,6 +523,9 @@ fn compare_generated(var: &str, helm4: bool, seeds: std::ops::Range<u64>) {
     );
 }
 
+/// A test of one emitted document.
+type Shape = dyn Fn(&str) -> bool;
+
 /// The generated values must reach every branch of the emitter that decides bytes, so that
 /// a generator change cannot quietly make the comparison easy.
 fn assert_exercised(got: &BTreeMap<String, BTreeMap<String, String>>) {
@@ -531,8 +534,8 @@ fn assert_exercised(got: &BTreeMap<String, BTreeMap<String, String>>) {
         .filter_map(|f| f.get("y"))
         .map(String::as_str)
         .collect();
-    let count = |pred: &dyn Fn(&str) -> bool| yaml.iter().filter(|y| pred(y)).count();
-    let shapes: [(&str, &dyn Fn(&str) -> bool); 14] = [
+    let count = |pred: &Shape| yaml.iter().filter(|y| pred(y)).count();
+    let shapes: [(&str, &Shape); 14] = [
         ("failed (empty)", &|y| y.is_empty()),
         ("literal |", &|y| y.contains("|\n")),
         ("literal |-", &|y| y.contains("|-\n")),
