@@ -19,7 +19,7 @@ use crate::funcs::{Call, Determinism, Func, FuncMap};
 use crate::{Error, Value};
 use std::rc::Rc;
 
-pub use json::{from_json, from_json_array, to_json};
+pub use json::{from_json, from_json_array, to_json, to_json_indent, to_json_raw};
 pub use keyorder::keys_totally_ordered;
 pub use toml::to_toml;
 pub use yaml::{to_yaml, try_to_yaml};
