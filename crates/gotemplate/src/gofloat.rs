@@ -31,13 +31,14 @@ fn even_on_tie(f: f64, digits: String, exp: i32) -> String {
         *d.last_mut().expect("not empty") = c;
         String::from_utf8(d).expect("ASCII digits")
     };
-    // The exact decimal expansion of a float64 has at most 767 significant digits.
-    let exact = format!("{:.800e}", f);
-    let exact_digits: String = exact
-        .split_once('e')
-        .map(|(m, _)| m.replace('.', ""))
-        .unwrap_or_default();
+    // Only when a neighbour reads back as the same float can there be a tie; then the exact
+    // decimal expansion (at most 767 significant digits for a float64) decides.
     let is_half = |prefix: &str| {
+        let exact = format!("{:.800e}", f);
+        let exact_digits: String = exact
+            .split_once('e')
+            .map(|(m, _)| m.replace('.', ""))
+            .unwrap_or_default();
         exact_digits.starts_with(prefix)
             && exact_digits[prefix.len()..].starts_with('5')
             && exact_digits[prefix.len() + 1..].bytes().all(|b| b == b'0')

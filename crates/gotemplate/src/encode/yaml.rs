@@ -116,6 +116,10 @@ fn check_key(key: &str) -> Result<(), EncodeError> {
     if key.contains(NEL) {
         return Err(EncodeError::KeyTooLong);
     }
+    // A JSON escape is at most six characters for one byte: short keys cannot reach the limit.
+    if key.len() * 6 + 2 <= MAX_SIMPLE_KEY {
+        return Ok(());
+    }
     let mut quoted = String::new();
     json::write_string(&mut quoted, key);
     if quoted.chars().count() > MAX_SIMPLE_KEY {
