@@ -1,6 +1,7 @@
-//! The encoders against real Helm 3.17.3 and 4.1.4: a seeded generator makes hundreds of
+//! The encoders against real Helm 3.17.3 and 4.1.4: a seeded generator makes thousands of
 //! nested values with the keys and strings that decide go-yaml's quoting, ordering and
-//! folding; one chart per Helm version prints `toYaml`, `toJson` and `toToml` of each (base64,
+//! folding; one chart per Helm version prints `toYaml`, `toJson`, `toToml` and Sprig's
+//! `toPrettyJson`/`toRawJson` (which use this crate's JSON writer) of each (base64,
 //! so any output survives Helm's own YAML parse of the document), and every case must match
 //! what this crate produces for the same value. A mismatch prints its seed and the value.
 //!
@@ -9,7 +10,8 @@
 
 use gotemplate::Value;
 use gotemplate::encode::{
-    from_json, from_json_array, keys_totally_ordered, to_json, to_toml, to_yaml,
+    from_json, from_json_array, keys_totally_ordered, to_json, to_json_indent, to_json_raw,
+    to_toml, to_yaml,
 };
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -426,7 +428,7 @@ fn trim_newline(mut s: String) -> String {
 
 const CASE_TEMPLATE: &str = r#"{{- $doc := fromJson .Values.doc }}
 {{- range $name, $v := $doc.cases }}
-{{ $name }}: y={{ toYaml $v | b64enc }} j={{ toJson $v | b64enc }} t={{ toToml (dict "v" $v) | b64enc }}{{ if kindIs "map" $v }} m={{ toToml $v | b64enc }}{{ end }}
+{{ $name }}: y={{ toYaml $v | b64enc }} j={{ toJson $v | b64enc }} t={{ toToml (dict "v" $v) | b64enc }} p={{ toPrettyJson $v | b64enc }} r={{ toRawJson $v | b64enc }}{{ if kindIs "map" $v }} m={{ toToml $v | b64enc }}{{ end }}
 {{- end }}
 "#;
 
@@ -457,6 +459,11 @@ fn expected(value: &Value, helm4: bool) -> BTreeMap<String, String> {
     let mut f = BTreeMap::new();
     f.insert("y".to_owned(), trim_newline(to_yaml(value)));
     f.insert("j".to_owned(), to_json(value).unwrap_or_default());
+    f.insert(
+        "p".to_owned(),
+        to_json_indent(value, "  ").unwrap_or_default(),
+    );
+    f.insert("r".to_owned(), to_json_raw(value).unwrap_or_default());
     f.insert("t".to_owned(), toml(&Value::map(wrapped)));
     if matches!(value, Value::Map(_)) {
         f.insert("m".to_owned(), toml(value));
@@ -523,6 +530,9 @@ fn compare_generated(var: &str, helm4: bool, seeds: std::ops::Range<u64>) {
     );
 }
 
+/// A test of one emitted document.
+type Shape = dyn Fn(&str) -> bool;
+
 /// The generated values must reach every branch of the emitter that decides bytes, so that
 /// a generator change cannot quietly make the comparison easy.
 fn assert_exercised(got: &BTreeMap<String, BTreeMap<String, String>>) {
@@ -531,8 +541,8 @@ fn assert_exercised(got: &BTreeMap<String, BTreeMap<String, String>>) {
         .filter_map(|f| f.get("y"))
         .map(String::as_str)
         .collect();
-    let count = |pred: &dyn Fn(&str) -> bool| yaml.iter().filter(|y| pred(y)).count();
-    let shapes: [(&str, &dyn Fn(&str) -> bool); 14] = [
+    let count = |pred: &Shape| yaml.iter().filter(|y| pred(y)).count();
+    let shapes: [(&str, &Shape); 14] = [
         ("failed (empty)", &|y| y.is_empty()),
         ("literal |", &|y| y.contains("|\n")),
         ("literal |-", &|y| y.contains("|-\n")),
@@ -731,6 +741,8 @@ fn template_values_match_helm() {
             let have = &got[&format!("t{i:03}")];
             let mut want = expected(value, helm4);
             want.remove("m");
+            want.remove("p");
+            want.remove("r");
             want.insert(
                 "t".into(),
                 to_toml(value, helm4).unwrap_or_else(|e| e.to_string()),

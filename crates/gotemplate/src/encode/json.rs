@@ -6,7 +6,7 @@
 //! keeps its last value, and a malformed document fails with Go's wording, because Helm puts
 //! that text into the result where a template may print it.
 
-use super::EncodeError;
+use super::{EncodeError, MAX_NESTING};
 use crate::gofloat;
 use crate::value::Value;
 use std::collections::BTreeMap;
@@ -15,56 +15,113 @@ use std::rc::Rc;
 
 /// `json.Marshal(v)`.
 pub fn to_json(value: &Value) -> Result<String, EncodeError> {
-    let mut out = String::new();
-    let mut ancestors = Vec::new();
-    write_value(&mut out, value, &mut ancestors)?;
-    Ok(out)
+    Writer::new(true, None).run(value)
 }
 
-fn write_value(
-    out: &mut String,
-    value: &Value,
-    ancestors: &mut Vec<usize>,
-) -> Result<(), EncodeError> {
-    match value {
-        Value::Nil => out.push_str("null"),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Int(n) => {
-            let _ = write!(out, "{n}");
+/// `json.MarshalIndent(v, "", indent)` (Sprig's `toPrettyJson` uses two spaces).
+pub fn to_json_indent(value: &Value, indent: &str) -> Result<String, EncodeError> {
+    Writer::new(true, Some(indent)).run(value)
+}
+
+/// A `json.Encoder` with `SetEscapeHTML(false)`, without its trailing newline (Sprig's
+/// `toRawJson`): `<`, `>` and `&` stay as they are; U+2028 and U+2029 are still escaped.
+pub fn to_json_raw(value: &Value) -> Result<String, EncodeError> {
+    Writer::new(false, None).run(value)
+}
+
+struct Writer<'a> {
+    out: String,
+    escape_html: bool,
+    indent: Option<&'a str>,
+    /// The maps being written, to refuse one that contains itself.
+    ancestors: Vec<usize>,
+}
+
+impl<'a> Writer<'a> {
+    fn new(escape_html: bool, indent: Option<&'a str>) -> Writer<'a> {
+        Writer {
+            out: String::new(),
+            escape_html,
+            indent,
+            ancestors: Vec::new(),
         }
-        Value::Float(f) => out.push_str(&float_text(*f)?),
-        Value::String(s) => write_string(out, s),
-        Value::List(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_value(out, item, ancestors)?;
-            }
-            out.push(']');
-        }
-        Value::Map(map) => {
-            let id = Rc::as_ptr(map) as *const () as usize;
-            if ancestors.contains(&id) {
-                return Err(EncodeError::Cycle);
-            }
-            ancestors.push(id);
-            out.push('{');
-            for (i, (key, item)) in map.borrow().iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_string(out, key);
-                out.push(':');
-                write_value(out, item, ancestors)?;
-            }
-            out.push('}');
-            ancestors.pop();
-        }
-        Value::Object(object) => write_value(out, &object.to_value(), ancestors)?,
     }
-    Ok(())
+
+    fn run(mut self, value: &Value) -> Result<String, EncodeError> {
+        self.value(value)?;
+        Ok(self.out)
+    }
+
+    /// Before an element: a newline and the indentation of this depth, when indenting.
+    fn newline(&mut self, depth: usize) {
+        if let Some(indent) = self.indent {
+            self.out.push('\n');
+            for _ in 0..depth {
+                self.out.push_str(indent);
+            }
+        }
+    }
+
+    fn value(&mut self, value: &Value) -> Result<(), EncodeError> {
+        let depth = self.ancestors.len();
+        if depth > MAX_NESTING {
+            return Err(EncodeError::TooDeep);
+        }
+        match value {
+            Value::Nil => self.out.push_str("null"),
+            Value::Bool(b) => self.out.push_str(if *b { "true" } else { "false" }),
+            Value::Int(n) => {
+                let _ = write!(self.out, "{n}");
+            }
+            Value::Float(f) => self.out.push_str(&float_text(*f)?),
+            Value::String(s) => write_string_with(&mut self.out, s, self.escape_html),
+            Value::List(items) => {
+                self.out.push('[');
+                // Lists cannot contain themselves; they only add a level of indentation.
+                self.ancestors.push(0);
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        self.out.push(',');
+                    }
+                    self.newline(depth + 1);
+                    self.value(item)?;
+                }
+                self.ancestors.pop();
+                if !items.is_empty() {
+                    self.newline(depth);
+                }
+                self.out.push(']');
+            }
+            Value::Map(map) => {
+                let id = Rc::as_ptr(map) as *const () as usize;
+                if self.ancestors.contains(&id) {
+                    return Err(EncodeError::Cycle);
+                }
+                self.ancestors.push(id);
+                self.out.push('{');
+                let map = map.borrow();
+                for (i, (key, item)) in map.iter().enumerate() {
+                    if i > 0 {
+                        self.out.push(',');
+                    }
+                    self.newline(depth + 1);
+                    write_string_with(&mut self.out, key, self.escape_html);
+                    self.out.push(':');
+                    if self.indent.is_some() {
+                        self.out.push(' ');
+                    }
+                    self.value(item)?;
+                }
+                self.ancestors.pop();
+                if !map.is_empty() {
+                    self.newline(depth);
+                }
+                self.out.push('}');
+            }
+            Value::Object(object) => self.value(&object.to_value())?,
+        }
+        Ok(())
+    }
 }
 
 /// A float64 as `encoding/json` writes it; NaN and the infinities have no JSON text.
@@ -78,6 +135,10 @@ pub(crate) fn float_text(f: f64) -> Result<String, EncodeError> {
 
 /// A JSON string as Go's HTML-safe encoder writes it.
 pub(crate) fn write_string(out: &mut String, s: &str) {
+    write_string_with(out, s, true);
+}
+
+fn write_string_with(out: &mut String, s: &str, escape_html: bool) {
     out.push('"');
     for c in s.chars() {
         match c {
@@ -88,7 +149,10 @@ pub(crate) fn write_string(out: &mut String, s: &str) {
             '\t' => out.push_str("\\t"),
             '\u{8}' => out.push_str("\\b"),
             '\u{c}' => out.push_str("\\f"),
-            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
+            '<' | '>' | '&' if escape_html => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            '\u{2028}' | '\u{2029}' => {
                 let _ = write!(out, "\\u{:04x}", c as u32);
             }
             c if (c as u32) < 0x20 => {
@@ -150,6 +214,35 @@ fn type_error(value: &Value, target: &str) -> String {
     format!("json: cannot unmarshal {kind} into Go value of type {target}")
 }
 
+/// Refuses a document nested deeper than [`MAX_NESTING`] (before the recursive parser sees
+/// it), counting the brackets outside strings.
+pub fn check_nesting(text: &str) -> Result<(), crate::Error> {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for b in text.bytes() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Err(crate::Error::new(EncodeError::TooDeep.to_string()));
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// `json.Unmarshal` of `text` into `interface{}`, with Go's error text.
 pub fn parse(text: &str) -> Result<Value, String> {
     match parse_lenient(text)? {
@@ -162,6 +255,8 @@ pub fn parse(text: &str) -> Result<Value, String> {
 /// Go reports for the first such number; a syntax error anywhere comes first, because Go
 /// checks the whole document before it decodes.
 fn parse_lenient(text: &str) -> Result<(Value, Option<String>), String> {
+    // The parser recurses per level: a deeper document is refused before it starts.
+    check_nesting(text).map_err(|e| e.message)?;
     let mut p = Parser {
         s: text.as_bytes(),
         i: 0,
@@ -456,6 +551,15 @@ mod tests {
         assert_eq!(s(&Value::Int(-3)), "-3");
         assert_eq!(s(&Value::Float(-0.0)), "-0");
         assert!(to_json(&Value::Float(f64::NAN)).is_err());
+        let nested = parse(r#"{"a":[1,{}],"b":{"<":[]},"c":{"d":null}}"#).unwrap();
+        assert_eq!(
+            to_json_indent(&nested, "  ").unwrap(),
+            "{\n  \"a\": [\n    1,\n    {}\n  ],\n  \"b\": {\n    \"\\u003c\": []\n  },\n  \"c\": {\n    \"d\": null\n  }\n}"
+        );
+        assert_eq!(
+            to_json_raw(&Value::string("<&>\u{2028}")).unwrap(),
+            "\"<&>\\u2028\""
+        );
     }
 
     #[test]

@@ -87,33 +87,44 @@ pub fn keys_totally_ordered(keys: &[&str]) -> bool {
 /// total order for every set of keys (no more than in Go), and a sort that may panic on an
 /// inconsistent comparison must not see untrusted keys.
 pub(crate) fn sort_keys<T>(entries: Vec<(String, T)>) -> Vec<(String, T)> {
-    let mut keyed: Vec<(Vec<char>, (String, T))> = entries
+    if entries.len() < 2 {
+        return entries;
+    }
+    let keys: Vec<Vec<char>> = entries.iter().map(|(k, _)| k.chars().collect()).collect();
+    let mut order: Vec<usize> = (0..entries.len()).collect();
+    let mut scratch = order.clone();
+    merge_sort(&mut order, &mut scratch, &|a, b| less(&keys[a], &keys[b]));
+    let mut slots: Vec<Option<(String, T)>> = entries.into_iter().map(Some).collect();
+    order
         .into_iter()
-        .map(|e| (e.0.chars().collect(), e))
-        .collect();
-    merge_sort(&mut keyed);
-    keyed.into_iter().map(|(_, e)| e).collect()
+        .map(|i| slots[i].take().expect("each index once"))
+        .collect()
 }
 
-fn merge_sort<T>(items: &mut Vec<(Vec<char>, T)>) {
-    if items.len() <= 1 {
+/// A stable top-down merge sort of `items`, `scratch` being a buffer of the same length.
+fn merge_sort(items: &mut [usize], scratch: &mut [usize], less: &dyn Fn(usize, usize) -> bool) {
+    let n = items.len();
+    if n <= 1 {
         return;
     }
-    let mut right = items.split_off(items.len() / 2);
-    merge_sort(items);
-    merge_sort(&mut right);
-    let left = std::mem::take(items);
-    let mut l = left.into_iter().peekable();
-    let mut r = right.into_iter().peekable();
-    loop {
-        let take_right = match (l.peek(), r.peek()) {
-            (Some(a), Some(b)) => less(&b.0, &a.0),
-            (Some(_), None) => false,
-            (None, Some(_)) => true,
-            (None, None) => break,
-        };
-        let next = if take_right { r.next() } else { l.next() };
-        items.extend(next);
+    let mid = n / 2;
+    {
+        let (left, right) = items.split_at_mut(mid);
+        let (sl, sr) = scratch.split_at_mut(mid);
+        merge_sort(left, sl, less);
+        merge_sort(right, sr, less);
+    }
+    scratch[..n].copy_from_slice(items);
+    let (mut l, mut r) = (0, mid);
+    for slot in items.iter_mut() {
+        let take_right = r < n && (l >= mid || less(scratch[r], scratch[l]));
+        if take_right {
+            *slot = scratch[r];
+            r += 1;
+        } else {
+            *slot = scratch[l];
+            l += 1;
+        }
     }
 }
 

@@ -19,7 +19,7 @@ use crate::funcs::{Call, Determinism, Func, FuncMap};
 use crate::{Error, Value};
 use std::rc::Rc;
 
-pub use json::{from_json, from_json_array, to_json};
+pub use json::{from_json, from_json_array, to_json, to_json_indent, to_json_raw};
 pub use keyorder::keys_totally_ordered;
 pub use toml::to_toml;
 pub use yaml::{to_yaml, try_to_yaml};
@@ -37,7 +37,8 @@ pub enum EncodeError {
     /// A map key longer than YAML's simple-key limit or holding a line break.
     #[error("yaml: did not find expected ',' or '}}'")]
     KeyTooLong,
-    #[error("yaml: exceeded max depth of 10000")]
+    /// Nested deeper than [`MAX_NESTING`]: not a Go error but this crate's limit.
+    #[error("value nested deeper than {MAX_NESTING} levels")]
     TooDeep,
     #[error("{0}")]
     Toml(String),
@@ -45,6 +46,13 @@ pub enum EncodeError {
 
 /// A function of one template argument.
 type OneArg = dyn Fn(&Value) -> Result<Value, Error>;
+
+/// How deep the encoders (and `fromJson`) follow nested lists and maps. Go has no such limit
+/// below 10,000 levels, but a recursion that deep would overflow a thread's stack here, and a
+/// chart can build such a value in a loop. Real values are a few dozen levels deep; past this
+/// one the functions fail the render (rather than return Helm's "" or a different text), so a
+/// caller that falls back to Helm on an error keeps Helm's output.
+pub const MAX_NESTING: usize = 200;
 
 /// The encoding functions Helm registers; `helm4` adds `mustToYaml`, which Helm 3 does not
 /// have (a chart using it fails to parse there). `mustToJson` is in both: Helm 4 defines it,
@@ -57,11 +65,17 @@ pub fn funcs(helm4: bool) -> FuncMap {
     };
     add(
         "toJson",
-        Box::new(|v| Ok(Value::string(to_json(v).unwrap_or_default()))),
+        Box::new(|v| match to_json(v) {
+            Err(EncodeError::TooDeep) => Err(too_deep()),
+            result => Ok(Value::string(result.unwrap_or_default())),
+        }),
     );
     add(
         "toYaml",
-        Box::new(|v| Ok(Value::string(trim_newline(to_yaml(v))))),
+        Box::new(|v| match try_to_yaml(v) {
+            Err(EncodeError::TooDeep) => Err(too_deep()),
+            result => Ok(Value::string(trim_newline(result.unwrap_or_default()))),
+        }),
     );
     add(
         "toToml",
@@ -73,15 +87,27 @@ pub fn funcs(helm4: bool) -> FuncMap {
                     "reflect: call of reflect.Value.Type on zero Value",
                 ));
             }
-            Ok(Value::string(
-                to_toml(v, helm4).unwrap_or_else(|e| e.to_string()),
-            ))
+            match to_toml(v, helm4) {
+                Err(EncodeError::TooDeep) => Err(too_deep()),
+                result => Ok(Value::string(result.unwrap_or_else(|e| e.to_string()))),
+            }
         }),
     );
-    add("fromJson", Box::new(|v| Ok(from_json(string_arg(v)?))));
+    add(
+        "fromJson",
+        Box::new(|v| {
+            let text = string_arg(v)?;
+            json::check_nesting(text)?;
+            Ok(from_json(text))
+        }),
+    );
     add(
         "fromJsonArray",
-        Box::new(|v| Ok(from_json_array(string_arg(v)?))),
+        Box::new(|v| {
+            let text = string_arg(v)?;
+            json::check_nesting(text)?;
+            Ok(from_json_array(text))
+        }),
     );
     // Helm 4 defines mustToJson itself; Helm 3 has Sprig's, which behaves the same.
     add(
@@ -99,6 +125,10 @@ pub fn funcs(helm4: bool) -> FuncMap {
         );
     }
     map
+}
+
+fn too_deep() -> Error {
+    Error::new(EncodeError::TooDeep.to_string())
 }
 
 /// The error a `must` function fails the render with (sigs.k8s.io/yaml wraps JSON failures).
@@ -139,5 +169,67 @@ fn string_arg(v: &Value) -> Result<&str, Error> {
             "wrong type for value; expected string; got {}",
             other.type_name()
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct NoCall;
+
+    impl Call for NoCall {
+        fn include(&mut self, _: &str, _: Value) -> Result<String, Error> {
+            unreachable!()
+        }
+        fn tpl(&mut self, _: &str, _: Value) -> Result<String, Error> {
+            unreachable!()
+        }
+        fn template_name(&self) -> &str {
+            "t"
+        }
+    }
+
+    /// Too deep is a failed render, not Helm's quiet "": a caller falling back to Helm on
+    /// errors then prints Helm's text.
+    #[test]
+    fn too_deep_fails_the_call() {
+        let mut v = Value::Int(1);
+        for _ in 0..=MAX_NESTING {
+            v = Value::list(vec![v]);
+        }
+        let deep_json = Value::string("[".repeat(MAX_NESTING + 1));
+        let funcs = funcs(true);
+        for (name, arg) in [
+            ("toYaml", &v),
+            ("toJson", &v),
+            ("toToml", &v),
+            ("mustToYaml", &v),
+            ("mustToJson", &v),
+            ("fromJson", &deep_json),
+            ("fromJsonArray", &deep_json),
+        ] {
+            let f = funcs.get(name).unwrap();
+            let err = f(&mut NoCall, std::slice::from_ref(arg))
+                .map(|v| format!("{name} gave {v:?}"))
+                .unwrap_err();
+            assert!(
+                err.message.contains("nested deeper"),
+                "{name}: {}",
+                err.message
+            );
+        }
+        assert_eq!(
+            funcs.get("toYaml").unwrap()(&mut NoCall, &[])
+                .unwrap_err()
+                .message,
+            "wrong number of args for toYaml: want 1 got 0"
+        );
+        assert_eq!(
+            funcs.get("fromJson").unwrap()(&mut NoCall, &[Value::Int(1)])
+                .unwrap_err()
+                .message,
+            "wrong type for value; expected string; got int"
+        );
     }
 }

@@ -6,7 +6,7 @@
 //! nil map values are left out, and a list holding a nil fails. Helm 3 (BurntSushi v1.4)
 //! writes a float64 with `'f'` digits, Helm 4 (v1.6) with `'g'` digits (`1e+06`).
 
-use super::EncodeError;
+use super::{EncodeError, MAX_NESTING};
 use crate::gofloat;
 use crate::value::Value;
 
@@ -23,9 +23,6 @@ pub fn to_toml(value: &Value, helm4: bool) -> Result<String, EncodeError> {
 
 const NIL_ELEMENT: &str = "toml: cannot encode array with nil element";
 const NO_KEY: &str = "toml: top-level values must be Go maps or structs";
-/// Beyond this nesting the value almost certainly contains itself (Go would overflow its
-/// stack); refuse rather than recurse without end.
-const MAX_DEPTH: usize = 10_000;
 
 #[derive(PartialEq)]
 enum Kind {
@@ -42,13 +39,20 @@ fn err(message: &str) -> EncodeError {
 /// `tomlTypeOfGo`, reduced to what the encoder branches on; it fails on a list with a nil
 /// element anywhere below it, as the library's `isTableArray` does.
 fn kind(value: &Value) -> Result<Kind, EncodeError> {
+    kind_at(value, 0)
+}
+
+fn kind_at(value: &Value, depth: usize) -> Result<Kind, EncodeError> {
+    if depth > MAX_NESTING {
+        return Err(EncodeError::TooDeep);
+    }
     Ok(match value {
         Value::Nil => Kind::Nil,
         Value::Map(_) => Kind::Table,
         Value::List(items) => {
             let mut all_tables = !items.is_empty();
             for item in items.iter() {
-                match kind(item)? {
+                match kind_at(item, depth + 1)? {
                     Kind::Nil => return Err(err(NIL_ELEMENT)),
                     Kind::Table => {}
                     _ => all_tables = false,
@@ -60,7 +64,7 @@ fn kind(value: &Value) -> Result<Kind, EncodeError> {
                 Kind::Other
             }
         }
-        Value::Object(o) => kind(&o.to_value())?,
+        Value::Object(o) => kind_at(&o.to_value(), depth + 1)?,
         _ => Kind::Other,
     })
 }
@@ -87,8 +91,8 @@ impl Encoder {
 
     fn encode(&mut self, key: &[String], value: &Value) -> Result<(), EncodeError> {
         self.depth += 1;
-        if self.depth > MAX_DEPTH {
-            return Err(EncodeError::Cycle);
+        if self.depth > MAX_NESTING {
+            return Err(EncodeError::TooDeep);
         }
         let result = self.encode_inner(key, value);
         self.depth -= 1;
@@ -221,8 +225,8 @@ impl Encoder {
     /// `eElement`: a value inside a key/value pair or an array.
     fn element(&mut self, value: &Value) -> Result<(), EncodeError> {
         self.depth += 1;
-        if self.depth > MAX_DEPTH {
-            return Err(EncodeError::Cycle);
+        if self.depth > MAX_NESTING {
+            return Err(EncodeError::TooDeep);
         }
         match value {
             Value::Nil => return Err(err(NIL_ELEMENT)),

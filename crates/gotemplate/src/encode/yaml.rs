@@ -8,7 +8,7 @@
 //! some characters Go's JSON writes raw (DEL, C1 controls, U+FFFE), and a key longer than
 //! 1024 characters of JSON, so those make `toYaml` fail as it does in Helm.
 
-use super::{EncodeError, json, keyorder, yaml_emit};
+use super::{EncodeError, MAX_NESTING, json, keyorder, yaml_emit};
 use crate::gofloat;
 use crate::value::Value;
 use std::rc::Rc;
@@ -27,8 +27,6 @@ pub(crate) enum Node {
     Map(Vec<(String, Node)>),
 }
 
-/// go-yaml's scanner refuses flow collections nested deeper than this.
-const MAX_FLOW_LEVEL: usize = 10_000;
 /// A flow-context simple key (a JSON object key) must end within this many characters.
 const MAX_SIMPLE_KEY: usize = 1024;
 
@@ -45,7 +43,7 @@ pub fn try_to_yaml(value: &Value) -> Result<String, EncodeError> {
 }
 
 fn to_node(value: &Value, ancestors: &mut Vec<usize>) -> Result<Node, EncodeError> {
-    if ancestors.len() >= MAX_FLOW_LEVEL {
+    if ancestors.len() > MAX_NESTING {
         return Err(EncodeError::TooDeep);
     }
     Ok(match value {
@@ -117,6 +115,10 @@ fn check_key(key: &str) -> Result<(), EncodeError> {
     // to go-yaml and Go's JSON writes it raw.
     if key.contains(NEL) {
         return Err(EncodeError::KeyTooLong);
+    }
+    // A JSON escape is at most six characters for one byte: short keys cannot reach the limit.
+    if key.len() * 6 + 2 <= MAX_SIMPLE_KEY {
+        return Ok(());
     }
     let mut quoted = String::new();
     json::write_string(&mut quoted, key);
@@ -208,6 +210,32 @@ mod tests {
             ""
         );
         assert_eq!(yaml_of_json("{\"a\\u0085\":1}"), "");
+    }
+
+    #[test]
+    fn nesting_is_bounded_not_a_stack_overflow() {
+        let mut v = Value::Int(1);
+        for _ in 0..100_000 {
+            v = Value::list(vec![v]);
+        }
+        assert_eq!(try_to_yaml(&v), Err(EncodeError::TooDeep));
+        assert_eq!(json::to_json(&v), Err(EncodeError::TooDeep));
+        assert_eq!(super::super::to_toml(&v, true), Err(EncodeError::TooDeep));
+        let deep_text = "[".repeat(100_000);
+        assert!(json::parse(&deep_text).is_err());
+        // Dropping a value this deep recurses too: unwind it one level at a time.
+        while let Value::List(items) = v {
+            v = match std::rc::Rc::try_unwrap(items) {
+                Ok(mut items) => items.pop().unwrap_or(Value::Nil),
+                Err(_) => Value::Nil,
+            };
+        }
+        let mut shallow = Value::Int(1);
+        for _ in 0..super::MAX_NESTING {
+            shallow = Value::list(vec![shallow]);
+        }
+        assert!(try_to_yaml(&shallow).is_ok());
+        assert!(json::to_json(&shallow).is_ok());
     }
 
     #[test]
