@@ -98,6 +98,20 @@ pub(crate) fn parse_int_base0(s: &str) -> Option<i64> {
     signed(negative, value)
 }
 
+/// `strconv.ParseInt(s, 10, 64)`: an optional sign and decimal digits; `None` for a syntax or
+/// range error.
+pub(crate) fn parse_decimal_int(s: &str) -> Option<i64> {
+    let (negative, digits) = split_sign(s);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let mut value: u64 = 0;
+    for b in digits.bytes() {
+        value = value.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+    }
+    signed(negative, value)
+}
+
 /// `strconv.Atoi` as Sprig's `atoi` uses it (errors ignored): decimal only; a syntax error
 /// gives 0, an out-of-range number the nearest int64 (ParseInt's result on a range error).
 pub(crate) fn atoi(s: &str) -> i64 {

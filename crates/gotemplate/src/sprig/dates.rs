@@ -66,6 +66,8 @@ pub(crate) fn register(m: &mut FuncMap) {
             }
         });
     }
+    def(m, "duration", duration);
+    def(m, "durationRound", duration_round);
     def(m, "unixEpoch", |a| {
         a.exact(1)?;
         Ok(text(time_arg(&a, 0)?.secs.to_string()))
@@ -84,6 +86,63 @@ pub(crate) fn register(m: &mut FuncMap) {
         let rounded = (nanos + 500_000_000).div_euclid(1_000_000_000) * 1_000_000_000;
         Ok(text(duration_string(rounded)))
     });
+}
+
+/// The value of an integer argument where Sprig distinguishes Go's `int` (ignored) from
+/// `int64` (used): a template integer may be either (a literal or `len` is an int, `int64` or
+/// `add` an int64), so the call is refused rather than guessed.
+fn ambiguous_int(a: &Args) -> Error {
+    a.fail(
+        "an integer argument is an int or an int64 in Go, which Sprig treats differently; \
+         the native renderer cannot tell them apart",
+    )
+}
+
+/// Sprig's `duration SECONDS`: a decimal string or an int64 of seconds, as Go's
+/// `Duration.String()`; anything else (a float64 from the values) is 0s.
+fn duration(a: Args) -> Result<Value, Error> {
+    a.exact(1)?;
+    let seconds = match a.get(0) {
+        Value::String(s) => super::conv::parse_decimal_int(s).unwrap_or(0),
+        Value::Int(_) => return Err(ambiguous_int(&a)),
+        _ => 0,
+    };
+    Ok(text(duration_string(i128::from(
+        seconds.wrapping_mul(1_000_000_000),
+    ))))
+}
+
+/// Sprig's `durationRound`: a duration (Go syntax string, int64 nanoseconds, or the time
+/// since a time) in its largest whole unit: `2h`, `3mo`, `1y` (no sign).
+fn duration_round(a: Args) -> Result<Value, Error> {
+    a.exact(1)?;
+    let nanos: i128 = match a.get(0) {
+        Value::String(s) => parse_duration(s).unwrap_or(0),
+        Value::Int(_) => return Err(ambiguous_int(&a)),
+        Value::Object(o) if o.type_name() == "time.Time" => {
+            let t = time_from(a.get(0))?;
+            let now = Time::now();
+            (i128::from(now.secs) - i128::from(t.secs)) * 1_000_000_000 + i128::from(now.nanos)
+                - i128::from(t.nanos)
+        }
+        _ => 0,
+    };
+    let u = nanos.unsigned_abs();
+    const SECOND: u128 = 1_000_000_000;
+    let units: [(u128, &str); 6] = [
+        (SECOND * 3600 * 24 * 365, "y"),
+        (SECOND * 3600 * 24 * 30, "mo"),
+        (SECOND * 3600 * 24, "d"),
+        (SECOND * 3600, "h"),
+        (SECOND * 60, "m"),
+        (SECOND, "s"),
+    ];
+    for (unit, name) in units {
+        if u > unit {
+            return Ok(text(format!("{}{name}", u / unit)));
+        }
+    }
+    Ok(text("0s"))
 }
 
 /// A `time.Time` in UTC: seconds and nanoseconds since the Unix epoch, and for `now` the
@@ -636,6 +695,17 @@ mod tests {
         let err = super::super::call(&f, "dateInZone", &args).unwrap_err();
         assert!(err.message.contains("America/New_York"), "{}", err.message);
         assert!(zone_is_utc("UTC") && zone_is_utc(""));
+    }
+
+    #[test]
+    fn ambiguous_integer_durations_are_refused() {
+        let f = super::super::funcs();
+        for name in ["duration", "durationRound"] {
+            assert!(
+                super::super::call(&f, name, &[Value::Int(60)]).is_err(),
+                "{name}"
+            );
+        }
     }
 
     #[test]

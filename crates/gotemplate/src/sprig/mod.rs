@@ -31,9 +31,8 @@ use args::Args;
 use std::rc::Rc;
 
 /// Sprig functions Helm offers that this library does not implement: the key, certificate
-/// and password generators, AES, parsing dates (`toDate`) and durations (`duration`, whose
-/// result depends on Go's int/int64 distinction this library does not keep). A chart that
-/// calls one of them is rendered by Helm.
+/// and password generators, AES, and parsing dates (`toDate`). A chart that calls one of them
+/// is rendered by Helm.
 pub const UNSUPPORTED: &[&str] = &[
     // Keys, certificates, passwords, encryption.
     "bcrypt",
@@ -49,11 +48,9 @@ pub const UNSUPPORTED: &[&str] = &[
     "genSignedCertWithKey",
     "encryptAES",
     "decryptAES",
-    // Parsing times and durations (Go's layout parser, int vs int64 arguments).
+    // Parsing times (Go's layout parser).
     "toDate",
     "mustToDate",
-    "duration",
-    "durationRound",
 ];
 
 /// A Sprig function: it needs only its arguments, not the executing template.
