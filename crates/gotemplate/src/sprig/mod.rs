@@ -35,8 +35,6 @@ use std::rc::Rc;
 /// is rendered by Helm.
 pub const UNSUPPORTED: &[&str] = &[
     // Keys, certificates, passwords, encryption.
-    "bcrypt",
-    "htpasswd",
     "genPrivateKey",
     "derivePassword",
     "buildCustomCert",
@@ -213,7 +211,7 @@ mod tests {
         ] {
             assert_eq!(m.determinism(name), Some(Determinism::Random), "{name}");
         }
-        for name in ["uuidv4", "shuffle", "randInt"] {
+        for name in ["uuidv4", "shuffle", "randInt", "bcrypt", "htpasswd", "now", "date"] {
             assert_eq!(m.determinism(name), Some(Determinism::Random), "{name}");
         }
         assert_eq!(m.determinism("trunc"), Some(Determinism::Deterministic));
