@@ -66,6 +66,23 @@ pub(crate) fn register(m: &mut FuncMap) {
             }
         });
     }
+    for name in ["toDate", "mustToDate"] {
+        def(m, name, |a| {
+            a.exact(2)?;
+            let (layout, value) = (a.str(0)?, a.str(1)?);
+            if !local_is_utc() {
+                return Err(a.fail(
+                    "the local time zone is not UTC; the native renderer reads times in UTC only",
+                ));
+            }
+            match super::timeparse::parse(layout, value) {
+                Ok(t) => Ok(Value::Object(Rc::new(t))),
+                Err(e) if a.name == "mustToDate" => Err(a.fail(e)),
+                // Go's zero time.
+                Err(_) => Ok(Value::Object(Rc::new(Time::at(-62_135_596_800, 0)))),
+            }
+        });
+    }
     def(m, "duration", duration);
     def(m, "durationRound", duration_round);
     def(m, "unixEpoch", |a| {
@@ -172,7 +189,7 @@ impl Time {
         }
     }
 
-    fn at(secs: i64, nanos: u32) -> Time {
+    pub(crate) fn at(secs: i64, nanos: u32) -> Time {
         Time {
             secs,
             nanos,
@@ -444,7 +461,7 @@ fn local_is_utc() -> bool {
 
 /// One element of a Go time layout.
 #[derive(Clone, Copy, Debug, PartialEq)]
-enum Chunk {
+pub(crate) enum Chunk {
     LongYear,
     Year,
     LongMonth,
@@ -481,7 +498,7 @@ enum Chunk {
 
 /// The literal text before the next layout element, the element, and the rest (Go's
 /// `nextStdChunk`).
-fn next_chunk(layout: &str) -> (&str, Option<Chunk>, &str) {
+pub(crate) fn next_chunk(layout: &str) -> (&str, Option<Chunk>, &str) {
     let b = layout.as_bytes();
     let starts = |i: usize, s: &str| layout[i..].starts_with(s);
     for i in 0..b.len() {

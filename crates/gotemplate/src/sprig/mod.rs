@@ -23,6 +23,7 @@ mod random;
 mod reflect;
 mod regex;
 mod strings;
+mod timeparse;
 mod url;
 
 use crate::funcs::{Call, Determinism};
@@ -30,9 +31,8 @@ use crate::{Error, FuncMap, Value};
 use args::Args;
 use std::rc::Rc;
 
-/// Sprig functions Helm offers that this library does not implement: the key, certificate
-/// and password generators, AES, and parsing dates (`toDate`). A chart that calls one of them
-/// is rendered by Helm.
+/// Sprig functions Helm offers that this library does not implement: the key and certificate
+/// generators, key derivation and AES. A chart that calls one of them is rendered by Helm.
 pub const UNSUPPORTED: &[&str] = &[
     // Keys, certificates, passwords, encryption.
     "genPrivateKey",
@@ -46,9 +46,6 @@ pub const UNSUPPORTED: &[&str] = &[
     "genSignedCertWithKey",
     "encryptAES",
     "decryptAES",
-    // Parsing times (Go's layout parser).
-    "toDate",
-    "mustToDate",
 ];
 
 /// A Sprig function: it needs only its arguments, not the executing template.
@@ -211,7 +208,9 @@ mod tests {
         ] {
             assert_eq!(m.determinism(name), Some(Determinism::Random), "{name}");
         }
-        for name in ["uuidv4", "shuffle", "randInt", "bcrypt", "htpasswd", "now", "date"] {
+        for name in [
+            "uuidv4", "shuffle", "randInt", "bcrypt", "htpasswd", "now", "date",
+        ] {
             assert_eq!(m.determinism(name), Some(Determinism::Random), "{name}");
         }
         assert_eq!(m.determinism("trunc"), Some(Determinism::Deterministic));
