@@ -160,6 +160,7 @@ const FAILING: &[&str] = &[
     r#"{{ mustToDate "2006" "x" }}"#,
     r#"{{ mustToDate "2006-01-02" "2023-02-30" }}"#,
     r#"{{ toDate "2006" 2024 }}"#,
+    r#"{{ regexMatch "(" 1 }}"#,
     // Sprig's `slice` replaces Go's builtin, which would slice a string.
     r#"{{ slice "abcdef" 1 3 }}"#,
     r#"{{ mustFromJson "{" }}"#,

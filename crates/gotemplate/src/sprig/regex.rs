@@ -14,10 +14,9 @@ use std::collections::HashMap;
 pub(crate) fn register(m: &mut FuncMap) {
     def(m, "regexMatch", |a| {
         a.exact(2)?;
-        let re = compile(a.str(0)?);
-        Ok(Value::Bool(
-            re.is_ok_and(|re| re.is_match(a.str(1).unwrap_or(""))),
-        ))
+        let (pattern, s) = (a.str(0)?, a.str(1)?);
+        // An invalid pattern does not match (Sprig drops MatchString's error).
+        Ok(Value::Bool(compile(pattern).is_ok_and(|re| re.is_match(s))))
     });
     def(m, "mustRegexMatch", |a| {
         a.exact(2)?;
