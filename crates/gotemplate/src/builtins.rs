@@ -304,10 +304,21 @@ fn le(a: &Value, b: &Value) -> Result<bool, String> {
     eq(a, std::slice::from_ref(b))
 }
 
-/// The text `html`, `js` and `urlquery` escape: one string argument as is, else `Sprint`.
+/// The text `html`, `js` and `urlquery` escape: one string argument as is, else `Sprint`
+/// with each nil shown as `<no value>` (Go's `printableValue`).
 fn eval_args(args: &[Value]) -> String {
     if let [Value::String(s)] = args {
         return s.to_string();
+    }
+    if args.iter().any(|a| matches!(a, Value::Nil)) {
+        let shown: Vec<Value> = args
+            .iter()
+            .map(|a| match a {
+                Value::Nil => Value::string("<no value>"),
+                other => other.clone(),
+            })
+            .collect();
+        return gofmt::sprint(&shown);
     }
     gofmt::sprint(args)
 }
