@@ -168,7 +168,7 @@ impl<'a> State<'a> {
     ) -> Result<Flow, Error> {
         let mark = self.vars.len();
         let val = self.eval_pipeline(dot, &b.pipe)?;
-        let flow = if val.truth() {
+        let flow = if builtins::truth(&val) {
             if with {
                 self.walk_list(&Slot::loose(val), &b.list, out)
             } else {
@@ -187,6 +187,7 @@ impl<'a> State<'a> {
         let outer = self.vars.len();
         let val = self.eval_pipeline(dot, &b.pipe)?;
         let mark = self.vars.len();
+        let val = builtins::collection(&val).unwrap_or(val);
         let items: Vec<(Value, Value)> = match &val {
             Value::List(l) => l
                 .iter()
@@ -469,6 +470,22 @@ impl<'a> State<'a> {
                         Vec::new()
                     };
                     match o.get(name, &argv) {
+                        // A Go map type with methods: not a method, so a key.
+                        None if !has_args || !last => match builtins::collection(&cur.value) {
+                            Some(Value::Map(m)) => {
+                                m.borrow().get(&**name).cloned().unwrap_or(Value::Nil)
+                            }
+                            _ => {
+                                return Err(self.error(
+                                    node.pos(),
+                                    node,
+                                    format_args!(
+                                        "can't evaluate field {name} in type {}",
+                                        o.type_name()
+                                    ),
+                                ));
+                            }
+                        },
                         None => {
                             return Err(self.error(
                                 node.pos(),
@@ -538,7 +555,7 @@ impl<'a> State<'a> {
                 let mut v = Value::Nil;
                 for a in args {
                     v = self.eval_arg(dot, a)?;
-                    if v.truth() == is_or {
+                    if builtins::truth(&v) == is_or {
                         return Ok(v);
                     }
                 }
