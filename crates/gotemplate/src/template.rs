@@ -162,6 +162,24 @@ mod tests {
     }
 
     #[test]
+    fn errors_name_line_and_column_as_go() {
+        let e = render("e: {{ $y := .a.zz }}{{ len $y }}", values()).unwrap_err();
+        assert!(
+            e.message
+                .starts_with("template: t:1:23: executing \"t\" at <len $y>"),
+            "{}",
+            e.message
+        );
+        let e = render("a\n  b {{ .a.zz.q }}", values()).unwrap_err();
+        assert!(
+            e.message
+                .starts_with("template: t:2:7: executing \"t\" at <.a.zz.q>: nil pointer"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
     fn control_flow() {
         assert_eq!(
             render(

@@ -97,10 +97,9 @@ impl<'a> Parser<'a> {
     }
 
     fn pos(&self, t: Token) -> Pos {
-        let line_start = self.src[..t.start].rfind('\n').map_or(0, |i| i + 1);
         Pos {
             line: t.line,
-            col: (t.start - line_start) as u32,
+            col: t.col,
         }
     }
 
