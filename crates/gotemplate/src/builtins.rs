@@ -31,7 +31,7 @@ pub fn call(name: &str, args: &[Value]) -> Result<Value, String> {
     match name {
         "not" => {
             arity(name, args, 1)?;
-            Ok(Value::Bool(!args[0].truth()))
+            Ok(Value::Bool(!truth(&args[0])))
         }
         "len" => {
             arity(name, args, 1)?;
@@ -105,7 +105,34 @@ fn wrong_type(expected: &str, v: &Value) -> String {
     }
 }
 
+/// Go's truth, where an object that is a Go map or slice underneath (Helm's `.Files`) is
+/// true only when not empty.
+pub fn truth(v: &Value) -> bool {
+    match v {
+        Value::Object(_) => match collection(v) {
+            Some(c) => c.truth(),
+            None => true,
+        },
+        other => other.truth(),
+    }
+}
+
+/// The map or list an object stands for (`Object::to_value`), when it is one: `range`, `len`
+/// and `index` see Helm's `.Files` as the `map[string][]byte` it is in Go.
+pub fn collection(v: &Value) -> Option<Value> {
+    match v {
+        Value::Object(o) => match o.to_value() {
+            c @ (Value::Map(_) | Value::List(_)) => Some(c),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 fn length(v: &Value) -> Result<i64, String> {
+    if let Some(c) = collection(v) {
+        return length(&c);
+    }
     match v {
         Value::Nil => Err("len of nil pointer".into()),
         Value::String(s) => Ok(s.len() as i64),
@@ -138,6 +165,9 @@ fn index(item: &Value, indexes: &[Value]) -> Result<Value, String> {
     }
     let mut item = item.clone();
     for idx in indexes {
+        if let Some(c) = collection(&item) {
+            item = c;
+        }
         item = match &item {
             Value::Nil => return Err("index of nil pointer".into()),
             Value::List(l) => {
@@ -304,10 +334,21 @@ fn le(a: &Value, b: &Value) -> Result<bool, String> {
     eq(a, std::slice::from_ref(b))
 }
 
-/// The text `html`, `js` and `urlquery` escape: one string argument as is, else `Sprint`.
+/// The text `html`, `js` and `urlquery` escape: one string argument as is, else `Sprint`
+/// with each nil shown as `<no value>` (Go's `printableValue`).
 fn eval_args(args: &[Value]) -> String {
     if let [Value::String(s)] = args {
         return s.to_string();
+    }
+    if args.iter().any(|a| matches!(a, Value::Nil)) {
+        let shown: Vec<Value> = args
+            .iter()
+            .map(|a| match a {
+                Value::Nil => Value::string("<no value>"),
+                other => other.clone(),
+            })
+            .collect();
+        return gofmt::sprint(&shown);
     }
     gofmt::sprint(args)
 }

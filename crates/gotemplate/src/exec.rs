@@ -21,6 +21,32 @@ const MAX_DEPTH: usize = 100_000;
 const MAX_INCLUDE: usize = 1000;
 use crate::parse::{STACK_GROW, STACK_RED_ZONE};
 
+/// The elements a `range` visits.
+enum Items {
+    List(std::rc::Rc<Vec<Value>>),
+    Map(Vec<(String, Value)>),
+    Count(i64),
+}
+
+impl Items {
+    fn len(&self) -> usize {
+        match self {
+            Items::List(l) => l.len(),
+            Items::Map(m) => m.len(),
+            Items::Count(n) => *n as usize,
+        }
+    }
+
+    /// The index (or key) and the element at position `i`.
+    fn get(&self, i: usize) -> (Value, Value) {
+        match self {
+            Items::List(l) => (Value::Int(i as i64), l[i].clone()),
+            Items::Map(m) => (Value::string(m[i].0.as_str()), m[i].1.clone()),
+            Items::Count(_) => (Value::Int(i as i64), Value::Int(i as i64)),
+        }
+    }
+}
+
 /// A value where Go keeps it in a `reflect.Value`: `strict` marks a nil held in an interface
 /// (field access on it is an error) as opposed to an invalid value (field access gives nil).
 #[derive(Clone)]
@@ -168,7 +194,7 @@ impl<'a> State<'a> {
     ) -> Result<Flow, Error> {
         let mark = self.vars.len();
         let val = self.eval_pipeline(dot, &b.pipe)?;
-        let flow = if val.truth() {
+        let flow = if builtins::truth(&val) {
             if with {
                 self.walk_list(&Slot::loose(val), &b.list, out)
             } else {
@@ -187,17 +213,17 @@ impl<'a> State<'a> {
         let outer = self.vars.len();
         let val = self.eval_pipeline(dot, &b.pipe)?;
         let mark = self.vars.len();
-        let items: Vec<(Value, Value)> = match &val {
-            Value::List(l) => l
-                .iter()
-                .enumerate()
-                .map(|(i, v)| (Value::Int(i as i64), v.clone()))
-                .collect(),
-            Value::Map(m) => m
-                .borrow()
-                .iter()
-                .map(|(k, v)| (Value::string(k.as_str()), v.clone()))
-                .collect(),
+        let val = builtins::collection(&val).unwrap_or(val);
+        // What to visit, without materialising it: a list is shared, a map is a snapshot in
+        // key order (the body may change the map), an integer counts.
+        let items = match &val {
+            Value::List(l) => Items::List(l.clone()),
+            Value::Map(m) => Items::Map(
+                m.borrow()
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+            ),
             Value::Int(n) if self.set.go_version() != crate::template::GoVersion::Go1_23 => {
                 if b.pipe.decl.len() > 1 {
                     return Err(self.error(
@@ -206,9 +232,9 @@ impl<'a> State<'a> {
                         format_args!("can't use {n} to iterate over more than one variable"),
                     ));
                 }
-                (0..*n).map(|i| (Value::Int(i), Value::Int(i))).collect()
+                Items::Count((*n).max(0))
             }
-            Value::Nil => Vec::new(),
+            Value::Nil => Items::Count(0),
             other => {
                 return Err(self.error(
                     b.pipe.pos,
@@ -218,13 +244,15 @@ impl<'a> State<'a> {
             }
         };
         let result = (|| {
-            if items.is_empty() {
+            let len = items.len();
+            if len == 0 {
                 if let Some(else_list) = &b.else_list {
                     self.walk_list(dot, else_list, out)?;
                 }
                 return Ok(Flow::Normal);
             }
-            for (index, elem) in items {
+            for i in 0..len {
+                let (index, elem) = items.get(i);
                 let elem = Slot {
                     value: elem,
                     strict: true,
@@ -469,6 +497,22 @@ impl<'a> State<'a> {
                         Vec::new()
                     };
                     match o.get(name, &argv) {
+                        // A Go map type with methods: not a method, so a key.
+                        None if !has_args || !last => match builtins::collection(&cur.value) {
+                            Some(Value::Map(m)) => {
+                                m.borrow().get(&**name).cloned().unwrap_or(Value::Nil)
+                            }
+                            _ => {
+                                return Err(self.error(
+                                    node.pos(),
+                                    node,
+                                    format_args!(
+                                        "can't evaluate field {name} in type {}",
+                                        o.type_name()
+                                    ),
+                                ));
+                            }
+                        },
                         None => {
                             return Err(self.error(
                                 node.pos(),
@@ -538,7 +582,7 @@ impl<'a> State<'a> {
                 let mut v = Value::Nil;
                 for a in args {
                     v = self.eval_arg(dot, a)?;
-                    if v.truth() == is_or {
+                    if builtins::truth(&v) == is_or {
                         return Ok(v);
                     }
                 }

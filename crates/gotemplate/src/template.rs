@@ -162,6 +162,24 @@ mod tests {
     }
 
     #[test]
+    fn errors_name_line_and_column_as_go() {
+        let e = render("e: {{ $y := .a.zz }}{{ len $y }}", values()).unwrap_err();
+        assert!(
+            e.message
+                .starts_with("template: t:1:23: executing \"t\" at <len $y>"),
+            "{}",
+            e.message
+        );
+        let e = render("a\n  b {{ .a.zz.q }}", values()).unwrap_err();
+        assert!(
+            e.message
+                .starts_with("template: t:2:7: executing \"t\" at <.a.zz.q>: nil pointer"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
     fn control_flow() {
         assert_eq!(
             render(
@@ -254,6 +272,49 @@ mod tests {
         assert_eq!(
             render("{{ 1e3 }} {{ 0x10 }} {{ 'a' }} {{ -3 }}", values()).unwrap(),
             "1000 16 97 -3"
+        );
+    }
+
+    /// A Go map type with methods, like Helm's `.Files`.
+    struct Files(Vec<&'static str>);
+
+    impl crate::Object for Files {
+        fn type_name(&self) -> &str {
+            "engine.files"
+        }
+        fn get(&self, name: &str, args: &[Value]) -> Option<Result<Value, Error>> {
+            match (name, args) {
+                ("Get", [Value::String(p)]) => Some(Ok(Value::string(format!("<{p}>")))),
+                ("Glob", [_]) => Some(Ok(Value::Object(std::rc::Rc::new(Files(vec!["a"]))))),
+                ("None", [_]) => Some(Ok(Value::Object(std::rc::Rc::new(Files(vec![]))))),
+                _ => None,
+            }
+        }
+        fn print(&self) -> String {
+            format!("files{:?}", self.0)
+        }
+        fn to_value(&self) -> Value {
+            Value::map(
+                self.0
+                    .iter()
+                    .map(|n| (n.to_string(), Value::list(vec![Value::Int(104)])))
+                    .collect(),
+            )
+        }
+    }
+
+    #[test]
+    fn objects_that_are_go_maps_range_len_index_and_test_as_maps() {
+        let mut m = BTreeMap::new();
+        m.insert(
+            "Files".to_string(),
+            Value::Object(std::rc::Rc::new(Files(vec!["a", "b"]))),
+        );
+        let data = Value::map(m);
+        let t = r#"{{ range $p, $_ := .Files.Glob "*" }}{{ $p }}={{ $.Files.Get $p }};{{ end }}{{ len .Files }} {{ index .Files "b" }} {{ if .Files.None "x" }}yes{{ else }}empty{{ end }} {{ not (.Files.None "x") }} {{ .Files }} {{ .Files.a }} {{ .Files.zz }}"#;
+        assert_eq!(
+            render(t, data).unwrap(),
+            "a=<a>;2 [104] empty true files[\"a\", \"b\"] [104] <no value>"
         );
     }
 

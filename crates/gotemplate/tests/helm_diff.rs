@@ -173,6 +173,7 @@ fn builtin_functions() {
             "{{ eq .Values.nope nil }} {{ eq 1 nil }} {{ eq nil 1 }} {{ ne nil nil }} {{ not nil }} {{ or nil 1 }} {{ and nil 1 }}",
             "{{ html \"<a href='x'>&\\\"\" }} {{ js \"a'b\\\"c<>&=\\\\\" }} {{ urlquery \"a b&c=d/é\" }}",
             "{{ print .Values.m .Values.l }}",
+            "{{ js .Values.nope }} {{ html .Values.nope 1 }} {{ urlquery nil }}",
             "{{ .Values.l | len }} {{ \"x\" | printf \"%s-%s\" \"a\" }}",
             "{{ (len .Values.l) }} {{ (index .Values.m \"c\" 1).d }} {{ (index .Values.m \"zz\").x }}",
         ],

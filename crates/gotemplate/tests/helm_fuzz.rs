@@ -18,7 +18,9 @@ const VALUES: &str = r#"{
   "list": [1, "two", 3.5, true, null], "strs": ["x", "y", "z"], "ints": [3, 1, 2],
   "empty_list": [], "empty_map": {},
   "map": {"a": 1, "b": "bee", "c": [1, 2], "d": {"e": "f", "g": null}},
-  "nested": {"l": [{"n": "first"}, {"n": "second", "x": 2.5}]}
+  "nested": {"l": [{"n": "first"}, {"n": "second", "x": 2.5}]},
+  "floats": [1e-7, 123456.7, 1e20, 1e21, -0.0, 100000, 1234567, 0.1, 2.675, 1.7976931348623157e308],
+  "text": "a<b>&'c\" é\u00a0\t\n✓", "keys": {"a-b": 1, "A": 2, "_": 3, "é": 4}
 }"#;
 
 struct Rng(u64);
@@ -157,7 +159,7 @@ impl Gen {
         let choice = if depth > 2 {
             self.rng.below(3)
         } else {
-            self.rng.below(12)
+            self.rng.below(14)
         };
         match choice {
             0 | 1 => {
@@ -252,6 +254,17 @@ impl Gen {
                     *self.rng.pick(&["eq", "ne", "lt", "le", "gt", "ge"])
                 };
                 (format!("({op} {a} {b})"), Kind::Bool)
+            }
+            11 => {
+                let f = *self
+                    .rng
+                    .pick(&["html", "js", "urlquery", "println", "print"]);
+                let a = self.operand(depth + 1).0;
+                (format!("({f} {a})"), Kind::Str)
+            }
+            12 => {
+                let i = self.rng.below(10);
+                (format!("(index $.Values.floats {i})"), Kind::Float)
             }
             _ => {
                 let inner = self.operand(depth + 1);

@@ -48,6 +48,8 @@ pub struct Token {
     pub end: usize,
     /// 1-based line of the token's start.
     pub line: u32,
+    /// Byte offset of the token's start within its line (Go's column in messages).
+    pub col: u32,
 }
 
 const LEFT: &str = "{{";
@@ -95,6 +97,8 @@ struct Lexer<'a> {
     start: usize,
     /// Line of `start`.
     line: u32,
+    /// Byte offset where that line begins.
+    line_start: usize,
     paren_depth: i32,
     out: Vec<Token>,
 }
@@ -108,6 +112,7 @@ pub fn lex(name: &str, src: &str) -> Result<Vec<Token>, Error> {
         pos: 0,
         start: 0,
         line: 1,
+        line_start: 0,
         paren_depth: 0,
         out: Vec::with_capacity(src.len() / 4),
     };
@@ -130,16 +135,20 @@ impl Lexer<'_> {
             start: self.start,
             end: self.pos,
             line: self.line,
+            col: (self.start - self.line_start) as u32,
         });
         self.skip();
     }
 
     /// Moves `start` to `pos` without emitting, counting the lines passed.
     fn skip(&mut self) {
-        self.line += self.bytes[self.start..self.pos]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count() as u32;
+        let passed = &self.bytes[self.start..self.pos];
+        let newlines = passed.iter().filter(|&&b| b == b'\n').count();
+        if newlines > 0 {
+            self.line += newlines as u32;
+            let last = passed.iter().rposition(|&b| b == b'\n').unwrap_or(0);
+            self.line_start = self.start + last + 1;
+        }
         self.start = self.pos;
     }
 
@@ -175,6 +184,7 @@ impl Lexer<'_> {
                     start: self.pos,
                     end: self.pos,
                     line: self.line,
+                    col: (self.pos - self.line_start) as u32,
                 });
                 return Ok(());
             };

@@ -8,7 +8,7 @@ pub mod lex;
 use crate::Error;
 use ast::{Arg, Branch, Command, Node, Number, Pipe, Pos};
 use lex::{Kind, Token};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 /// One named tree from a parse: the file's own body or a `define`/`block`.
 pub struct Parsed {
@@ -59,6 +59,7 @@ pub fn parse_with_limit(
         paren_depth: 0,
         paren_limit,
         trees: Vec::new(),
+        tree_index: HashMap::new(),
         functions: BTreeSet::new(),
     };
     let root = p.top_level()?;
@@ -88,6 +89,7 @@ struct Parser<'a> {
     paren_depth: usize,
     paren_limit: Option<usize>,
     trees: Vec<Parsed>,
+    tree_index: HashMap<String, usize>,
     functions: BTreeSet<String>,
 }
 
@@ -97,10 +99,9 @@ impl<'a> Parser<'a> {
     }
 
     fn pos(&self, t: Token) -> Pos {
-        let line_start = self.src[..t.start].rfind('\n').map_or(0, |i| i + 1);
         Pos {
             line: t.line,
-            col: (t.start - line_start) as u32,
+            col: t.col,
         }
     }
 
@@ -182,7 +183,7 @@ impl<'a> Parser<'a> {
 
     /// Go's `Tree.add`: a second non-empty definition of a name in one parse is an error.
     fn add(&mut self, name: String, root: Vec<Node>) -> Result<(), Error> {
-        if let Some(i) = self.trees.iter().position(|t| t.name == name) {
+        if let Some(&i) = self.tree_index.get(&name) {
             if is_empty_tree(&self.trees[i].root) {
                 self.trees[i].root = root;
             } else if !is_empty_tree(&root) {
@@ -192,6 +193,7 @@ impl<'a> Parser<'a> {
             }
             return Ok(());
         }
+        self.tree_index.insert(name.clone(), self.trees.len());
         self.trees.push(Parsed { name, root });
         Ok(())
     }
