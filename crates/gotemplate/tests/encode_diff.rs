@@ -11,7 +11,7 @@
 use gotemplate::Value;
 use gotemplate::encode::{
     from_json, from_json_array, keys_totally_ordered, to_json, to_json_indent, to_json_raw,
-    to_toml, to_yaml,
+    to_toml, to_yaml, try_to_yaml_pretty,
 };
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -428,7 +428,7 @@ fn trim_newline(mut s: String) -> String {
 
 const CASE_TEMPLATE: &str = r#"{{- $doc := fromJson .Values.doc }}
 {{- range $name, $v := $doc.cases }}
-{{ $name }}: y={{ toYaml $v | b64enc }} j={{ toJson $v | b64enc }} t={{ toToml (dict "v" $v) | b64enc }} p={{ toPrettyJson $v | b64enc }} r={{ toRawJson $v | b64enc }}{{ if kindIs "map" $v }} m={{ toToml $v | b64enc }}{{ end }}
+{{ $name }}: y={{ toYaml $v | b64enc }} j={{ toJson $v | b64enc }} t={{ toToml (dict "v" $v) | b64enc }} p={{ toPrettyJson $v | b64enc }} P={{ toYamlPretty $v | b64enc }} r={{ toRawJson $v | b64enc }}{{ if kindIs "map" $v }} m={{ toToml $v | b64enc }}{{ end }}
 {{- end }}
 "#;
 
@@ -458,6 +458,10 @@ fn expected(value: &Value, helm4: bool) -> BTreeMap<String, String> {
     let toml = |v: &Value| to_toml(v, helm4).unwrap_or_else(|e| e.to_string());
     let mut f = BTreeMap::new();
     f.insert("y".to_owned(), trim_newline(to_yaml(value)));
+    f.insert(
+        "P".to_owned(),
+        trim_newline(try_to_yaml_pretty(value).unwrap_or_default()),
+    );
     f.insert("j".to_owned(), to_json(value).unwrap_or_default());
     f.insert(
         "p".to_owned(),
@@ -730,7 +734,7 @@ fn template_values_match_helm() {
         let mut template = String::new();
         for (i, (expr, _)) in cases.iter().enumerate() {
             template.push_str(&format!(
-                "t{i:03}: y={{{{ toYaml {expr} | b64enc }}}} j={{{{ toJson {expr} | b64enc }}}} t={{{{ toToml {expr} | b64enc }}}}\n"
+                "t{i:03}: y={{{{ toYaml {expr} | b64enc }}}} j={{{{ toJson {expr} | b64enc }}}} t={{{{ toToml {expr} | b64enc }}}} P={{{{ toYamlPretty {expr} | b64enc }}}}\n"
             ));
         }
         let dir = tempdir(&format!("template-{var}"));

@@ -1,9 +1,9 @@
 //! Helm's encoding functions: `toJson`, `mustToJson`, `fromJson`, `fromJsonArray`, `toYaml`,
-//! `toToml`, and (Helm 4 only) `mustToYaml`.
+//! `toYamlPretty`, `toToml`, and (Helm 4 only) `mustToYaml`.
 //!
 //! Each reproduces the Go library Helm calls, byte for byte, because charts paste their output
 //! straight into manifests: `encoding/json` for JSON, `sigs.k8s.io/yaml` (go-yaml v2 behind a
-//! JSON round trip) for YAML, BurntSushi's encoder for TOML. Their error conventions are
+//! JSON round trip) for YAML, go-yaml v3 for `toYamlPretty`, BurntSushi's encoder for TOML. Their error conventions are
 //! Helm's: `toJson`/`toYaml` give `""`, `toToml` gives the error text, `fromJson` puts the
 //! error under the key `Error`, and the `must` forms fail the render.
 
@@ -22,7 +22,7 @@ use std::rc::Rc;
 pub use json::{from_json, from_json_array, to_json, to_json_indent, to_json_raw};
 pub use keyorder::keys_totally_ordered;
 pub use toml::to_toml;
-pub use yaml::{to_yaml, try_to_yaml};
+pub use yaml::{to_yaml, try_to_yaml, try_to_yaml_pretty};
 
 /// Why a value has no encoding; the text follows Go's where a chart author may see it (the
 /// `must` functions, `toToml`).
@@ -73,6 +73,13 @@ pub fn funcs(helm4: bool) -> FuncMap {
     add(
         "toYaml",
         Box::new(|v| match try_to_yaml(v) {
+            Err(EncodeError::TooDeep) => Err(too_deep()),
+            result => Ok(Value::string(trim_newline(result.unwrap_or_default()))),
+        }),
+    );
+    add(
+        "toYamlPretty",
+        Box::new(|v| match try_to_yaml_pretty(v) {
             Err(EncodeError::TooDeep) => Err(too_deep()),
             result => Ok(Value::string(trim_newline(result.unwrap_or_default()))),
         }),

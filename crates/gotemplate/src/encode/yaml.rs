@@ -8,7 +8,8 @@
 //! some characters Go's JSON writes raw (DEL, C1 controls, U+FFFE), and a key longer than
 //! 1024 characters of JSON, so those make `toYaml` fail as it does in Helm.
 
-use super::{EncodeError, MAX_NESTING, json, keyorder, yaml_emit};
+use super::yaml_emit::{self, Dialect};
+use super::{EncodeError, MAX_NESTING, json, keyorder};
 use crate::gofloat;
 use crate::value::Value;
 use std::rc::Rc;
@@ -39,7 +40,7 @@ pub fn to_yaml(value: &Value) -> String {
 /// `sigs.k8s.io/yaml.Marshal(value)`, with its failure (for `mustToYaml`).
 pub fn try_to_yaml(value: &Value) -> Result<String, EncodeError> {
     let node = to_node(value, &mut Vec::new())?;
-    Ok(yaml_emit::emit(&node))
+    Ok(yaml_emit::emit(&node, Dialect::V2))
 }
 
 fn to_node(value: &Value, ancestors: &mut Vec<usize>) -> Result<Node, EncodeError> {
@@ -80,9 +81,54 @@ fn to_node(value: &Value, ancestors: &mut Vec<usize>) -> Result<Node, EncodeErro
                 })
                 .collect::<Result<Vec<_>, EncodeError>>();
             ancestors.pop();
-            Node::Map(keyorder::sort_keys(entries?))
+            Node::Map(keyorder::sort_keys(entries?, false))
         }
         Value::Object(object) => to_node(&object.to_value(), ancestors)?,
+    })
+}
+
+/// Helm's `toYamlPretty` text before its trailing-newline trim: go-yaml v3's encoder (indent
+/// 2) applied to the value itself, with no JSON round trip, so a float64 prints by `%g`
+/// rules (`1e+06`), NaN and the infinities as `.nan`, `.inf`, and every string as it is.
+pub fn try_to_yaml_pretty(value: &Value) -> Result<String, EncodeError> {
+    let node = to_node_v3(value, &mut Vec::new())?;
+    Ok(yaml_emit::emit(&node, Dialect::V3))
+}
+
+fn to_node_v3(value: &Value, ancestors: &mut Vec<usize>) -> Result<Node, EncodeError> {
+    if ancestors.len() > MAX_NESTING {
+        return Err(EncodeError::TooDeep);
+    }
+    Ok(match value {
+        Value::Nil => Node::Null,
+        Value::Bool(b) => Node::Bool(*b),
+        Value::Int(n) => Node::Int(*n),
+        Value::Float(f) => Node::Float(*f),
+        Value::String(s) => Node::Str(s.clone()),
+        Value::List(items) => {
+            ancestors.push(0);
+            let nodes = items
+                .iter()
+                .map(|v| to_node_v3(v, ancestors))
+                .collect::<Result<Vec<_>, _>>();
+            ancestors.pop();
+            Node::Seq(nodes?)
+        }
+        Value::Map(map) => {
+            let id = Rc::as_ptr(map) as *const () as usize;
+            if ancestors.contains(&id) {
+                return Err(EncodeError::Cycle);
+            }
+            ancestors.push(id);
+            let entries = map
+                .borrow()
+                .iter()
+                .map(|(k, v)| Ok((k.clone(), to_node_v3(v, ancestors)?)))
+                .collect::<Result<Vec<_>, EncodeError>>();
+            ancestors.pop();
+            Node::Map(keyorder::sort_keys(entries?, true))
+        }
+        Value::Object(object) => to_node_v3(&object.to_value(), ancestors)?,
     })
 }
 
@@ -236,6 +282,20 @@ mod tests {
         }
         assert!(try_to_yaml(&shallow).is_ok());
         assert!(json::to_json(&shallow).is_ok());
+    }
+
+    #[test]
+    fn pretty_is_go_yaml_v3_without_json() {
+        let v = parse(r#"{"f":1e6,"k":["a",{"b":"yes","c":"x\ty"}],"t":"a\tb\nc","n":"\u0085"}"#)
+            .unwrap();
+        assert_eq!(
+            try_to_yaml_pretty(&v).unwrap(),
+            "f: 1e+06\nk:\n  - a\n  - b: \"yes\"\n    c: \"x\\ty\"\n\"n\": \"\\N\"\nt: |-\n  a\tb\n  c\n"
+        );
+        assert_eq!(
+            try_to_yaml_pretty(&Value::Float(f64::NAN)).unwrap(),
+            ".nan\n"
+        );
     }
 
     #[test]
