@@ -9,13 +9,13 @@
 //! 1024 characters of JSON, so those make `toYaml` fail as it does in Helm.
 
 use super::yaml_emit::{self, Dialect};
-use super::{EncodeError, MAX_NESTING, json, keyorder};
+use super::{EncodeError, deep, json, keyorder};
 use crate::gofloat;
 use crate::value::Value;
 use std::rc::Rc;
 
 /// A value as go-yaml v2 decodes the JSON of a Go value into `interface{}`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub(crate) enum Node {
     Null,
     Bool(bool),
@@ -28,6 +28,25 @@ pub(crate) enum Node {
     Map(Vec<(String, Node)>),
 }
 
+/// Dropping a tree thousands of levels deep must not recurse as deep: children are moved out
+/// onto a list and dropped one level at a time.
+impl Drop for Node {
+    fn drop(&mut self) {
+        let mut pending = Vec::new();
+        let take = |node: &mut Node, pending: &mut Vec<Node>| match node {
+            Node::Seq(items) => pending.append(items),
+            Node::Map(entries) => pending.extend(entries.drain(..).map(|(_, n)| n)),
+            _ => {}
+        };
+        take(self, &mut pending);
+        while let Some(mut node) = pending.pop() {
+            take(&mut node, &mut pending);
+        }
+    }
+}
+
+/// go-yaml's scanner refuses JSON arrays and objects nested deeper than this.
+const MAX_FLOW_LEVEL: usize = 10_000;
 /// A flow-context simple key (a JSON object key) must end within this many characters.
 const MAX_SIMPLE_KEY: usize = 1024;
 
@@ -44,9 +63,14 @@ pub fn try_to_yaml(value: &Value) -> Result<String, EncodeError> {
 }
 
 fn to_node(value: &Value, ancestors: &mut Vec<usize>) -> Result<Node, EncodeError> {
-    if ancestors.len() > MAX_NESTING {
+    let container = matches!(value, Value::List(_) | Value::Map(_));
+    if container && ancestors.len() >= MAX_FLOW_LEVEL {
         return Err(EncodeError::TooDeep);
     }
+    deep(|| to_node_here(value, ancestors))
+}
+
+fn to_node_here(value: &Value, ancestors: &mut Vec<usize>) -> Result<Node, EncodeError> {
     Ok(match value {
         Value::Nil => Node::Null,
         Value::Bool(b) => Node::Bool(*b),
@@ -96,9 +120,10 @@ pub fn try_to_yaml_pretty(value: &Value) -> Result<String, EncodeError> {
 }
 
 fn to_node_v3(value: &Value, ancestors: &mut Vec<usize>) -> Result<Node, EncodeError> {
-    if ancestors.len() > MAX_NESTING {
-        return Err(EncodeError::TooDeep);
-    }
+    deep(|| to_node_v3_here(value, ancestors))
+}
+
+fn to_node_v3_here(value: &Value, ancestors: &mut Vec<usize>) -> Result<Node, EncodeError> {
     Ok(match value {
         Value::Nil => Node::Null,
         Value::Bool(b) => Node::Bool(*b),
@@ -259,29 +284,58 @@ mod tests {
     }
 
     #[test]
-    fn nesting_is_bounded_not_a_stack_overflow() {
-        let mut v = Value::Int(1);
-        for _ in 0..100_000 {
-            v = Value::list(vec![v]);
+    fn deep_values_follow_go_limits_on_a_small_stack() {
+        fn nested(levels: usize) -> Value {
+            let mut v = Value::Int(1);
+            for _ in 0..levels {
+                v = Value::list(vec![v]);
+            }
+            v
         }
-        assert_eq!(try_to_yaml(&v), Err(EncodeError::TooDeep));
-        assert_eq!(json::to_json(&v), Err(EncodeError::TooDeep));
-        assert_eq!(super::super::to_toml(&v, true), Err(EncodeError::TooDeep));
-        let deep_text = "[".repeat(100_000);
-        assert!(json::parse(&deep_text).is_err());
-        // Dropping a value this deep recurses too: unwind it one level at a time.
+        /// Drops a nested list one level at a time (`Value` itself drops recursively).
+        fn unwind(mut v: Value) {
+            while let Value::List(items) = v {
+                v = match Rc::try_unwrap(items) {
+                    Ok(mut items) => items.pop().unwrap_or(Value::Nil),
+                    Err(_) => Value::Nil,
+                };
+            }
+        }
+        // A thread with a small stack: the encoders grow it instead of overflowing.
+        std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(|| {
+                let at_limit = nested(MAX_FLOW_LEVEL);
+                assert!(try_to_yaml(&at_limit).is_ok());
+                assert!(try_to_yaml_pretty(&at_limit).is_ok());
+                let beyond = Value::list(vec![at_limit]);
+                // go-yaml's scanner stops at 10,000 levels; JSON, v3 and TOML have no limit.
+                assert_eq!(try_to_yaml(&beyond), Err(EncodeError::TooDeep));
+                assert!(json::to_json(&beyond).is_ok());
+                assert!(try_to_yaml_pretty(&beyond).is_ok());
+                assert!(super::super::to_toml(&beyond, true).is_ok());
+                unwind(beyond);
+                // encoding/json refuses documents nested deeper than 10,000 levels.
+                let text = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+                assert!(json::parse(&text(10_000)).is_ok_and(unwind_ok));
+                assert_eq!(
+                    json::parse(&text(10_001)).unwrap_err(),
+                    "invalid character '[' exceeded max depth"
+                );
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+    }
+
+    fn unwind_ok(mut v: Value) -> bool {
         while let Value::List(items) = v {
-            v = match std::rc::Rc::try_unwrap(items) {
+            v = match Rc::try_unwrap(items) {
                 Ok(mut items) => items.pop().unwrap_or(Value::Nil),
                 Err(_) => Value::Nil,
             };
         }
-        let mut shallow = Value::Int(1);
-        for _ in 0..super::MAX_NESTING {
-            shallow = Value::list(vec![shallow]);
-        }
-        assert!(try_to_yaml(&shallow).is_ok());
-        assert!(json::to_json(&shallow).is_ok());
+        true
     }
 
     #[test]

@@ -141,6 +141,10 @@ impl Emitter {
     }
 
     fn node(&mut self, node: &Node, mapping: bool, simple_key: bool) {
+        super::deep(|| self.node_here(node, mapping, simple_key));
+    }
+
+    fn node_here(&mut self, node: &Node, mapping: bool, simple_key: bool) {
         self.mapping_context = mapping;
         self.simple_key_context = simple_key;
         match node {
