@@ -11,7 +11,7 @@
 use gotemplate::Value;
 use gotemplate::encode::{
     from_json, from_json_array, keys_totally_ordered, to_json, to_json_indent, to_json_raw,
-    to_toml, to_yaml,
+    to_toml, to_yaml, try_to_yaml_pretty,
 };
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -428,7 +428,7 @@ fn trim_newline(mut s: String) -> String {
 
 const CASE_TEMPLATE: &str = r#"{{- $doc := fromJson .Values.doc }}
 {{- range $name, $v := $doc.cases }}
-{{ $name }}: y={{ toYaml $v | b64enc }} j={{ toJson $v | b64enc }} t={{ toToml (dict "v" $v) | b64enc }} p={{ toPrettyJson $v | b64enc }} r={{ toRawJson $v | b64enc }}{{ if kindIs "map" $v }} m={{ toToml $v | b64enc }}{{ end }}
+{{ $name }}: y={{ toYaml $v | b64enc }} j={{ toJson $v | b64enc }} t={{ toToml (dict "v" $v) | b64enc }} p={{ toPrettyJson $v | b64enc }} P={{ toYamlPretty $v | b64enc }} r={{ toRawJson $v | b64enc }}{{ if kindIs "map" $v }} m={{ toToml $v | b64enc }}{{ end }}
 {{- end }}
 "#;
 
@@ -458,6 +458,10 @@ fn expected(value: &Value, helm4: bool) -> BTreeMap<String, String> {
     let toml = |v: &Value| to_toml(v, helm4).unwrap_or_else(|e| e.to_string());
     let mut f = BTreeMap::new();
     f.insert("y".to_owned(), trim_newline(to_yaml(value)));
+    f.insert(
+        "P".to_owned(),
+        trim_newline(try_to_yaml_pretty(value).unwrap_or_default()),
+    );
     f.insert("j".to_owned(), to_json(value).unwrap_or_default());
     f.insert(
         "p".to_owned(),
@@ -730,7 +734,7 @@ fn template_values_match_helm() {
         let mut template = String::new();
         for (i, (expr, _)) in cases.iter().enumerate() {
             template.push_str(&format!(
-                "t{i:03}: y={{{{ toYaml {expr} | b64enc }}}} j={{{{ toJson {expr} | b64enc }}}} t={{{{ toToml {expr} | b64enc }}}}\n"
+                "t{i:03}: y={{{{ toYaml {expr} | b64enc }}}} j={{{{ toJson {expr} | b64enc }}}} t={{{{ toToml {expr} | b64enc }}}} P={{{{ toYamlPretty {expr} | b64enc }}}}\n"
             ));
         }
         let dir = tempdir(&format!("template-{var}"));
@@ -820,4 +824,51 @@ fn must_functions_follow_each_version() {
         }
         let _ = std::fs::remove_dir_all(&dir);
     }
+}
+
+/// Go's limits on nesting, at and past the boundary: go-yaml reads JSON nested up to 10,000
+/// levels (`toYaml` of a deeper value is ""), `encoding/json` parses up to 10,000, and
+/// `toJson`, `toYamlPretty` and `toToml` have no limit. A chart can build such values in a
+/// loop; the encoders grow their stack rather than overflow it.
+#[test]
+fn deep_nesting_matches_helm() {
+    let doc = format!("{}1{}", "[".repeat(10_000), "]".repeat(10_000));
+    let template = r#"{{- $v := fromJsonArray .Values.doc }}{{ $w := list $v }}
+a: y={{ toYaml $v | b64enc }} P={{ toYamlPretty $w | b64enc }} t={{ toToml (dict "v" $w) | b64enc }}
+b: y={{ toYaml $w | b64enc }} j={{ toJson $w | b64enc }}
+c: f={{ fromJsonArray (printf "[%s]" .Values.doc) | toJson | b64enc }}
+"#;
+    let v = from_json_array(&doc);
+    let w = Value::list(vec![v.clone()]);
+    let mut wrapped = BTreeMap::new();
+    wrapped.insert("v".to_owned(), w.clone());
+    let ours = [
+        ("a", "y", trim_newline(to_yaml(&v))),
+        ("a", "P", trim_newline(try_to_yaml_pretty(&w).unwrap())),
+        ("a", "t", to_toml(&Value::map(wrapped), true).unwrap()),
+        ("b", "y", trim_newline(to_yaml(&w))),
+        ("b", "j", to_json(&w).unwrap()),
+        (
+            "c",
+            "f",
+            to_json(&from_json_array(&format!("[{doc}]"))).unwrap(),
+        ),
+    ];
+    assert_eq!(ours[3].2, "", "one level past go-yaml's limit");
+    let dir = tempdir("deep");
+    write_chart(&dir, template, &format!("doc: {}\n", yaml_quoted(&doc)));
+    for var in ["STRATA_TEST_HELM3", "STRATA_TEST_HELM4"] {
+        let rendered = run_helm(&helm(var), &dir).unwrap_or_else(|e| panic!("{var}: {e}"));
+        let got = fields(&rendered);
+        for (line, field, text) in &ours {
+            assert!(
+                &got[*line][*field] == text,
+                "{var} {line}.{field}: helm {} bytes, ours {} bytes",
+                got[*line][*field].len(),
+                text.len()
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    std::mem::forget((v, w));
 }

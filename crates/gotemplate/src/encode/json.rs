@@ -6,7 +6,7 @@
 //! keeps its last value, and a malformed document fails with Go's wording, because Helm puts
 //! that text into the result where a template may print it.
 
-use super::{EncodeError, MAX_NESTING};
+use super::{EncodeError, deep};
 use crate::gofloat;
 use crate::value::Value;
 use std::collections::BTreeMap;
@@ -63,10 +63,11 @@ impl<'a> Writer<'a> {
     }
 
     fn value(&mut self, value: &Value) -> Result<(), EncodeError> {
+        deep(|| self.value_here(value))
+    }
+
+    fn value_here(&mut self, value: &Value) -> Result<(), EncodeError> {
         let depth = self.ancestors.len();
-        if depth > MAX_NESTING {
-            return Err(EncodeError::TooDeep);
-        }
         match value {
             Value::Nil => self.out.push_str("null"),
             Value::Bool(b) => self.out.push_str(if *b { "true" } else { "false" }),
@@ -214,35 +215,6 @@ fn type_error(value: &Value, target: &str) -> String {
     format!("json: cannot unmarshal {kind} into Go value of type {target}")
 }
 
-/// Refuses a document nested deeper than [`MAX_NESTING`] (before the recursive parser sees
-/// it), counting the brackets outside strings.
-pub fn check_nesting(text: &str) -> Result<(), crate::Error> {
-    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
-    for b in text.bytes() {
-        if in_string {
-            match b {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        match b {
-            b'"' => in_string = true,
-            b'[' | b'{' => {
-                depth += 1;
-                if depth > MAX_NESTING {
-                    return Err(crate::Error::new(EncodeError::TooDeep.to_string()));
-                }
-            }
-            b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    Ok(())
-}
-
 /// `json.Unmarshal` of `text` into `interface{}`, with Go's error text.
 pub fn parse(text: &str) -> Result<Value, String> {
     match parse_lenient(text)? {
@@ -255,12 +227,11 @@ pub fn parse(text: &str) -> Result<Value, String> {
 /// Go reports for the first such number; a syntax error anywhere comes first, because Go
 /// checks the whole document before it decodes.
 fn parse_lenient(text: &str) -> Result<(Value, Option<String>), String> {
-    // The parser recurses per level: a deeper document is refused before it starts.
-    check_nesting(text).map_err(|e| e.message)?;
     let mut p = Parser {
         s: text.as_bytes(),
         i: 0,
         overflow: None,
+        depth: 0,
     };
     p.skip_ws();
     let value = p.value()?;
@@ -275,7 +246,12 @@ struct Parser<'a> {
     s: &'a [u8],
     i: usize,
     overflow: Option<String>,
+    /// Open arrays and objects; Go refuses more than 10,000.
+    depth: usize,
 }
+
+/// `encoding/json`'s `maxNestingDepth`.
+const MAX_JSON_DEPTH: usize = 10_000;
 
 const END: &str = "unexpected end of JSON input";
 
@@ -301,8 +277,21 @@ impl Parser<'_> {
     fn value(&mut self) -> Result<Value, String> {
         match self.peek() {
             None => Err(END.into()),
-            Some(b'{') => self.object(),
-            Some(b'[') => self.array(),
+            Some(b'{' | b'[') if self.depth == MAX_JSON_DEPTH => {
+                Err(self.invalid("exceeded max depth"))
+            }
+            Some(b'{') => deep(|| {
+                self.depth += 1;
+                let v = self.object();
+                self.depth -= 1;
+                v
+            }),
+            Some(b'[') => deep(|| {
+                self.depth += 1;
+                let v = self.array();
+                self.depth -= 1;
+                v
+            }),
             Some(b'"') => Ok(Value::string(self.string()?)),
             Some(b't') => self.literal("true", Value::Bool(true)),
             Some(b'f') => self.literal("false", Value::Bool(false)),

@@ -23,10 +23,13 @@ fn is_digit(c: char) -> bool {
         || (!c.is_ascii() && get_general_category(c) == GeneralCategory::DecimalNumber)
 }
 
-/// `keyList.Less(a, b)` for two string keys.
-pub(crate) fn less(a: &[char], b: &[char]) -> bool {
+/// `keyList.Less(a, b)` for two string keys. go-yaml v3 (`v3`) differs in one rule: after a
+/// digit a letter sorts before a non-letter (`a1b` before `a1-`).
+pub(crate) fn less(a: &[char], b: &[char], v3: bool) -> bool {
+    let mut after_digit = false;
     for i in 0..a.len().min(b.len()) {
         if a[i] == b[i] {
+            after_digit = is_digit(a[i]);
             continue;
         }
         let al = is_letter(a[i]);
@@ -35,7 +38,7 @@ pub(crate) fn less(a: &[char], b: &[char]) -> bool {
             return a[i] < b[i];
         }
         if al || bl {
-            return bl;
+            return if v3 && after_digit { al } else { bl };
         }
         let (mut an, mut bn): (i64, i64) = (0, 0);
         if a[i] == '0' || b[i] == '0' {
@@ -71,29 +74,34 @@ pub(crate) fn less(a: &[char], b: &[char]) -> bool {
     a.len() < b.len()
 }
 
-/// Whether go-yaml's key order is consistent over `keys` (a strict weak order). It is not
+/// Whether go-yaml's key order (v2's and v3's) is consistent over `keys` (a strict weak order). It is not
 /// for some sets mixing leading zeros with other numbers (`01`, `0b-1`, `1:30` form a cycle);
 /// Go then writes such a map in an order that changes with its random map iteration, so no
 /// encoder can match Helm there.
 pub fn keys_totally_ordered(keys: &[&str]) -> bool {
     let keys: Vec<Vec<char>> = keys.iter().map(|k| k.chars().collect()).collect();
-    keys.iter().all(|a| {
-        keys.iter()
-            .all(|b| !less(a, b) || keys.iter().all(|c| !less(b, c) || less(a, c)))
+    [false, true].into_iter().all(|v3| {
+        let less = |a: &[char], b: &[char]| less(a, b, v3);
+        keys.iter().all(|a| {
+            keys.iter()
+                .all(|b| !less(a, b) || keys.iter().all(|c| !less(b, c) || less(a, c)))
+        })
     })
 }
 
 /// Sorts `entries` by their keys in go-yaml's order. A merge sort of our own: `less` is not a
 /// total order for every set of keys (no more than in Go), and a sort that may panic on an
 /// inconsistent comparison must not see untrusted keys.
-pub(crate) fn sort_keys<T>(entries: Vec<(String, T)>) -> Vec<(String, T)> {
+pub(crate) fn sort_keys<T>(entries: Vec<(String, T)>, v3: bool) -> Vec<(String, T)> {
     if entries.len() < 2 {
         return entries;
     }
     let keys: Vec<Vec<char>> = entries.iter().map(|(k, _)| k.chars().collect()).collect();
     let mut order: Vec<usize> = (0..entries.len()).collect();
     let mut scratch = order.clone();
-    merge_sort(&mut order, &mut scratch, &|a, b| less(&keys[a], &keys[b]));
+    merge_sort(&mut order, &mut scratch, &|a, b| {
+        less(&keys[a], &keys[b], v3)
+    });
     let mut slots: Vec<Option<(String, T)>> = entries.into_iter().map(Some).collect();
     order
         .into_iter()
@@ -133,9 +141,9 @@ fn merge_sort(items: &mut [usize], scratch: &mut [usize], less: &dyn Fn(usize, u
 fn cmp(a: &str, b: &str) -> std::cmp::Ordering {
     use std::cmp::Ordering;
     let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
-    if less(&a, &b) {
+    if less(&a, &b, false) {
         Ordering::Less
-    } else if less(&b, &a) {
+    } else if less(&b, &a, false) {
         Ordering::Greater
     } else {
         Ordering::Equal
@@ -151,10 +159,11 @@ mod tests {
         let keys = [
             "a10", "a9", "b", "A", "1", "01", "10", "2", "-x", "_", "", "é", "z",
         ];
-        let sorted: Vec<String> = sort_keys(keys.iter().map(|k| (k.to_string(), ())).collect())
-            .into_iter()
-            .map(|(k, _)| k)
-            .collect();
+        let sorted: Vec<String> =
+            sort_keys(keys.iter().map(|k| (k.to_string(), ())).collect(), false)
+                .into_iter()
+                .map(|(k, _)| k)
+                .collect();
         assert_eq!(
             sorted,
             [

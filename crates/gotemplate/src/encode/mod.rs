@@ -1,9 +1,9 @@
 //! Helm's encoding functions: `toJson`, `mustToJson`, `fromJson`, `fromJsonArray`, `toYaml`,
-//! `toToml`, and (Helm 4 only) `mustToYaml`.
+//! `toYamlPretty`, `toToml`, and (Helm 4 only) `mustToYaml`.
 //!
 //! Each reproduces the Go library Helm calls, byte for byte, because charts paste their output
 //! straight into manifests: `encoding/json` for JSON, `sigs.k8s.io/yaml` (go-yaml v2 behind a
-//! JSON round trip) for YAML, BurntSushi's encoder for TOML. Their error conventions are
+//! JSON round trip) for YAML, go-yaml v3 for `toYamlPretty`, BurntSushi's encoder for TOML. Their error conventions are
 //! Helm's: `toJson`/`toYaml` give `""`, `toToml` gives the error text, `fromJson` puts the
 //! error under the key `Error`, and the `must` forms fail the render.
 
@@ -22,7 +22,7 @@ use std::rc::Rc;
 pub use json::{from_json, from_json_array, to_json, to_json_indent, to_json_raw};
 pub use keyorder::keys_totally_ordered;
 pub use toml::to_toml;
-pub use yaml::{to_yaml, try_to_yaml};
+pub use yaml::{to_yaml, try_to_yaml, try_to_yaml_pretty};
 
 /// Why a value has no encoding; the text follows Go's where a chart author may see it (the
 /// `must` functions, `toToml`).
@@ -37,8 +37,9 @@ pub enum EncodeError {
     /// A map key longer than YAML's simple-key limit or holding a line break.
     #[error("yaml: did not find expected ',' or '}}'")]
     KeyTooLong,
-    /// Nested deeper than [`MAX_NESTING`]: not a Go error but this crate's limit.
-    #[error("value nested deeper than {MAX_NESTING} levels")]
+    /// go-yaml's scanner refuses JSON nested deeper than 10,000 levels (so `toYaml` of such a
+    /// value is "" in Helm).
+    #[error("yaml: exceeded max depth of 10000")]
     TooDeep,
     #[error("{0}")]
     Toml(String),
@@ -47,12 +48,14 @@ pub enum EncodeError {
 /// A function of one template argument.
 type OneArg = dyn Fn(&Value) -> Result<Value, Error>;
 
-/// How deep the encoders (and `fromJson`) follow nested lists and maps. Go has no such limit
-/// below 10,000 levels, but a recursion that deep would overflow a thread's stack here, and a
-/// chart can build such a value in a loop. Real values are a few dozen levels deep; past this
-/// one the functions fail the render (rather than return Helm's "" or a different text), so a
-/// caller that falls back to Helm on an error keeps Helm's output.
-pub const MAX_NESTING: usize = 200;
+/// Runs a recursive step on a stack that has room for it. Go's stacks grow, so Helm encodes a
+/// value nested thousands of levels deep (a chart can build one in a loop); a recursion that
+/// deep would overflow a Rust thread's stack, so each level asks for more when it runs low.
+pub(crate) fn deep<R>(f: impl FnOnce() -> R) -> R {
+    const RED_ZONE: usize = 128 * 1024;
+    const GROW: usize = 4 * 1024 * 1024;
+    stacker::maybe_grow(RED_ZONE, GROW, f)
+}
 
 /// The encoding functions Helm registers; `helm4` adds `mustToYaml`, which Helm 3 does not
 /// have (a chart using it fails to parse there). `mustToJson` is in both: Helm 4 defines it,
@@ -65,16 +68,17 @@ pub fn funcs(helm4: bool) -> FuncMap {
     };
     add(
         "toJson",
-        Box::new(|v| match to_json(v) {
-            Err(EncodeError::TooDeep) => Err(too_deep()),
-            result => Ok(Value::string(result.unwrap_or_default())),
-        }),
+        Box::new(|v| Ok(Value::string(to_json(v).unwrap_or_default()))),
     );
     add(
         "toYaml",
-        Box::new(|v| match try_to_yaml(v) {
-            Err(EncodeError::TooDeep) => Err(too_deep()),
-            result => Ok(Value::string(trim_newline(result.unwrap_or_default()))),
+        Box::new(|v| Ok(Value::string(trim_newline(to_yaml(v))))),
+    );
+    add(
+        "toYamlPretty",
+        Box::new(|v| {
+            let text = try_to_yaml_pretty(v).unwrap_or_default();
+            Ok(Value::string(trim_newline(text)))
         }),
     );
     add(
@@ -87,27 +91,15 @@ pub fn funcs(helm4: bool) -> FuncMap {
                     "reflect: call of reflect.Value.Type on zero Value",
                 ));
             }
-            match to_toml(v, helm4) {
-                Err(EncodeError::TooDeep) => Err(too_deep()),
-                result => Ok(Value::string(result.unwrap_or_else(|e| e.to_string()))),
-            }
+            Ok(Value::string(
+                to_toml(v, helm4).unwrap_or_else(|e| e.to_string()),
+            ))
         }),
     );
-    add(
-        "fromJson",
-        Box::new(|v| {
-            let text = string_arg(v)?;
-            json::check_nesting(text)?;
-            Ok(from_json(text))
-        }),
-    );
+    add("fromJson", Box::new(|v| Ok(from_json(string_arg(v)?))));
     add(
         "fromJsonArray",
-        Box::new(|v| {
-            let text = string_arg(v)?;
-            json::check_nesting(text)?;
-            Ok(from_json_array(text))
-        }),
+        Box::new(|v| Ok(from_json_array(string_arg(v)?))),
     );
     // Helm 4 defines mustToJson itself; Helm 3 has Sprig's, which behaves the same.
     add(
@@ -125,10 +117,6 @@ pub fn funcs(helm4: bool) -> FuncMap {
         );
     }
     map
-}
-
-fn too_deep() -> Error {
-    Error::new(EncodeError::TooDeep.to_string())
 }
 
 /// The error a `must` function fails the render with (sigs.k8s.io/yaml wraps JSON failures).
@@ -190,35 +178,10 @@ mod tests {
         }
     }
 
-    /// Too deep is a failed render, not Helm's quiet "": a caller falling back to Helm on
-    /// errors then prints Helm's text.
+    /// Arity and argument types are checked as Go checks a call.
     #[test]
-    fn too_deep_fails_the_call() {
-        let mut v = Value::Int(1);
-        for _ in 0..=MAX_NESTING {
-            v = Value::list(vec![v]);
-        }
-        let deep_json = Value::string("[".repeat(MAX_NESTING + 1));
+    fn arguments_are_checked() {
         let funcs = funcs(true);
-        for (name, arg) in [
-            ("toYaml", &v),
-            ("toJson", &v),
-            ("toToml", &v),
-            ("mustToYaml", &v),
-            ("mustToJson", &v),
-            ("fromJson", &deep_json),
-            ("fromJsonArray", &deep_json),
-        ] {
-            let f = funcs.get(name).unwrap();
-            let err = f(&mut NoCall, std::slice::from_ref(arg))
-                .map(|v| format!("{name} gave {v:?}"))
-                .unwrap_err();
-            assert!(
-                err.message.contains("nested deeper"),
-                "{name}: {}",
-                err.message
-            );
-        }
         assert_eq!(
             funcs.get("toYaml").unwrap()(&mut NoCall, &[])
                 .unwrap_err()

@@ -5,17 +5,23 @@
 /// Whether go-yaml v2 resolves the plain scalar `s` to a string (and it is not a YAML 1.1
 /// base-60 float, which go-yaml quotes for other readers' sake).
 pub(crate) fn plain_is_string(s: &str) -> bool {
-    resolves_to_string(s) && !is_base60_float(s)
+    resolves_to_string(s, false) && !is_base60_float(s)
 }
 
-fn resolves_to_string(s: &str) -> bool {
+/// The same question for go-yaml v3, whose resolver drops the YAML 1.1 words (`yes`, `on`)
+/// but whose encoder still quotes them, and which also reads `0o`-prefixed octals.
+pub(crate) fn plain_is_string_v3(s: &str) -> bool {
+    resolves_to_string(s, true) && !is_base60_float(s)
+}
+
+fn resolves_to_string(s: &str, v3: bool) -> bool {
     let Some(&first) = s.as_bytes().first() else {
         return false; // "" is null
     };
     match first {
         b'y' | b'Y' | b'n' | b'N' | b't' | b'T' | b'f' | b'F' | b'o' | b'O' | b'~' => !in_map(s),
         b'.' => !in_map(s) && !go_parse_float_ok(s),
-        b'+' | b'-' | b'0'..=b'9' => !in_map(s) && !signed_or_digit_is_special(s),
+        b'+' | b'-' | b'0'..=b'9' => !in_map(s) && !signed_or_digit_is_special(s, v3),
         _ => true,
     }
 }
@@ -66,7 +72,7 @@ fn in_map(s: &str) -> bool {
 
 /// A scalar starting with a sign or digit: a timestamp, an int (any base Go's `ParseInt`
 /// with base 0 reads, underscores removed), a uint, a float, or `0b` binary forms.
-fn signed_or_digit_is_special(s: &str) -> bool {
+fn signed_or_digit_is_special(s: &str, v3: bool) -> bool {
     if super::timestamp::is_timestamp(s) {
         return true;
     }
@@ -82,6 +88,15 @@ fn signed_or_digit_is_special(s: &str) -> bool {
     }
     if let Some(rest) = plain.strip_prefix("-0b") {
         return parse_signed_radix(&format!("-{rest}"), 2).is_some();
+    }
+    if v3 {
+        if let Some(rest) = plain.strip_prefix("0o") {
+            return parse_signed_radix(rest, 8).is_some()
+                || parse_unsigned_radix(rest, 8).is_some();
+        }
+        if let Some(rest) = plain.strip_prefix("-0o") {
+            return parse_signed_radix(&format!("-{rest}"), 8).is_some();
+        }
     }
     false
 }

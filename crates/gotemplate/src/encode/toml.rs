@@ -6,7 +6,7 @@
 //! nil map values are left out, and a list holding a nil fails. Helm 3 (BurntSushi v1.4)
 //! writes a float64 with `'f'` digits, Helm 4 (v1.6) with `'g'` digits (`1e+06`).
 
-use super::{EncodeError, MAX_NESTING};
+use super::{EncodeError, deep};
 use crate::gofloat;
 use crate::value::Value;
 
@@ -15,7 +15,6 @@ pub fn to_toml(value: &Value, helm4: bool) -> Result<String, EncodeError> {
     let mut enc = Encoder {
         out: String::new(),
         helm4,
-        depth: 0,
     };
     enc.encode(&[], value)?;
     Ok(enc.out)
@@ -39,20 +38,17 @@ fn err(message: &str) -> EncodeError {
 /// `tomlTypeOfGo`, reduced to what the encoder branches on; it fails on a list with a nil
 /// element anywhere below it, as the library's `isTableArray` does.
 fn kind(value: &Value) -> Result<Kind, EncodeError> {
-    kind_at(value, 0)
+    deep(|| kind_here(value))
 }
 
-fn kind_at(value: &Value, depth: usize) -> Result<Kind, EncodeError> {
-    if depth > MAX_NESTING {
-        return Err(EncodeError::TooDeep);
-    }
+fn kind_here(value: &Value) -> Result<Kind, EncodeError> {
     Ok(match value {
         Value::Nil => Kind::Nil,
         Value::Map(_) => Kind::Table,
         Value::List(items) => {
             let mut all_tables = !items.is_empty();
             for item in items.iter() {
-                match kind_at(item, depth + 1)? {
+                match kind(item)? {
                     Kind::Nil => return Err(err(NIL_ELEMENT)),
                     Kind::Table => {}
                     _ => all_tables = false,
@@ -64,7 +60,7 @@ fn kind_at(value: &Value, depth: usize) -> Result<Kind, EncodeError> {
                 Kind::Other
             }
         }
-        Value::Object(o) => kind_at(&o.to_value(), depth + 1)?,
+        Value::Object(o) => kind(&o.to_value())?,
         _ => Kind::Other,
     })
 }
@@ -72,7 +68,6 @@ fn kind_at(value: &Value, depth: usize) -> Result<Kind, EncodeError> {
 struct Encoder {
     out: String,
     helm4: bool,
-    depth: usize,
 }
 
 impl Encoder {
@@ -90,13 +85,7 @@ impl Encoder {
     }
 
     fn encode(&mut self, key: &[String], value: &Value) -> Result<(), EncodeError> {
-        self.depth += 1;
-        if self.depth > MAX_NESTING {
-            return Err(EncodeError::TooDeep);
-        }
-        let result = self.encode_inner(key, value);
-        self.depth -= 1;
-        result
+        deep(|| self.encode_inner(key, value))
     }
 
     fn encode_inner(&mut self, key: &[String], value: &Value) -> Result<(), EncodeError> {
@@ -224,10 +213,10 @@ impl Encoder {
 
     /// `eElement`: a value inside a key/value pair or an array.
     fn element(&mut self, value: &Value) -> Result<(), EncodeError> {
-        self.depth += 1;
-        if self.depth > MAX_NESTING {
-            return Err(EncodeError::TooDeep);
-        }
+        deep(|| self.element_here(value))
+    }
+
+    fn element_here(&mut self, value: &Value) -> Result<(), EncodeError> {
         match value {
             Value::Nil => return Err(err(NIL_ELEMENT)),
             Value::Bool(b) => self.out.push_str(if *b { "true" } else { "false" }),
@@ -247,7 +236,6 @@ impl Encoder {
             Value::Map(_) => self.map_body(&[], value, true)?,
             Value::Object(o) => self.element(&o.to_value())?,
         }
-        self.depth -= 1;
         Ok(())
     }
 

@@ -8,13 +8,14 @@
 //! some characters Go's JSON writes raw (DEL, C1 controls, U+FFFE), and a key longer than
 //! 1024 characters of JSON, so those make `toYaml` fail as it does in Helm.
 
-use super::{EncodeError, MAX_NESTING, json, keyorder, yaml_emit};
+use super::yaml_emit::{self, Dialect};
+use super::{EncodeError, deep, json, keyorder};
 use crate::gofloat;
 use crate::value::Value;
 use std::rc::Rc;
 
 /// A value as go-yaml v2 decodes the JSON of a Go value into `interface{}`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub(crate) enum Node {
     Null,
     Bool(bool),
@@ -27,6 +28,25 @@ pub(crate) enum Node {
     Map(Vec<(String, Node)>),
 }
 
+/// Dropping a tree thousands of levels deep must not recurse as deep: children are moved out
+/// onto a list and dropped one level at a time.
+impl Drop for Node {
+    fn drop(&mut self) {
+        let mut pending = Vec::new();
+        let take = |node: &mut Node, pending: &mut Vec<Node>| match node {
+            Node::Seq(items) => pending.append(items),
+            Node::Map(entries) => pending.extend(entries.drain(..).map(|(_, n)| n)),
+            _ => {}
+        };
+        take(self, &mut pending);
+        while let Some(mut node) = pending.pop() {
+            take(&mut node, &mut pending);
+        }
+    }
+}
+
+/// go-yaml's scanner refuses JSON arrays and objects nested deeper than this.
+const MAX_FLOW_LEVEL: usize = 10_000;
 /// A flow-context simple key (a JSON object key) must end within this many characters.
 const MAX_SIMPLE_KEY: usize = 1024;
 
@@ -39,13 +59,18 @@ pub fn to_yaml(value: &Value) -> String {
 /// `sigs.k8s.io/yaml.Marshal(value)`, with its failure (for `mustToYaml`).
 pub fn try_to_yaml(value: &Value) -> Result<String, EncodeError> {
     let node = to_node(value, &mut Vec::new())?;
-    Ok(yaml_emit::emit(&node))
+    Ok(yaml_emit::emit(&node, Dialect::V2))
 }
 
 fn to_node(value: &Value, ancestors: &mut Vec<usize>) -> Result<Node, EncodeError> {
-    if ancestors.len() > MAX_NESTING {
+    let container = matches!(value, Value::List(_) | Value::Map(_));
+    if container && ancestors.len() >= MAX_FLOW_LEVEL {
         return Err(EncodeError::TooDeep);
     }
+    deep(|| to_node_here(value, ancestors))
+}
+
+fn to_node_here(value: &Value, ancestors: &mut Vec<usize>) -> Result<Node, EncodeError> {
     Ok(match value {
         Value::Nil => Node::Null,
         Value::Bool(b) => Node::Bool(*b),
@@ -80,9 +105,55 @@ fn to_node(value: &Value, ancestors: &mut Vec<usize>) -> Result<Node, EncodeErro
                 })
                 .collect::<Result<Vec<_>, EncodeError>>();
             ancestors.pop();
-            Node::Map(keyorder::sort_keys(entries?))
+            Node::Map(keyorder::sort_keys(entries?, false))
         }
         Value::Object(object) => to_node(&object.to_value(), ancestors)?,
+    })
+}
+
+/// Helm's `toYamlPretty` text before its trailing-newline trim: go-yaml v3's encoder (indent
+/// 2) applied to the value itself, with no JSON round trip, so a float64 prints by `%g`
+/// rules (`1e+06`), NaN and the infinities as `.nan`, `.inf`, and every string as it is.
+pub fn try_to_yaml_pretty(value: &Value) -> Result<String, EncodeError> {
+    let node = to_node_v3(value, &mut Vec::new())?;
+    Ok(yaml_emit::emit(&node, Dialect::V3))
+}
+
+fn to_node_v3(value: &Value, ancestors: &mut Vec<usize>) -> Result<Node, EncodeError> {
+    deep(|| to_node_v3_here(value, ancestors))
+}
+
+fn to_node_v3_here(value: &Value, ancestors: &mut Vec<usize>) -> Result<Node, EncodeError> {
+    Ok(match value {
+        Value::Nil => Node::Null,
+        Value::Bool(b) => Node::Bool(*b),
+        Value::Int(n) => Node::Int(*n),
+        Value::Float(f) => Node::Float(*f),
+        Value::String(s) => Node::Str(s.clone()),
+        Value::List(items) => {
+            ancestors.push(0);
+            let nodes = items
+                .iter()
+                .map(|v| to_node_v3(v, ancestors))
+                .collect::<Result<Vec<_>, _>>();
+            ancestors.pop();
+            Node::Seq(nodes?)
+        }
+        Value::Map(map) => {
+            let id = Rc::as_ptr(map) as *const () as usize;
+            if ancestors.contains(&id) {
+                return Err(EncodeError::Cycle);
+            }
+            ancestors.push(id);
+            let entries = map
+                .borrow()
+                .iter()
+                .map(|(k, v)| Ok((k.clone(), to_node_v3(v, ancestors)?)))
+                .collect::<Result<Vec<_>, EncodeError>>();
+            ancestors.pop();
+            Node::Map(keyorder::sort_keys(entries?, true))
+        }
+        Value::Object(object) => to_node_v3(&object.to_value(), ancestors)?,
     })
 }
 
@@ -213,29 +284,72 @@ mod tests {
     }
 
     #[test]
-    fn nesting_is_bounded_not_a_stack_overflow() {
-        let mut v = Value::Int(1);
-        for _ in 0..100_000 {
-            v = Value::list(vec![v]);
+    fn deep_values_follow_go_limits_on_a_small_stack() {
+        fn nested(levels: usize) -> Value {
+            let mut v = Value::Int(1);
+            for _ in 0..levels {
+                v = Value::list(vec![v]);
+            }
+            v
         }
-        assert_eq!(try_to_yaml(&v), Err(EncodeError::TooDeep));
-        assert_eq!(json::to_json(&v), Err(EncodeError::TooDeep));
-        assert_eq!(super::super::to_toml(&v, true), Err(EncodeError::TooDeep));
-        let deep_text = "[".repeat(100_000);
-        assert!(json::parse(&deep_text).is_err());
-        // Dropping a value this deep recurses too: unwind it one level at a time.
+        /// Drops a nested list one level at a time (`Value` itself drops recursively).
+        fn unwind(mut v: Value) {
+            while let Value::List(items) = v {
+                v = match Rc::try_unwrap(items) {
+                    Ok(mut items) => items.pop().unwrap_or(Value::Nil),
+                    Err(_) => Value::Nil,
+                };
+            }
+        }
+        // A thread with a small stack: the encoders grow it instead of overflowing.
+        std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(|| {
+                let at_limit = nested(MAX_FLOW_LEVEL);
+                assert!(try_to_yaml(&at_limit).is_ok());
+                assert!(try_to_yaml_pretty(&at_limit).is_ok());
+                let beyond = Value::list(vec![at_limit]);
+                // go-yaml's scanner stops at 10,000 levels; JSON, v3 and TOML have no limit.
+                assert_eq!(try_to_yaml(&beyond), Err(EncodeError::TooDeep));
+                assert!(json::to_json(&beyond).is_ok());
+                assert!(try_to_yaml_pretty(&beyond).is_ok());
+                assert!(super::super::to_toml(&beyond, true).is_ok());
+                unwind(beyond);
+                // encoding/json refuses documents nested deeper than 10,000 levels.
+                let text = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+                assert!(json::parse(&text(10_000)).is_ok_and(unwind_ok));
+                assert_eq!(
+                    json::parse(&text(10_001)).unwrap_err(),
+                    "invalid character '[' exceeded max depth"
+                );
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+    }
+
+    fn unwind_ok(mut v: Value) -> bool {
         while let Value::List(items) = v {
-            v = match std::rc::Rc::try_unwrap(items) {
+            v = match Rc::try_unwrap(items) {
                 Ok(mut items) => items.pop().unwrap_or(Value::Nil),
                 Err(_) => Value::Nil,
             };
         }
-        let mut shallow = Value::Int(1);
-        for _ in 0..super::MAX_NESTING {
-            shallow = Value::list(vec![shallow]);
-        }
-        assert!(try_to_yaml(&shallow).is_ok());
-        assert!(json::to_json(&shallow).is_ok());
+        true
+    }
+
+    #[test]
+    fn pretty_is_go_yaml_v3_without_json() {
+        let v = parse(r#"{"f":1e6,"k":["a",{"b":"yes","c":"x\ty"}],"t":"a\tb\nc","n":"\u0085"}"#)
+            .unwrap();
+        assert_eq!(
+            try_to_yaml_pretty(&v).unwrap(),
+            "f: 1e+06\nk:\n  - a\n  - b: \"yes\"\n    c: \"x\\ty\"\n\"n\": \"\\N\"\nt: |-\n  a\tb\n  c\n"
+        );
+        assert_eq!(
+            try_to_yaml_pretty(&Value::Float(f64::NAN)).unwrap(),
+            ".nan\n"
+        );
     }
 
     #[test]

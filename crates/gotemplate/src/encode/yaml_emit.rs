@@ -1,14 +1,23 @@
-//! go-yaml v2's emitter (a port of libyaml's) for the documents `toYaml` writes: one
-//! implicit document of block mappings and sequences, empty collections as `{}` and `[]`, no
-//! tags, anchors or flow style otherwise. The state it keeps (column, indent stack, whether the
-//! last thing written was whitespace or indentation) and the way it picks a scalar style and
-//! folds long lines at 80 columns follow libyaml, because the output must be byte-identical.
+//! go-yaml's emitter (a port of libyaml's) for the documents `toYaml` (go-yaml v2) and
+//! `toYamlPretty` (go-yaml v3, indent 2) write: one implicit document of block mappings and
+//! sequences, empty collections as `{}` and `[]`, no tags, anchors or flow style otherwise.
+//! The state it keeps (column, indent stack, whether the last thing written was whitespace or
+//! indentation) and the way it picks a scalar style and folds long lines follow libyaml,
+//! because the output must be byte-identical. v3 differs in four places: it never folds, it
+//! indents a sequence under a key, a tab keeps a string out of plain and single-quoted style
+//! (but not out of a literal block), and only a line break (not padding) counts as indentation.
 
 use super::resolve;
 use super::yaml::{Node, float_scalar};
 
 const BEST_INDENT: usize = 2;
-const BEST_WIDTH: usize = 80;
+
+/// Which go-yaml writes.
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub(crate) enum Dialect {
+    V2,
+    V3,
+}
 
 #[derive(Clone, Copy, PartialEq, Debug)]
 enum Style {
@@ -26,9 +35,14 @@ struct Analysis {
     block_allowed: bool,
 }
 
-/// Writes `node` as go-yaml v2's `Marshal` does (ending with a newline).
-pub(crate) fn emit(node: &Node) -> String {
+/// Writes `node` as go-yaml's `Marshal` does (ending with a newline).
+pub(crate) fn emit(node: &Node, dialect: Dialect) -> String {
     let mut e = Emitter {
+        v3: dialect == Dialect::V3,
+        best_width: match dialect {
+            Dialect::V2 => 80,
+            Dialect::V3 => usize::MAX,
+        },
         out: String::new(),
         indent: -1,
         indents: Vec::new(),
@@ -45,6 +59,8 @@ pub(crate) fn emit(node: &Node) -> String {
 }
 
 struct Emitter {
+    v3: bool,
+    best_width: usize,
     out: String,
     indent: isize,
     indents: Vec<isize>,
@@ -61,9 +77,11 @@ impl Emitter {
         self.column += 1;
     }
 
+    /// A new line; it counts as indentation (go-yaml v2 sets that after each call instead).
     fn put_break(&mut self) {
         self.out.push('\n');
         self.column = 0;
+        self.indention = true;
     }
 
     /// Copies one character of a scalar; a line break other than `\n` is written as itself and
@@ -74,6 +92,7 @@ impl Emitter {
         } else {
             self.out.push(c);
             self.column = 0;
+            self.indention = true;
         }
     }
 
@@ -99,7 +118,9 @@ impl Emitter {
             self.put(' ');
         }
         self.whitespace = true;
-        self.indention = true;
+        if !self.v3 {
+            self.indention = true;
+        }
     }
 
     fn write_indicator(
@@ -120,6 +141,10 @@ impl Emitter {
     }
 
     fn node(&mut self, node: &Node, mapping: bool, simple_key: bool) {
+        super::deep(|| self.node_here(node, mapping, simple_key));
+    }
+
+    fn node_here(&mut self, node: &Node, mapping: bool, simple_key: bool) {
         self.mapping_context = mapping;
         self.simple_key_context = simple_key;
         match node {
@@ -128,7 +153,7 @@ impl Emitter {
             Node::Int(n) => self.scalar(&n.to_string(), Style::Plain),
             Node::Uint(n) => self.scalar(&n.to_string(), Style::Plain),
             Node::Float(f) => self.scalar(&float_scalar(*f), Style::Plain),
-            Node::Str(s) => self.scalar(s, requested_style(s)),
+            Node::Str(s) => self.scalar(s, requested_style(s, self.v3)),
             Node::Seq(items) if items.is_empty() => self.empty_flow("[", "]"),
             Node::Map(entries) if entries.is_empty() => self.empty_flow("{", "}"),
             Node::Seq(items) => self.block_sequence(items),
@@ -144,7 +169,7 @@ impl Emitter {
     }
 
     fn block_sequence(&mut self, items: &[Node]) {
-        let indentless = self.mapping_context && !self.indention;
+        let indentless = !self.v3 && self.mapping_context && !self.indention;
         self.increase_indent(false, indentless);
         for item in items {
             self.write_indent();
@@ -158,14 +183,14 @@ impl Emitter {
         self.increase_indent(false, false);
         for (key, value) in entries {
             self.write_indent();
-            let analysis = analyze(key);
+            let analysis = analyze(key, self.v3);
             // libyaml's check_simple_key: one line, at most 128 bytes.
             if !analysis.multiline && key.len() <= 128 {
-                self.scalar_with(key, requested_style(key), &analysis, true, true);
+                self.scalar_with(key, requested_style(key, self.v3), &analysis, true, true);
                 self.write_indicator(":", false, false, false);
             } else {
                 self.write_indicator("?", true, false, true);
-                self.scalar_with(key, requested_style(key), &analysis, true, false);
+                self.scalar_with(key, requested_style(key, self.v3), &analysis, true, false);
                 self.write_indent();
                 self.write_indicator(":", true, false, true);
             }
@@ -175,7 +200,7 @@ impl Emitter {
     }
 
     fn scalar(&mut self, text: &str, requested: Style) {
-        let analysis = analyze(text);
+        let analysis = analyze(text, self.v3);
         let (mapping, simple_key) = (self.mapping_context, self.simple_key_context);
         self.scalar_with(text, requested, &analysis, mapping, simple_key);
     }
@@ -213,7 +238,7 @@ impl Emitter {
             if c == ' ' {
                 if allow_breaks
                     && !spaces
-                    && self.column > BEST_WIDTH
+                    && self.column > self.best_width
                     && chars.get(i + 1) != Some(&' ')
                 {
                     self.write_indent();
@@ -252,7 +277,11 @@ impl Emitter {
             let next = chars.peek().copied();
             let inner = !std::mem::take(&mut first) && next.is_some();
             if c == ' ' {
-                if allow_breaks && !spaces && self.column > BEST_WIDTH && inner && next != Some(' ')
+                if allow_breaks
+                    && !spaces
+                    && self.column > self.best_width
+                    && inner
+                    && next != Some(' ')
                 {
                     self.write_indent();
                 } else {
@@ -328,7 +357,7 @@ impl Emitter {
                 }
                 spaces = false;
             } else if c == ' ' {
-                if allow_breaks && !spaces && self.column > BEST_WIDTH && inner {
+                if allow_breaks && !spaces && self.column > self.best_width && inner {
                     self.write_indent();
                     if next == Some(' ') {
                         self.put('\\');
@@ -386,10 +415,15 @@ impl Emitter {
 
 /// go-yaml's `stringv`: a literal block for text with `\n`, plain when the resolver would
 /// read the text back as this string, else double-quoted.
-fn requested_style(s: &str) -> Style {
+fn requested_style(s: &str, v3: bool) -> Style {
+    let plain = if v3 {
+        resolve::plain_is_string_v3(s)
+    } else {
+        resolve::plain_is_string(s)
+    };
     if s.contains('\n') {
         Style::Literal
-    } else if resolve::plain_is_string(s) {
+    } else if plain {
         Style::Plain
     } else {
         Style::Double
@@ -433,7 +467,7 @@ fn is_blank(c: char) -> bool {
 }
 
 /// libyaml's `analyze_scalar`, for the flags block context uses.
-fn analyze(text: &str) -> Analysis {
+fn analyze(text: &str, v3: bool) -> Analysis {
     if text.is_empty() {
         return Analysis {
             multiline: false,
@@ -445,6 +479,7 @@ fn analyze(text: &str) -> Analysis {
     let mut block_indicators = text.starts_with("---") || text.starts_with("...");
     let mut line_breaks = false;
     let mut special_characters = false;
+    let mut tab_characters = false;
     let (mut leading_space, mut leading_break) = (false, false);
     let (mut trailing_space, mut trailing_break) = (false, false);
     let (mut break_space, mut space_break) = (false, false);
@@ -469,7 +504,9 @@ fn analyze(text: &str) -> Analysis {
                 _ => {}
             }
         }
-        if !is_printable(c) {
+        if v3 && c == '\t' {
+            tab_characters = true;
+        } else if !is_printable(c) {
             special_characters = true;
         }
         let last = next.is_none();
@@ -509,9 +546,11 @@ fn analyze(text: &str) -> Analysis {
         a.block_plain_allowed = false;
         a.single_quoted_allowed = false;
     }
-    if space_break || special_characters {
+    if space_break || tab_characters || special_characters {
         a.block_plain_allowed = false;
         a.single_quoted_allowed = false;
+    }
+    if space_break || special_characters {
         a.block_allowed = false;
     }
     if line_breaks {
@@ -555,7 +594,7 @@ mod tests {
             ("g", Node::Seq(vec![Node::Seq(vec![Node::Bool(true)])])),
         ]);
         assert_eq!(
-            emit(&doc),
+            emit(&doc, Dialect::V2),
             "a:\n- x\n- b: 1\n  c: null\nd:\n  e: []\n  f: {}\ng:\n- - true\n"
         );
     }
@@ -572,7 +611,7 @@ mod tests {
             ("p", s("tab\there")),
         ]);
         assert_eq!(
-            emit(&doc),
+            emit(&doc, Dialect::V2),
             "\"yes\": \"no\"\nk: 'a: b'\nl: |\n  line1\n  line2\nm: |2\n   lead\n\"n\": \"\"\no: it's\np: \"tab\\there\"\n"
         );
     }
@@ -581,7 +620,7 @@ mod tests {
     fn long_plain_strings_fold_after_column_80() {
         let words = "word ".repeat(30);
         let text = words.trim_end();
-        let out = emit(&map(vec![("key", s(text))]));
+        let out = emit(&map(vec![("key", s(text))]), Dialect::V2);
         let first = out.lines().next().unwrap();
         assert!(first.len() > 80 && first.len() <= 86, "{out}");
         assert!(out.lines().nth(1).unwrap().starts_with("  word"), "{out}");
