@@ -5,6 +5,23 @@
 //! `toJson` and the other encoders, `include`, `tpl`, `required`, `lookup`) are registered
 //! elsewhere; the ones not implemented are listed in [`UNSUPPORTED`] so a renderer can hand
 //! a chart that uses them to Helm.
+//!
+//! Known differences from Helm, each a consequence of what a [`Value`] can hold:
+//! - Go's `int` and `int64` are both `Value::Int`. Helm refuses an int64 (from `add`, `sub`,
+//!   `mul`, `div`, `mod`, `max`, `min`, `int64`, `add1`, `toDecimal`) where a function takes an
+//!   `int` (`trunc (add 1 2) $s` fails there) and prints `int64` for its `typeOf`; here both
+//!   work as `int`. Where the distinction decides the result (`duration`, `durationRound`), an
+//!   integer argument is an error so the chart is rendered by Helm.
+//! - An integral float literal (`trunc 3.0 $s`) is an `int` to Go but cannot be told from a
+//!   float64 of the values here, so it is refused as one.
+//! - Typed slices print the same but `typeOf` names them `[]interface {}` (Go: `[]string` for
+//!   `splitList`, `keys`, `toStrings`, `sortAlpha`; `[]int` for `until`, `untilStep`).
+//! - Go strings are bytes: `b64dec`/`b32dec` of non-UTF-8 data and a `trunc`, `substr`,
+//!   `abbrev` or `wrapWith` cut inside a UTF-8 sequence give U+FFFD instead of raw bytes.
+//! - `keys` and `values` list a map in sorted order, one of the orders Go's random map order
+//!   can give.
+//! - Times are UTC only: a named zone, a local zone other than UTC, or a parsed offset other
+//!   than zero is an error (the chart goes to Helm).
 
 mod args;
 mod case;
