@@ -17,71 +17,26 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 pub(crate) fn register(m: &mut FuncMap) {
     def_random(m, "now", |a| {
         a.exact(0)?;
-        Ok(Value::Object(Rc::new(Time::now())))
+        Ok(time_value(Time::now()))
     });
-    for name in ["date", "htmlDate"] {
-        def_random(m, name, |a| {
-            let (layout, at) = if a.name == "htmlDate" {
-                a.exact(1)?;
-                ("2006-01-02", a.get(0))
-            } else {
-                a.exact(2)?;
-                (a.str(0)?, a.get(1))
-            };
-            in_zone(&a, layout, at, "Local")
-        });
-    }
-    for name in ["dateInZone", "date_in_zone", "htmlDateInZone"] {
-        def_random(m, name, |a| {
-            if a.name == "htmlDateInZone" {
-                a.exact(2)?;
-                in_zone(&a, "2006-01-02", a.get(0), a.str(1)?)
-            } else {
-                a.exact(3)?;
-                in_zone(&a, a.str(0)?, a.get(1), a.str(2)?)
-            }
-        });
-    }
     for name in [
-        "dateModify",
-        "date_modify",
-        "mustDateModify",
-        "must_date_modify",
+        "date",
+        "htmlDate",
+        "dateInZone",
+        "date_in_zone",
+        "htmlDateInZone",
     ] {
-        let register = if name.starts_with("must") {
-            def
-        } else {
-            def_random
-        };
-        register(m, name, |a| {
-            a.exact(2)?;
-            let (change, t) = (a.str(0)?, time_arg(&a, 1)?);
-            match parse_duration(change) {
-                Some(nanos) => Ok(Value::Object(Rc::new(t.add(nanos)))),
-                None if a.name.starts_with("must") => Err(a.fail(format!(
-                    "time: invalid duration {}",
-                    super::conv::go_quote(change)
-                ))),
-                None => Ok(Value::Object(Rc::new(t))),
-            }
-        });
+        def_random(m, name, date);
+    }
+    // Sprig counts dateModify among its non-hermetic functions; its must form is not listed.
+    for name in ["dateModify", "date_modify"] {
+        def_random(m, name, date_modify);
+    }
+    for name in ["mustDateModify", "must_date_modify"] {
+        def(m, name, date_modify);
     }
     for name in ["toDate", "mustToDate"] {
-        def(m, name, |a| {
-            a.exact(2)?;
-            let (layout, value) = (a.str(0)?, a.str(1)?);
-            if !local_is_utc() {
-                return Err(a.fail(
-                    "the local time zone is not UTC; the native renderer reads times in UTC only",
-                ));
-            }
-            match super::timeparse::parse(layout, value) {
-                Ok(t) => Ok(Value::Object(Rc::new(t))),
-                Err(e) if a.name == "mustToDate" => Err(a.fail(e)),
-                // Go's zero time.
-                Err(_) => Ok(Value::Object(Rc::new(Time::at(-62_135_596_800, 0)))),
-            }
-        });
+        def(m, name, to_date);
     }
     def(m, "duration", duration);
     def(m, "durationRound", duration_round);
@@ -89,20 +44,82 @@ pub(crate) fn register(m: &mut FuncMap) {
         a.exact(1)?;
         Ok(text(time_arg(&a, 0)?.secs.to_string()))
     });
-    def_random(m, "ago", |a| {
-        a.exact(1)?;
-        let t = match a.get(0) {
-            Value::Int(n) => Time::at(*n, 0),
-            Value::Object(_) => time_arg(&a, 0)?,
-            _ => Time::now(),
-        };
-        let now = Time::now();
-        let nanos = (i128::from(now.secs) - i128::from(t.secs)) * 1_000_000_000
-            + i128::from(now.nanos)
-            - i128::from(t.nanos);
-        let rounded = (nanos + 500_000_000).div_euclid(1_000_000_000) * 1_000_000_000;
-        Ok(text(duration_string(rounded)))
-    });
+    def_random(m, "ago", ago);
+}
+
+fn time_value(t: Time) -> Value {
+    Value::Object(Rc::new(t))
+}
+
+/// `date LAYOUT T`, `htmlDate T`, `dateInZone LAYOUT T ZONE`, `htmlDateInZone T ZONE`.
+fn date(a: Args) -> Result<Value, Error> {
+    const HTML: &str = "2006-01-02";
+    match a.name {
+        "htmlDate" => {
+            a.exact(1)?;
+            in_zone(&a, HTML, a.get(0), "Local")
+        }
+        "htmlDateInZone" => {
+            a.exact(2)?;
+            in_zone(&a, HTML, a.get(0), a.str(1)?)
+        }
+        "date" => {
+            a.exact(2)?;
+            in_zone(&a, a.str(0)?, a.get(1), "Local")
+        }
+        _ => {
+            a.exact(3)?;
+            in_zone(&a, a.str(0)?, a.get(1), a.str(2)?)
+        }
+    }
+}
+
+/// `dateModify DURATION T`: T moved by a Go duration; an invalid duration leaves T as it is
+/// (the must form fails).
+fn date_modify(a: Args) -> Result<Value, Error> {
+    a.exact(2)?;
+    let (change, t) = (a.str(0)?, time_arg(&a, 1)?);
+    match parse_duration(change) {
+        Some(nanos) => Ok(time_value(t.add(nanos))),
+        None if a.name.starts_with("must") => Err(a.fail(format!(
+            "time: invalid duration {}",
+            super::conv::go_quote(change)
+        ))),
+        None => Ok(time_value(t)),
+    }
+}
+
+/// `toDate LAYOUT TEXT`: Go's `time.ParseInLocation` in the local zone (which must be UTC
+/// here); a failure is Go's zero time (the must form fails).
+fn to_date(a: Args) -> Result<Value, Error> {
+    a.exact(2)?;
+    let (layout, value) = (a.str(0)?, a.str(1)?);
+    if !local_is_utc() {
+        return Err(
+            a.fail("the local time zone is not UTC; the native renderer reads times in UTC only")
+        );
+    }
+    match super::timeparse::parse(layout, value) {
+        Ok(t) => Ok(time_value(t)),
+        Err(e) if a.name == "mustToDate" => Err(a.fail(e)),
+        Err(_) => Ok(time_value(Time::at(GO_ZERO_TIME, 0))),
+    }
+}
+
+/// Unix seconds of Go's zero `time.Time` (January 1, year 1, UTC).
+const GO_ZERO_TIME: i64 = -62_135_596_800;
+
+/// `ago T`: the time since T, rounded to seconds, as Go prints a duration.
+fn ago(a: Args) -> Result<Value, Error> {
+    a.exact(1)?;
+    let t = match a.get(0) {
+        Value::Int(n) => Time::at(*n, 0),
+        Value::Object(_) => time_arg(&a, 0)?,
+        _ => Time::now(),
+    };
+    let nanos = Time::now().nanos_since(&t);
+    let rounded = (nanos + 500_000_000).div_euclid(1_000_000_000) * 1_000_000_000;
+    Ok(text(duration_string(rounded)))
 }
 
 /// The value of an integer argument where Sprig distinguishes Go's `int` (ignored) from
@@ -137,10 +154,7 @@ fn duration_round(a: Args) -> Result<Value, Error> {
         Value::String(s) => parse_duration(s).unwrap_or(0),
         Value::Int(_) => return Err(ambiguous_int(&a)),
         Value::Object(o) if o.type_name() == "time.Time" => {
-            let t = time_from(a.get(0))?;
-            let now = Time::now();
-            (i128::from(now.secs) - i128::from(t.secs)) * 1_000_000_000 + i128::from(now.nanos)
-                - i128::from(t.nanos)
+            Time::now().nanos_since(&time_from(a.get(0))?)
         }
         _ => 0,
     };
@@ -195,6 +209,12 @@ impl Time {
             nanos,
             monotonic: None,
         }
+    }
+
+    /// Nanoseconds from `earlier` to this time.
+    fn nanos_since(&self, earlier: &Time) -> i128 {
+        (i128::from(self.secs) - i128::from(earlier.secs)) * 1_000_000_000 + i128::from(self.nanos)
+            - i128::from(earlier.nanos)
     }
 
     fn add(self, nanos: i128) -> Time {
@@ -369,7 +389,7 @@ impl Object for Time {
             "Minute" => no_args(Value::Int(i64::from(min))),
             "Second" => no_args(Value::Int(i64::from(sec))),
             "Nanosecond" => no_args(Value::Int(i64::from(self.nanos))),
-            "IsZero" => no_args(Value::Bool(self.secs == -62_135_596_800 && self.nanos == 0)),
+            "IsZero" => no_args(Value::Bool(self.secs == GO_ZERO_TIME && self.nanos == 0)),
             "String" => no_args(text(self.go_string())),
             "UTC" | "Local" => no_args(Value::Object(Rc::new(Time {
                 monotonic: None,

@@ -9,6 +9,13 @@ use super::{def, text};
 use crate::{Error, FuncMap, Value};
 
 pub(crate) fn register(m: &mut FuncMap) {
+    register_integer(m);
+    register_float(m);
+    register_conversions(m);
+}
+
+/// The int64 arithmetic: every argument cast with `cast.ToInt64`, wrapping on overflow.
+fn register_integer(m: &mut FuncMap) {
     def(m, "add1", |a| {
         a.exact(1)?;
         Ok(Value::Int(to_int64(a.get(0)).wrapping_add(1)))
@@ -42,6 +49,10 @@ pub(crate) fn register(m: &mut FuncMap) {
     def(m, "max", |a| extreme(a, i64::max));
     def(m, "biggest", |a| extreme(a, i64::max));
     def(m, "min", |a| extreme(a, i64::min));
+}
+
+/// The float64 functions, the `…f` ones computed in decimal.
+fn register_float(m: &mut FuncMap) {
     def(m, "maxf", |a| extreme_f(a, f64::max));
     def(m, "minf", |a| extreme_f(a, f64::min));
     def(m, "add1f", |a| {
@@ -71,6 +82,10 @@ pub(crate) fn register(m: &mut FuncMap) {
         a.exact(1)?;
         Ok(Value::Float(to_float64(a.get(0)).ceil()))
     });
+}
+
+/// Conversions, rounding and integer sequences.
+fn register_conversions(m: &mut FuncMap) {
     def(m, "round", round);
     def(m, "until", until);
     def(m, "untilStep", until_step);

@@ -100,79 +100,26 @@ fn first_line(s: &str) -> String {
 /// `[\t\n\f\r ]`, `\b` an ASCII word boundary; inside a bracket expression the class's members
 /// are spliced in.
 fn to_ascii_classes(pattern: &str) -> String {
-    const DIGIT: &str = "0-9";
-    const WORD: &str = "0-9A-Za-z_";
-    const SPACE: &str = "\\t\\n\\f\\r ";
     let mut out = String::with_capacity(pattern.len() + 16);
     let mut chars = pattern.chars().peekable();
     let mut in_class = false;
     let mut class_start = false;
     while let Some(c) = chars.next() {
         if c == '\\' {
-            let Some(next) = chars.next() else {
-                out.push(c);
-                break;
-            };
-            let members = match next.to_ascii_lowercase() {
-                'd' => Some(DIGIT),
-                'w' => Some(WORD),
-                's' => Some(SPACE),
-                _ => None,
-            };
-            match (members, in_class) {
-                (Some(m), false) if next.is_ascii_lowercase() => out.push_str(&format!("[{m}]")),
-                (Some(m), false) => out.push_str(&format!("[^{m}]")),
-                (Some(m), true) if next.is_ascii_lowercase() => out.push_str(m),
-                (Some(m), true) => out.push_str(&format!("[^{m}]")),
-                (None, false) if next == 'b' || next == 'B' => {
-                    out.push_str(&format!("(?-u:\\{next})"));
-                }
-                (None, _) if next == 'Q' && !in_class => {
-                    // `\Q...\E`: everything up to `\E` is literal.
-                    let mut literal = String::new();
-                    while let Some(l) = chars.next() {
-                        if l == '\\' && chars.peek() == Some(&'E') {
-                            chars.next();
-                            break;
-                        }
-                        literal.push(l);
-                    }
-                    out.push_str(&regex::escape(&literal));
-                }
-                _ => {
-                    out.push('\\');
-                    out.push(next);
-                }
+            match chars.next() {
+                Some(next) => rewrite_escape(&mut out, next, in_class, &mut chars),
+                None => out.push(c),
             }
             class_start = false;
-            continue;
-        }
-        if in_class {
+        } else if in_class {
             if c == ']' && !class_start {
                 in_class = false;
                 out.push(c);
-                continue;
+            } else {
+                copy_class_char(&mut out, c, &mut chars);
             }
             class_start = false;
-            if c == '[' && chars.peek() == Some(&':') {
-                // A POSIX class `[:alpha:]` inside brackets: copy it whole.
-                out.push(c);
-                for p in chars.by_ref() {
-                    out.push(p);
-                    if p == ']' {
-                        break;
-                    }
-                }
-            } else if matches!(c, '[' | '&' | '~') {
-                // Literal in a Go class; Rust reads nested classes and set operators.
-                out.push('\\');
-                out.push(c);
-            } else {
-                out.push(c);
-            }
-            continue;
-        }
-        if c == '[' {
+        } else if c == '[' {
             in_class = true;
             class_start = true;
             out.push(c);
@@ -180,11 +127,67 @@ fn to_ascii_classes(pattern: &str) -> String {
                 out.push('^');
                 chars.next();
             }
-            continue;
+        } else {
+            out.push(c);
         }
-        out.push(c);
     }
     out
+}
+
+type Chars<'a> = std::iter::Peekable<std::str::Chars<'a>>;
+
+/// One escape `\x`: Perl classes and word boundaries in RE2's ASCII meaning, `\Q…\E` as
+/// escaped literal text, anything else as it is.
+fn rewrite_escape(out: &mut String, next: char, in_class: bool, chars: &mut Chars) {
+    const DIGIT: &str = "0-9";
+    const WORD: &str = "0-9A-Za-z_";
+    const SPACE: &str = "\\t\\n\\f\\r ";
+    let members = match next.to_ascii_lowercase() {
+        'd' => Some(DIGIT),
+        'w' => Some(WORD),
+        's' => Some(SPACE),
+        _ => None,
+    };
+    match (members, in_class) {
+        (Some(m), false) if next.is_ascii_lowercase() => out.push_str(&format!("[{m}]")),
+        (Some(m), true) if next.is_ascii_lowercase() => out.push_str(m),
+        (Some(m), _) => out.push_str(&format!("[^{m}]")),
+        (None, false) if next == 'b' || next == 'B' => out.push_str(&format!("(?-u:\\{next})")),
+        (None, false) if next == 'Q' => {
+            let mut literal = String::new();
+            while let Some(l) = chars.next() {
+                if l == '\\' && chars.peek() == Some(&'E') {
+                    chars.next();
+                    break;
+                }
+                literal.push(l);
+            }
+            out.push_str(&regex::escape(&literal));
+        }
+        _ => {
+            out.push('\\');
+            out.push(next);
+        }
+    }
+}
+
+/// One character inside a bracket expression: a POSIX class `[:alpha:]` copied whole, and
+/// `[`, `&`, `~` escaped (literal in Go; nested classes and set operators to Rust).
+fn copy_class_char(out: &mut String, c: char, chars: &mut Chars) {
+    if c == '[' && chars.peek() == Some(&':') {
+        out.push(c);
+        for p in chars.by_ref() {
+            out.push(p);
+            if p == ']' {
+                break;
+            }
+        }
+    } else if matches!(c, '[' | '&' | '~') {
+        out.push('\\');
+        out.push(c);
+    } else {
+        out.push(c);
+    }
 }
 
 /// Go's `FindAllString(s, n)`: at most `n` matches when `n >= 0`.

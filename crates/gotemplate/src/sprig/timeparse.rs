@@ -7,23 +7,16 @@ use super::dates::{Chunk, Time, next_chunk};
 
 /// Parses `value` with `layout`; the error is Go's wording where it matters to a chart author.
 pub(crate) fn parse(layout: &str, value: &str) -> Result<Time, String> {
-    let fail = |what: &str| {
-        format!(
-            "parsing time {} as {}: {what}",
-            super::conv::go_quote(value),
-            super::conv::go_quote(layout)
-        )
-    };
+    let quote = super::conv::go_quote;
+    let fail = |what: &str| format!("parsing time {} as {}: {what}", quote(value), quote(layout));
     let cannot = |rest: &str, element: &str| {
         fail(&format!(
             "cannot parse {} as {}",
-            super::conv::go_quote(rest),
-            super::conv::go_quote(element)
+            quote(rest),
+            quote(element)
         ))
     };
-    let (mut year, mut month, mut day, mut yday) = (0i64, -1i64, -1i64, -1i64);
-    let (mut hour, mut min, mut sec, mut nanos) = (0i64, 0i64, 0i64, 0u32);
-    let (mut pm, mut am) = (false, false);
+    let mut fields = Fields::default();
     let mut rest_layout = layout;
     let mut v = value;
     loop {
@@ -32,48 +25,105 @@ pub(crate) fn parse(layout: &str, value: &str) -> Result<Time, String> {
         v = skip(v, literal).ok_or_else(|| cannot(v, literal))?;
         let Some(chunk) = chunk else {
             if !v.is_empty() {
-                return Err(fail(&format!("extra text: {}", super::conv::go_quote(v))));
+                return Err(fail(&format!("extra text: {}", quote(v))));
             }
-            break;
+            return fields.into_time().map_err(fail);
         };
         rest_layout = after;
-        let before = v;
-        let bad = || cannot(before, element);
+        v = match fields.read(chunk, v, rest_layout) {
+            Ok(rest) => rest,
+            Err(Miss::Shape) => return Err(cannot(v, element)),
+            Err(Miss::Message(m)) => return Err(fail(m)),
+        };
+    }
+}
+
+/// Why one layout element could not be read from the value.
+enum Miss {
+    /// The value does not have the element's shape (Go: `cannot parse "x" as "2006"`).
+    Shape,
+    /// Go's own message (`month out of range`).
+    Message(&'static str),
+}
+
+const OTHER_ZONE: Miss =
+    Miss::Message("a time zone other than UTC is not supported by the native renderer");
+
+fn shape<T>(found: Option<T>) -> Result<T, Miss> {
+    found.ok_or(Miss::Shape)
+}
+
+/// A number within `range`, or Go's out-of-range message.
+fn within(n: i64, range: std::ops::RangeInclusive<i64>, what: &'static str) -> Result<i64, Miss> {
+    if range.contains(&n) {
+        Ok(n)
+    } else {
+        Err(Miss::Message(what))
+    }
+}
+
+/// What the elements read so far say; Go's defaults for the rest (year 0, January, the 1st).
+#[derive(Default)]
+struct Fields {
+    year: i64,
+    month: Option<i64>,
+    day: Option<i64>,
+    yday: Option<i64>,
+    hour: i64,
+    min: i64,
+    sec: i64,
+    nanos: u32,
+    pm: bool,
+    am: bool,
+}
+
+impl Fields {
+    /// Reads one element from the front of `v` and returns the rest; `next_layout` is the
+    /// layout after it (a fraction after the seconds is read only when the layout has none).
+    fn read<'a>(&mut self, chunk: Chunk, v: &'a str, next_layout: &str) -> Result<&'a str, Miss> {
+        match chunk {
+            Chunk::Year
+            | Chunk::LongYear
+            | Chunk::Month
+            | Chunk::LongMonth
+            | Chunk::NumMonth
+            | Chunk::ZeroMonth
+            | Chunk::WeekDay
+            | Chunk::LongWeekDay
+            | Chunk::Day
+            | Chunk::UnderDay
+            | Chunk::ZeroDay
+            | Chunk::UnderYearDay
+            | Chunk::ZeroYearDay => self.read_date(chunk, v),
+            Chunk::IsoZone(_) | Chunk::NumZone(_) | Chunk::ZoneName => read_zone(chunk, v),
+            _ => self.read_clock(chunk, v, next_layout),
+        }
+    }
+
+    fn read_date<'a>(&mut self, chunk: Chunk, mut v: &'a str) -> Result<&'a str, Miss> {
         match chunk {
             Chunk::Year => {
-                let (n, r) = fixed_digits(v, 2).ok_or_else(bad)?;
-                year = if n >= 69 { n + 1900 } else { n + 2000 };
-                v = r;
+                let (n, r) = shape(fixed_digits(v, 2))?;
+                self.year = if n >= 69 { n + 1900 } else { n + 2000 };
+                Ok(r)
             }
             Chunk::LongYear => {
-                let (n, r) = fixed_digits(v, 4).ok_or_else(bad)?;
-                year = n;
-                v = r;
+                let (n, r) = shape(fixed_digits(v, 4))?;
+                self.year = n;
+                Ok(r)
             }
             Chunk::Month | Chunk::LongMonth => {
-                let (i, r) = lookup(v, &MONTHS, chunk == Chunk::Month).ok_or_else(bad)?;
-                month = i as i64 + 1;
-                v = r;
-            }
-            Chunk::NumMonth | Chunk::ZeroMonth => {
-                let (n, r) = number(v, chunk == Chunk::ZeroMonth).ok_or_else(bad)?;
-                if !(1..=12).contains(&n) {
-                    return Err(fail("month out of range"));
-                }
-                month = n;
-                v = r;
+                let (i, r) = shape(lookup(v, &MONTHS, chunk == Chunk::Month))?;
+                self.month = Some(i as i64 + 1);
+                Ok(r)
             }
             Chunk::WeekDay | Chunk::LongWeekDay => {
-                let (_, r) = lookup(v, &DAYS, chunk == Chunk::WeekDay).ok_or_else(bad)?;
-                v = r;
+                Ok(shape(lookup(v, &DAYS, chunk == Chunk::WeekDay))?.1)
             }
-            Chunk::Day | Chunk::UnderDay | Chunk::ZeroDay => {
-                if chunk == Chunk::UnderDay && v.starts_with(' ') {
-                    v = &v[1..];
-                }
-                let (n, r) = number(v, chunk == Chunk::ZeroDay).ok_or_else(bad)?;
-                day = n;
-                v = r;
+            Chunk::NumMonth | Chunk::ZeroMonth => {
+                let (n, r) = shape(number(v, chunk == Chunk::ZeroMonth))?;
+                self.month = Some(within(n, 1..=12, "month out of range")?);
+                Ok(r)
             }
             Chunk::UnderYearDay | Chunk::ZeroYearDay => {
                 if chunk == Chunk::UnderYearDay {
@@ -83,146 +133,156 @@ pub(crate) fn parse(layout: &str, value: &str) -> Result<Time, String> {
                 }
                 let digits = v.bytes().take(3).take_while(u8::is_ascii_digit).count();
                 if digits == 0 || (chunk == Chunk::ZeroYearDay && digits != 3) {
-                    return Err(bad());
+                    return Err(Miss::Shape);
                 }
-                yday = v[..digits].parse().map_err(|_| bad())?;
-                v = &v[digits..];
+                self.yday = Some(v[..digits].parse().map_err(|_| Miss::Shape)?);
+                Ok(&v[digits..])
             }
-            Chunk::Hour => {
-                let (n, r) = number(v, false).ok_or_else(bad)?;
-                if !(0..24).contains(&n) {
-                    return Err(fail("hour out of range"));
+            _ => {
+                if chunk == Chunk::UnderDay {
+                    v = v.strip_prefix(' ').unwrap_or(v);
                 }
-                hour = n;
-                v = r;
+                let (n, r) = shape(number(v, chunk == Chunk::ZeroDay))?;
+                self.day = Some(n);
+                Ok(r)
             }
-            Chunk::Hour12 | Chunk::ZeroHour12 => {
-                let (n, r) = number(v, chunk == Chunk::ZeroHour12).ok_or_else(bad)?;
-                if !(0..=12).contains(&n) {
-                    return Err(fail("hour out of range"));
-                }
-                hour = n;
-                v = r;
+        }
+    }
+
+    fn read_clock<'a>(
+        &mut self,
+        chunk: Chunk,
+        v: &'a str,
+        next_layout: &str,
+    ) -> Result<&'a str, Miss> {
+        let fixed = matches!(
+            chunk,
+            Chunk::ZeroHour12 | Chunk::ZeroMinute | Chunk::ZeroSecond
+        );
+        match chunk {
+            Chunk::Hour | Chunk::Hour12 | Chunk::ZeroHour12 => {
+                let (n, r) = shape(number(v, fixed))?;
+                let max = if chunk == Chunk::Hour { 23 } else { 12 };
+                self.hour = within(n, 0..=max, "hour out of range")?;
+                Ok(r)
             }
             Chunk::Minute | Chunk::ZeroMinute => {
-                let (n, r) = number(v, chunk == Chunk::ZeroMinute).ok_or_else(bad)?;
-                if !(0..60).contains(&n) {
-                    return Err(fail("minute out of range"));
-                }
-                min = n;
-                v = r;
+                let (n, r) = shape(number(v, fixed))?;
+                self.min = within(n, 0..=59, "minute out of range")?;
+                Ok(r)
             }
             Chunk::Second | Chunk::ZeroSecond => {
-                let (n, r) = number(v, chunk == Chunk::ZeroSecond).ok_or_else(bad)?;
-                if !(0..60).contains(&n) {
-                    return Err(fail("second out of range"));
-                }
-                sec = n;
-                v = r;
-                // A fraction after the seconds is read even when the layout has none.
-                let next_is_fraction = matches!(next_chunk(rest_layout), (lit, Some(Chunk::Fraction { .. }), _) if lit.is_empty());
-                let b = v.as_bytes();
-                if !next_is_fraction
-                    && b.len() >= 2
-                    && matches!(b[0], b'.' | b',')
-                    && b[1].is_ascii_digit()
-                {
-                    let n = 1 + b[1..].iter().take_while(|c| c.is_ascii_digit()).count();
-                    nanos = fraction(&v[1..n]);
-                    v = &v[n..];
+                let (n, r) = shape(number(v, fixed))?;
+                self.sec = within(n, 0..=59, "second out of range")?;
+                let layout_has_fraction = matches!(
+                    next_chunk(next_layout),
+                    ("", Some(Chunk::Fraction { .. }), _)
+                );
+                match fraction_digits(r) {
+                    Some(n) if !layout_has_fraction => {
+                        self.nanos = nanoseconds(&r[1..n]);
+                        Ok(&r[n..])
+                    }
+                    _ => Ok(r),
                 }
             }
-            Chunk::PM => {
-                match v.get(..2) {
-                    Some("PM") => pm = true,
-                    Some("AM") => am = true,
-                    _ => return Err(bad()),
-                }
-                v = &v[2..];
-            }
-            Chunk::Pm => {
-                match v.get(..2) {
-                    Some("pm") => pm = true,
-                    Some("am") => am = true,
-                    _ => return Err(bad()),
-                }
-                v = &v[2..];
-            }
-            Chunk::IsoZone(_) if v.starts_with('Z') => v = &v[1..],
-            Chunk::IsoZone(form) | Chunk::NumZone(form) => {
-                let (offset, r) = numeric_zone(v, form).ok_or_else(bad)?;
-                if offset != 0 {
-                    return Err(fail(
-                        "a time zone other than UTC is not supported by the native renderer",
-                    ));
-                }
-                v = r;
-            }
-            Chunk::ZoneName => {
-                if v.starts_with("UTC") {
-                    v = &v[3..];
+            Chunk::PM | Chunk::Pm => {
+                let (pm, am) = if chunk == Chunk::PM {
+                    ("PM", "AM")
                 } else {
-                    return Err(fail(
-                        "a time zone other than UTC is not supported by the native renderer",
-                    ));
+                    ("pm", "am")
+                };
+                match v.get(..2) {
+                    Some(s) if s == pm => self.pm = true,
+                    Some(s) if s == am => self.am = true,
+                    _ => return Err(Miss::Shape),
                 }
+                Ok(&v[2..])
             }
             Chunk::Fraction { digits, trim, .. } => {
-                let b = v.as_bytes();
                 if trim {
-                    if b.len() < 2 || !matches!(b[0], b'.' | b',') || !b[1].is_ascii_digit() {
-                        continue;
-                    }
-                    let n = 1 + b[1..].iter().take_while(|c| c.is_ascii_digit()).count();
-                    nanos = fraction(&v[1..n]);
-                    v = &v[n..];
-                } else {
-                    let n = 1 + digits;
-                    if b.len() < n
-                        || !matches!(b[0], b'.' | b',')
-                        || !b[1..n].iter().all(u8::is_ascii_digit)
-                    {
-                        return Err(bad());
-                    }
-                    nanos = fraction(&v[1..n]);
-                    v = &v[n..];
+                    // `.999`: any number of digits, or none at all.
+                    let Some(n) = fraction_digits(v) else {
+                        return Ok(v);
+                    };
+                    self.nanos = nanoseconds(&v[1..n]);
+                    return Ok(&v[n..]);
                 }
+                let n = 1 + digits;
+                let b = v.as_bytes();
+                if b.len() < n
+                    || !matches!(b[0], b'.' | b',')
+                    || !b[1..n].iter().all(u8::is_ascii_digit)
+                {
+                    return Err(Miss::Shape);
+                }
+                self.nanos = nanoseconds(&v[1..n]);
+                Ok(&v[n..])
             }
+            _ => Err(Miss::Shape),
         }
     }
-    if pm && hour < 12 {
-        hour += 12;
-    } else if am && hour == 12 {
-        hour = 0;
-    }
-    if yday >= 0 {
-        let leap = is_leap(year);
-        if yday < 1 || yday > 365 + i64::from(leap) {
-            return Err(fail("day-of-year out of range"));
+
+    /// The time the fields name, after Go's checks (12-hour clock, day of year, day of month).
+    fn into_time(mut self) -> Result<Time, &'static str> {
+        if self.pm && self.hour < 12 {
+            self.hour += 12;
+        } else if self.am && self.hour == 12 {
+            self.hour = 0;
         }
-        let (mut m, mut d) = (1, yday);
-        while d > days_in(m, year) {
-            d -= days_in(m, year);
-            m += 1;
+        if let Some(yday) = self.yday {
+            let (month, day) = month_day(yday, self.year).ok_or("day-of-year out of range")?;
+            if self.month.is_some_and(|m| m != month) || self.day.is_some_and(|d| d != day) {
+                return Err("day-of-year does not match month");
+            }
+            (self.month, self.day) = (Some(month), Some(day));
         }
-        if (month >= 0 && month != m) || (day >= 0 && day != d) {
-            return Err(fail("day-of-year does not match month"));
+        let (month, day) = (self.month.unwrap_or(1), self.day.unwrap_or(1));
+        if day < 1 || day > days_in(month, self.year) {
+            return Err("day out of range");
         }
-        month = m;
-        day = d;
+        let days = days_from_civil(self.year, month, day);
+        let secs = days * 86_400 + self.hour * 3600 + self.min * 60 + self.sec;
+        Ok(Time::at(secs, self.nanos))
     }
-    if month < 0 {
-        month = 1;
+}
+
+/// A zone element: only UTC is accepted (`Z`, a zero offset, the name `UTC`).
+fn read_zone(chunk: Chunk, v: &str) -> Result<&str, Miss> {
+    match chunk {
+        Chunk::IsoZone(_) if v.starts_with('Z') => Ok(&v[1..]),
+        Chunk::IsoZone(form) | Chunk::NumZone(form) => {
+            let (offset, rest) = shape(numeric_zone(v, form))?;
+            if offset != 0 {
+                return Err(OTHER_ZONE);
+            }
+            Ok(rest)
+        }
+        _ => v.strip_prefix("UTC").ok_or(OTHER_ZONE),
     }
-    if day < 0 {
-        day = 1;
+}
+
+/// The length of a `.123` or `,123` fraction at the front of `v` (separator included).
+fn fraction_digits(v: &str) -> Option<usize> {
+    let b = v.as_bytes();
+    if b.len() >= 2 && matches!(b[0], b'.' | b',') && b[1].is_ascii_digit() {
+        Some(1 + b[1..].iter().take_while(|c| c.is_ascii_digit()).count())
+    } else {
+        None
     }
-    if day < 1 || day > days_in(month, year) {
-        return Err(fail("day out of range"));
+}
+
+/// Month and day of a day of the year.
+fn month_day(yday: i64, year: i64) -> Option<(i64, i64)> {
+    if yday < 1 || yday > 365 + i64::from(is_leap(year)) {
+        return None;
     }
-    let days = days_from_civil(year, month, day);
-    let secs = days * 86_400 + hour * 3600 + min * 60 + sec;
-    Ok(Time::at(secs, nanos))
+    let (mut month, mut day) = (1, yday);
+    while day > days_in(month, year) {
+        day -= days_in(month, year);
+        month += 1;
+    }
+    Some((month, day))
 }
 
 const MONTHS: [&str; 12] = [
@@ -328,7 +388,7 @@ fn lookup<'a>(v: &'a str, names: &[&str], short: bool) -> Option<(usize, &'a str
 }
 
 /// Nanoseconds from the digits after the decimal point (at most nine count).
-fn fraction(digits: &str) -> u32 {
+fn nanoseconds(digits: &str) -> u32 {
     let mut padded: String = digits.chars().take(9).collect();
     while padded.len() < 9 {
         padded.push('0');
