@@ -10,6 +10,7 @@ use crate::{Error, FuncMap, Value};
 use regex::Regex;
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::rc::Rc;
 
 pub(crate) fn register(m: &mut FuncMap) {
     def(m, "regexMatch", |a| {
@@ -59,30 +60,33 @@ pub(crate) fn register(m: &mut FuncMap) {
 }
 
 /// The pattern of argument 0, or the error Go's `MustCompile` panics with.
-fn must(a: &Args) -> Result<Regex, Error> {
+fn must(a: &Args) -> Result<Rc<Regex>, Error> {
     compile(a.str(0)?).map_err(|e| a.fail(e))
 }
 
 thread_local! {
-    static CACHE: RefCell<HashMap<String, Result<Regex, String>>> = RefCell::new(HashMap::new());
+    static CACHE: RefCell<HashMap<String, Result<Rc<Regex>, String>>> = RefCell::new(HashMap::new());
 }
 
 /// Patterns kept per thread; beyond this the cache starts over (a chart with this many
 /// distinct patterns is not the common case worth memory).
 const CACHE_LIMIT: usize = 256;
 
-fn compile(pattern: &str) -> Result<Regex, String> {
+/// The compiled pattern, shared: a `Regex` clone would start with an empty match cache.
+fn compile(pattern: &str) -> Result<Rc<Regex>, String> {
     CACHE.with(|cache| {
         if let Some(found) = cache.borrow().get(pattern) {
             return found.clone();
         }
-        let compiled = Regex::new(&to_ascii_classes(pattern)).map_err(|e| {
-            format!(
-                "regexp: Compile({}): {}",
-                super::conv::go_quote(pattern),
-                first_line(&e.to_string())
-            )
-        });
+        let compiled = Regex::new(&to_ascii_classes(pattern))
+            .map(Rc::new)
+            .map_err(|e| {
+                format!(
+                    "regexp: Compile({}): {}",
+                    super::conv::go_quote(pattern),
+                    first_line(&e.to_string())
+                )
+            });
         let mut cache = cache.borrow_mut();
         if cache.len() >= CACHE_LIMIT {
             cache.clear();
