@@ -100,6 +100,8 @@ const CASES: &[&str] = &[
     r#"{{ duration "95" }}|{{ duration "-3600" }}|{{ duration "x" }}|{{ duration .Values.n }}|{{ duration "9999999999999" }}|{{ durationRound "2h30m" }}|{{ durationRound "-90s" }}|{{ durationRound "" }}|{{ durationRound "800h" }}|{{ durationRound "9000h" }}|{{ durationRound "1s" }}|{{ durationRound .Values.f }}|{{ durationRound (dateModify "-49h" now) }}"#,
     r#"{{ toDate "2006-01-02" "2024-05-01" }}|{{ toDate "2006-01-02" "bad" }}|{{ toDate "2006-01-02T15:04:05Z07:00" "2024-05-01T10:04:05Z" | unixEpoch }}|{{ toDate "2006-01-02T15:04:05.999999999Z07:00" "2024-05-01T10:04:05.123Z" | date "15:04:05.000" }}|{{ toDate "Jan 2, 2006 3:04pm" "feb 29, 2024 1:05pm" }}|{{ toDate "Jan 2, 2006 3:04pm" "Feb 29, 2024 1:05PM" }}"#,
     r#"{{ toDate "2006-01-02 15:04:05" "2024-05-01 10:04:05.5" }}|{{ toDate "02/01/06" "31/12/99" }}|{{ toDate "2006-01-02" "2023-02-29" }}|{{ toDate "2006 002" "2024 060" }}|{{ toDate "Monday, 02-Jan-06 15:04:05 MST" "Wednesday, 01-May-24 10:04:05 UTC" }}|{{ toDate "2006-01-02" "2024-05-01" | date "Mon" }}|{{ toDate "2006-01-02 -0700" "2024-05-01 +0000" }}|{{ toDate "15:04" "7:30" }}|{{ toDate "2006-1-2" "2024-5-1" }}|{{ toDate "2006-01-02" "2024-05-01 extra" }}|{{ toDate "2006  01" "2024 05" }}|{{ mustToDate "_2 Jan" " 1 Feb" }}"#,
+    // AES: decryption of a fixed text, the round trip, and the empty cases
+    r#"{{ decryptAES "secret" "bNwLllJevC9xLwhTBaausNk1XRYIKJon/jBNbX1B4SKBDdHMlVJmEiPsOYZ6s8/x" }}|{{ decryptAES "wrong" "bNwLllJevC9xLwhTBaausNk1XRYIKJon/jBNbX1B4SKBDdHMlVJmEiPsOYZ6s8/x" | len | lt 0 }}|{{ encryptAES "k" "some text" | decryptAES "k" }}|{{ encryptAES "k" "" }}|{{ decryptAES "k" "" }}|{{ encryptAES (repeat 40 "p") "x" | decryptAES (repeat 32 "p") }}|{{ encryptAES "k" "0123456789abcdef" | len }}"#,
     // password hashes: random salt, so their shape
     r#"{{ bcrypt (repeat 73 "a") }}|{{ htpasswd "a:b" "x" }}|{{ bcrypt "x" | len }}|{{ htpasswd "u" "p" | len }}|{{ bcrypt "" | substr 0 7 }}|{{ htpasswd "user" "pw" | substr 0 12 }}"#,
     // URLs
@@ -161,6 +163,9 @@ const FAILING: &[&str] = &[
     r#"{{ mustToDate "2006-01-02" "2023-02-30" }}"#,
     r#"{{ toDate "2006" 2024 }}"#,
     r#"{{ regexMatch "(" 1 }}"#,
+    r#"{{ decryptAES "k" "YQ==" }}"#,
+    r#"{{ decryptAES "k" "not base64!" }}"#,
+    r#"{{ decryptAES "k" "BwcHBwcHBwcHBwcHBwcHBxvX" }}"#,
     // Sprig's `slice` replaces Go's builtin, which would slice a string.
     r#"{{ slice "abcdef" 1 3 }}"#,
     r#"{{ mustFromJson "{" }}"#,

@@ -48,7 +48,7 @@ fn is_newline(c: u8) -> bool {
 
 /// Go's `base64.StdEncoding.DecodeString`: `\r` and `\n` are skipped anywhere, padding is
 /// required, data after the padding is an error; `Err` holds the offending offset.
-fn b64_decode(src: &[u8]) -> Result<Vec<u8>, usize> {
+pub(crate) fn b64_decode(src: &[u8]) -> Result<Vec<u8>, usize> {
     let mut out = Vec::with_capacity(src.len() / 4 * 3);
     let mut si = 0;
     while si < src.len() {

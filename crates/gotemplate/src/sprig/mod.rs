@@ -23,6 +23,7 @@
 //! - Times are UTC only: a named zone, a local zone other than UTC, or a parsed offset other
 //!   than zero is an error (the chart goes to Helm).
 
+mod aes;
 mod args;
 mod case;
 mod conv;
@@ -49,9 +50,9 @@ use args::Args;
 use std::rc::Rc;
 
 /// Sprig functions Helm offers that this library does not implement: the key and certificate
-/// generators, key derivation and AES. A chart that calls one of them is rendered by Helm.
+/// generators and key derivation. A chart that calls one of them is rendered by Helm.
 pub const UNSUPPORTED: &[&str] = &[
-    // Keys, certificates, passwords, encryption.
+    // Keys, certificates, derived passwords.
     "genPrivateKey",
     "derivePassword",
     "buildCustomCert",
@@ -61,8 +62,6 @@ pub const UNSUPPORTED: &[&str] = &[
     "genSelfSignedCertWithKey",
     "genSignedCert",
     "genSignedCertWithKey",
-    "encryptAES",
-    "decryptAES",
 ];
 
 /// A Sprig function: it needs only its arguments, not the executing template.
@@ -85,6 +84,7 @@ pub fn funcs() -> FuncMap {
     url::register(&mut m);
     json::register(&mut m);
     dates::register(&mut m);
+    aes::register(&mut m);
     def(&mut m, "hello", |a| {
         a.exact(0)?;
         Ok(text("Hello!"))
