@@ -59,7 +59,7 @@ const CASES: &[&str] = &[
     r#"{{ addf 0.1 0.2 }}|{{ divf 1 3 }}|{{ divf 2 3 }}|{{ mulf 1.1 3 }}|{{ subf 1 0.9 }}|{{ add1f 0.1 }}|{{ addf }}|{{ subf 10 1 2 }}|{{ divf 10 4 }}"#,
     r#"{{ round 2.555 2 }}|{{ round 2.5 0 }}|{{ round 1.234 1 0.3 }}|{{ round -2.5 0 }}|{{ floor "1.7" }}|{{ ceil 1.2 }}|{{ floor .Values.neg }}|{{ round .Values.big 0 }}"#,
     r#"{{ until 3 }}|{{ until -3 }}|{{ until 0 }}|{{ untilStep 0 10 3 }}|{{ untilStep 10 0 -4 }}|{{ untilStep 0 10 -1 }}|{{ untilStep 5 5 1 }}|{{ untilStep 0 10 0 }}"#,
-    r#"{{ seq 5 }}|{{ seq 3 1 }}|{{ seq 1 2 7 }}|{{ seq 0 }}|{{ seq 7 -2 1 }}|{{ seq 1 -2 7 }}|{{ seq }}|{{ seq -2 }}"#,
+    r#"{{ untilStep 10 0 -9223372036854775808 }}|{{ seq 9223372036854775806 9223372036854775807 }}|{{ seq 5 }}|{{ seq 3 1 }}|{{ seq 1 2 7 }}|{{ seq 0 }}|{{ seq 7 -2 1 }}|{{ seq 1 -2 7 }}|{{ seq }}|{{ seq -2 }}"#,
     // lists
     r#"{{ list 1 "a" nil }}|{{ tuple }}|{{ append (list 1) 2 }}|{{ push .Values.l3 "x" }}|{{ prepend (list 1) 0 }}|{{ .Values.l3 }}"#,
     r#"{{ first (list) }}|{{ first .Values.l3 }}|{{ last .Values.l3 }}|{{ rest (list) }}|{{ rest .Values.l3 }}|{{ initial .Values.l3 }}|{{ reverse .Values.l3 }}"#,

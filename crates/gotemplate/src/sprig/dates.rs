@@ -377,7 +377,7 @@ impl Object for Time {
         match name {
             "Unix" => no_args(Value::Int(self.secs)),
             "UnixMilli" => no_args(Value::Int(
-                self.secs * 1000 + i64::from(self.nanos / 1_000_000),
+                self.secs.wrapping_mul(1000) + i64::from(self.nanos / 1_000_000),
             )),
             "UnixNano" => no_args(Value::Int(
                 self.secs.wrapping_mul(1_000_000_000) + i64::from(self.nanos),

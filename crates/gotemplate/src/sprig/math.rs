@@ -199,7 +199,7 @@ fn sequence(start: i64, stop: i64, step: i64) -> Result<Vec<i64>, String> {
         if step >= 0 {
             return Ok(Vec::new());
         }
-        (i128::from(start) - i128::from(stop) + i128::from(-step) - 1) / i128::from(-step)
+        (i128::from(start) - i128::from(stop) - i128::from(step) - 1) / -i128::from(step)
     } else {
         if step <= 0 {
             return Ok(Vec::new());
@@ -211,7 +211,8 @@ fn sequence(start: i64, stop: i64, step: i64) -> Result<Vec<i64>, String> {
             "sequence of {count} numbers is longer than {MAX_SEQUENCE}"
         ));
     }
-    Ok((0..count as i64).map(|i| start + i * step).collect())
+    let at = |i: i128| (i128::from(start) + i * i128::from(step)) as i64;
+    Ok((0..count).map(at).collect())
 }
 
 fn ints(a: &Args, v: Result<Vec<i64>, String>) -> Result<Value, Error> {
@@ -237,18 +238,18 @@ fn seq(a: Args) -> Result<Value, Error> {
     let numbers = match p.as_slice() {
         [end] => {
             let inc = if *end < 1 { -1 } else { 1 };
-            sequence(1, end + inc, inc)
+            sequence(1, end.wrapping_add(inc), inc)
         }
         [start, end] => {
             let step = if end < start { -1 } else { 1 };
-            sequence(*start, end + step, step)
+            sequence(*start, end.wrapping_add(step), step)
         }
         [start, step, end] => {
             let inc = if end < start { -1 } else { 1 };
             if end < start && *step > 0 {
                 Ok(Vec::new())
             } else {
-                sequence(*start, end + inc, *step)
+                sequence(*start, end.wrapping_add(inc), *step)
             }
         }
         _ => Ok(Vec::new()),
@@ -285,6 +286,11 @@ mod tests {
         assert!(sequence(0, 10, -1).unwrap().is_empty());
         assert!(sequence(5, 0, 1).unwrap().is_empty());
         assert!(sequence(0, i64::MAX, 1).is_err());
+        assert_eq!(
+            sequence(i64::MAX, i64::MIN, i64::MIN).unwrap(),
+            vec![i64::MAX, -1]
+        );
+        assert!(sequence(10, 0, i64::MIN).unwrap() == vec![10]);
     }
 
     #[test]
