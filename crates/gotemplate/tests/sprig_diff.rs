@@ -104,6 +104,9 @@ const CASES: &[&str] = &[
     r#"{{ decryptAES "secret" "bNwLllJevC9xLwhTBaausNk1XRYIKJon/jBNbX1B4SKBDdHMlVJmEiPsOYZ6s8/x" }}|{{ decryptAES "wrong" "bNwLllJevC9xLwhTBaausNk1XRYIKJon/jBNbX1B4SKBDdHMlVJmEiPsOYZ6s8/x" | len | lt 0 }}|{{ encryptAES "k" "some text" | decryptAES "k" }}|{{ encryptAES "k" "" }}|{{ decryptAES "k" "" }}|{{ encryptAES (repeat 40 "p") "x" | decryptAES (repeat 32 "p") }}|{{ encryptAES "k" "0123456789abcdef" | len }}"#,
     // password hashes: random salt, so their shape
     r#"{{ bcrypt (repeat 73 "a") }}|{{ htpasswd "a:b" "x" }}|{{ bcrypt "x" | len }}|{{ htpasswd "u" "p" | len }}|{{ bcrypt "" | substr 0 7 }}|{{ htpasswd "user" "pw" | substr 0 12 }}"#,
+    // the must forms and os aliases
+    r#"{{ mustFirst (list 1 2) }}|{{ mustLast (list 1 2) }}|{{ mustRest (list 1 2) }}|{{ mustInitial (list 1 2) }}|{{ mustReverse (list 1 2) }}|{{ mustPrepend (list 1) 0 }}|{{ mustPush (list 1) 2 }}|{{ mustAppend (list 1) 2 }}|{{ mustUniq (list 1 1) }}|{{ mustWithout (list 1 2) 1 }}|{{ mustHas 1 (list 1) }}|{{ mustSlice (list 1 2 3) 1 2 }}|{{ mustChunk 1 (list 1 2) }}|{{ mustCompact (list 0 1) }}|{{ mustMerge (dict "a" 1) (dict "b" 2) }}|{{ mustMergeOverwrite (dict "a" 1) (dict "a" 2) }}|{{ mustDeepCopy (dict "a" (list 1)) }}"#,
+    r#"{{ mustRegexMatch "^a" "ab" }}|{{ mustRegexFind "b+" "abb" }}|{{ mustRegexFindAll "b" "abb" -1 }}|{{ mustRegexReplaceAll "b" "abb" "c" }}|{{ mustRegexReplaceAllLiteral "b" "abb" "$0" }}|{{ mustRegexSplit "b" "abba" -1 }}|{{ osClean "a//b/../c" }}|{{ osDir "/a/b" }}|{{ osExt "x.tar.gz" }}|{{ osIsAbs "/" }}|{{ osIsAbs "a" }}"#,
     // URLs
     r#"{{ urlParse "HTTPS://user:p%40ss@example.com:8443/a%20b/c?x=1&y=2#frag%21" }}|{{ urlParse "mailto:a@b" }}|{{ urlParse "/rel/path?q" }}|{{ urlParse "http://[::1]:80/" }}|{{ (urlParse "redis://:secret@redis:6379/0").userinfo }}"#,
     r#"{{ urlJoin (dict "scheme" "https" "host" "example.com:8443" "path" "/a b" "query" "x=1" "fragment" "f g" "userinfo" "u:p@ss") }}|{{ urlJoin (dict "path" "a:b") }}|{{ urlJoin (dict "scheme" "mailto" "opaque" "a@b") }}|{{ urlJoin (dict "host" "h" "path" "p") }}|{{ urlJoin (urlParse "http://a/b?c#d") }}"#,
@@ -163,6 +166,9 @@ const FAILING: &[&str] = &[
     r#"{{ mustToDate "2006-01-02" "2023-02-30" }}"#,
     r#"{{ toDate "2006" 2024 }}"#,
     r#"{{ regexMatch "(" 1 }}"#,
+    r#"{{ mustRegexMatch "(" "x" }}"#,
+    r#"{{ mustAppend nil 1 }}"#,
+    r#"{{ mustDeepCopy nil }}"#,
     r#"{{ decryptAES "k" "YQ==" }}"#,
     r#"{{ decryptAES "k" "not base64!" }}"#,
     r#"{{ decryptAES "k" "BwcHBwcHBwcHBwcHBwcHBxvX" }}"#,
