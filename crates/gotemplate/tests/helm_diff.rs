@@ -283,3 +283,21 @@ fn deep_nesting_follows_the_go_release() {
     problems.extend(support::compare("ifs", VALUES, "", &ifs));
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// Helm stops an `include` nested more than 1,000 deep in one name (its recursion limit), and
+/// not one below.
+#[test]
+fn include_nesting_limit_matches_helm() {
+    let list = |n: usize| format!("{{\"l\": [{}]}}", vec!["1"; n].join(","));
+    let prelude = r#"{{ define "r" }}{{ if . }}x{{ include "r" (slice . 1) }}{{ end }}{{ end }}"#;
+    let case = vec![r#"{{ include "r" .Values.l | len }}"#.to_string()];
+    let mut problems = support::compare("include-ok", &list(1000), prelude, &case);
+    problems.extend(support::compare_errors_on(
+        &support::helms(),
+        "include-deep",
+        &list(1001),
+        prelude,
+        &case,
+    ));
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
