@@ -103,7 +103,7 @@ fn random_template_text_never_panics() {
         let mut text = String::new();
         for _ in 0..1 + rng.next() % 6 {
             // Mostly actions made of a few pieces, so the parser sees many of each shape.
-            let raw = rng.next() % 5 == 0;
+            let raw = rng.next().is_multiple_of(5);
             if !raw {
                 text.push_str("{{ ");
             }
