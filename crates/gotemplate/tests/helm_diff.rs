@@ -197,6 +197,9 @@ fn printf_verbs() {
             "{{ printf \"%d|%s|%t|%f\" \"x\" 1 1 \"y\" }}",
             "{{ printf \"%d %d\" 1 }}|{{ printf \"%d\" 1 2 \"x\" }}|{{ printf \"%z\" 1 }}|{{ printf \"100%%\" }}|{{ printf \"%\" }}",
             "{{ printf \"%*d|%-*d|%.*f\" 5 1 4 2 2 3.14159 }}",
+            "{{ printf \"%*d|%.*d|%*d|%[3]*.[2]*[1]f|%[5]d|%[0]d|%[x]d|%[2]\" 1.5 2 \"w\" 3 -4 5 12.0 2 }}",
+            "{{ printf \"%-*d|%0*d|% 5d|%+.3d|%.0d|%5.0d|%x|%#o|%#b\" -6 7 5 -3 4 12 0 0 -10 8 5 }}",
+            "{{ printf \"%c|%c|%q|%U|%#U|%08.3x\" 128512 -1 128512 128512 10 255 }}",
             "{{ printf \"%[2]d %[1]d|%[3]d|%[1]d %d\" 1 2 }}",
             "{{ printf \"%T %T %T %T %T %T %T\" 1 1.5 \"s\" true .Values.l .Values.m .Values.nope }}",
             "{{ printf \"%6.2f|%-6.1e|%+g|% g\" .Values.f .Values.f .Values.f .Values.f }}",
@@ -281,5 +284,23 @@ fn deep_nesting_follows_the_go_release() {
         &helm4, "parens4", VALUES, "", &parens,
     ));
     problems.extend(support::compare("ifs", VALUES, "", &ifs));
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Helm stops an `include` nested more than 1,000 deep in one name (its recursion limit), and
+/// not one below.
+#[test]
+fn include_nesting_limit_matches_helm() {
+    let list = |n: usize| format!("{{\"l\": [{}]}}", vec!["1"; n].join(","));
+    let prelude = r#"{{ define "r" }}{{ if . }}x{{ include "r" (slice . 1) }}{{ end }}{{ end }}"#;
+    let case = vec![r#"{{ include "r" .Values.l | len }}"#.to_string()];
+    let mut problems = support::compare("include-ok", &list(1000), prelude, &case);
+    problems.extend(support::compare_errors_on(
+        &support::helms(),
+        "include-deep",
+        &list(1001),
+        prelude,
+        &case,
+    ));
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

@@ -213,7 +213,6 @@ impl<'a> Parser<'a> {
             match self.text_or_action()? {
                 Item::Node(n) => list.push(n),
                 Item::End(t) | Item::Else(t) => return Err(self.unexpected(t, "input")),
-                Item::None => {}
             }
         }
         Ok(list)
@@ -250,9 +249,8 @@ impl<'a> Parser<'a> {
         while self.peek_non_space().kind != Kind::Eof {
             match self.text_or_action()? {
                 Item::Node(n) => list.push(n),
-                Item::End(t) => return Ok((list, End::End(t))),
+                Item::End(_) => return Ok((list, End::End)),
                 Item::Else(t) => return Ok((list, End::Else(t))),
-                Item::None => {}
             }
         }
         Err(self.error("unexpected EOF"))
@@ -588,16 +586,16 @@ impl<'a> Parser<'a> {
     }
 }
 
+/// What one step of the parser read: a node, or the `{{end}}`/`{{else}}` closing a list.
 enum Item {
     Node(Node),
     End(Token),
     Else(Token),
-    #[allow(dead_code)]
-    None,
 }
 
+/// How a list of nodes ended.
 enum End {
-    End(#[allow(dead_code)] Token),
+    End,
     Else(Token),
 }
 
