@@ -710,6 +710,31 @@ fn template_cases() -> Vec<(&'static str, Value)> {
         (r#"(list)"#, Value::list(vec![])),
         (r#"(dict)"#, Value::empty_map()),
         ("true", Value::Bool(true)),
+        (
+            r#"(dict "a" (list 1 1.5 "x" (dict "b" 2)) "c" (int64 9007199254740993))"#,
+            map(vec![
+                (
+                    "a",
+                    Value::list(vec![
+                        Value::Int(1),
+                        Value::Float(1.5),
+                        Value::string("x"),
+                        map(vec![("b", Value::Int(2))]),
+                    ]),
+                ),
+                ("c", Value::Int(9_007_199_254_740_993)),
+            ]),
+        ),
+        ("1e21", Value::Float(1e21)),
+        ("-0.0", Value::Float(-0.0)),
+        (
+            r#"(list 1e6 0.000001 123456789.0)"#,
+            Value::list(vec![
+                Value::Float(1e6),
+                Value::Float(0.000001),
+                Value::Float(123456789.0),
+            ]),
+        ),
     ]
 }
 

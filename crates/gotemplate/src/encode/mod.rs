@@ -3,9 +3,16 @@
 //!
 //! Each reproduces the Go library Helm calls, byte for byte, because charts paste their output
 //! straight into manifests: `encoding/json` for JSON, `sigs.k8s.io/yaml` (go-yaml v2 behind a
-//! JSON round trip) for YAML, go-yaml v3 for `toYamlPretty`, BurntSushi's encoder for TOML. Their error conventions are
-//! Helm's: `toJson`/`toYaml` give `""`, `toToml` gives the error text, `fromJson` puts the
-//! error under the key `Error`, and the `must` forms fail the render.
+//! JSON round trip) for YAML, go-yaml v3 for `toYamlPretty`, BurntSushi's encoder for TOML.
+//! Their error conventions are Helm's: `toJson`/`toYaml` give `""`, `toToml` gives the error
+//! text, `fromJson` puts the error under the key `Error`, and the `must` forms fail the render.
+//!
+//! Known differences, none reachable from values files: `fromJson "null"` gives an empty map
+//! where Go has a nil map (they print alike; `toJson` of it gives `{}`, not `null`); a Go
+//! struct ([`crate::Object`]) is encoded through its `to_value`, which follows its JSON field
+//! names, while go-yaml v3 and BurntSushi name struct fields their own way; and letters and
+//! digits in map keys are told apart by the Unicode tables of this crate's dependency, which
+//! may be a version ahead of Go's.
 
 pub mod json;
 mod keyorder;

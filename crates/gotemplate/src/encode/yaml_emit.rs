@@ -476,90 +476,83 @@ fn analyze(text: &str, v3: bool) -> Analysis {
             block_allowed: false,
         };
     }
-    let mut block_indicators = text.starts_with("---") || text.starts_with("...");
-    let mut line_breaks = false;
-    let mut special_characters = false;
-    let mut tab_characters = false;
-    let (mut leading_space, mut leading_break) = (false, false);
-    let (mut trailing_space, mut trailing_break) = (false, false);
-    let (mut break_space, mut space_break) = (false, false);
+    let f = scan(text, v3);
+    let edge_blank = f.leading_space || f.leading_break || f.trailing_space || f.trailing_break;
+    let unquotable = f.space_break || f.special_characters;
+    Analysis {
+        multiline: f.line_breaks,
+        block_plain_allowed: !(edge_blank
+            || f.break_space
+            || unquotable
+            || f.tab_characters
+            || f.line_breaks
+            || f.block_indicators),
+        single_quoted_allowed: !(f.break_space || unquotable || f.tab_characters),
+        block_allowed: !(f.trailing_space || unquotable),
+    }
+}
+
+/// What `analyze_scalar` notes while reading a scalar character by character.
+#[derive(Default)]
+struct Features {
+    block_indicators: bool,
+    line_breaks: bool,
+    special_characters: bool,
+    /// Only go-yaml v3 tells tabs apart from other unprintable characters.
+    tab_characters: bool,
+    leading_space: bool,
+    leading_break: bool,
+    trailing_space: bool,
+    trailing_break: bool,
+    /// A line that starts with a space after a break.
+    break_space: bool,
+    /// A space right before a line break.
+    space_break: bool,
+}
+
+fn scan(text: &str, v3: bool) -> Features {
+    let mut f = Features {
+        block_indicators: text.starts_with("---") || text.starts_with("..."),
+        ..Features::default()
+    };
     let (mut previous_space, mut previous_break) = (false, false);
     let mut preceded_by_whitespace = true;
     let mut chars = text.chars().peekable();
-    let mut i = 0;
+    let mut first = true;
     while let Some(c) = chars.next() {
         let next = chars.peek().copied();
         let followed_by_whitespace = next.is_none_or(is_blank);
-        if i == 0 {
-            match c {
-                '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"'
-                | '%' | '@' | '`' => block_indicators = true,
-                '?' | ':' | '-' if followed_by_whitespace => block_indicators = true,
-                _ => {}
-            }
-        } else {
-            match c {
-                ':' if followed_by_whitespace => block_indicators = true,
-                '#' if preceded_by_whitespace => block_indicators = true,
-                _ => {}
-            }
-        }
+        f.block_indicators |= match c {
+            '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"' | '%'
+            | '@' | '`' => first,
+            '?' | '-' => first && followed_by_whitespace,
+            ':' => followed_by_whitespace,
+            _ => false,
+        } || (c == '#' && preceded_by_whitespace);
         if v3 && c == '\t' {
-            tab_characters = true;
+            f.tab_characters = true;
         } else if !is_printable(c) {
-            special_characters = true;
+            f.special_characters = true;
         }
         let last = next.is_none();
         if c == ' ' {
-            leading_space |= i == 0;
-            trailing_space |= last;
-            break_space |= previous_break;
-            previous_space = true;
-            previous_break = false;
+            f.leading_space |= first;
+            f.trailing_space |= last;
+            f.break_space |= previous_break;
+            (previous_space, previous_break) = (true, false);
         } else if is_break(c) {
-            line_breaks = true;
-            leading_break |= i == 0;
-            trailing_break |= last;
-            space_break |= previous_space;
-            previous_space = false;
-            previous_break = true;
+            f.line_breaks = true;
+            f.leading_break |= first;
+            f.trailing_break |= last;
+            f.space_break |= previous_space;
+            (previous_space, previous_break) = (false, true);
         } else {
-            previous_space = false;
-            previous_break = false;
+            (previous_space, previous_break) = (false, false);
         }
         preceded_by_whitespace = is_blank(c) || is_break(c) || c == '\0';
-        i += 1;
+        first = false;
     }
-    let mut a = Analysis {
-        multiline: line_breaks,
-        block_plain_allowed: true,
-        single_quoted_allowed: true,
-        block_allowed: true,
-    };
-    if leading_space || leading_break || trailing_space || trailing_break {
-        a.block_plain_allowed = false;
-    }
-    if trailing_space {
-        a.block_allowed = false;
-    }
-    if break_space {
-        a.block_plain_allowed = false;
-        a.single_quoted_allowed = false;
-    }
-    if space_break || tab_characters || special_characters {
-        a.block_plain_allowed = false;
-        a.single_quoted_allowed = false;
-    }
-    if space_break || special_characters {
-        a.block_allowed = false;
-    }
-    if line_breaks {
-        a.block_plain_allowed = false;
-    }
-    if block_indicators {
-        a.block_plain_allowed = false;
-    }
-    a
+    f
 }
 
 #[cfg(test)]
