@@ -54,10 +54,23 @@ pub fn required(_: &mut dyn Call, args: &[Value]) -> Result<Value, Error> {
     }
 }
 
-/// Helm's function map: Sprig and the encoders (when present) plus `include`, `tpl`,
-/// `required`. strata adds the chart-bound functions (`.Files`, `lookup`, semver, `fromYaml`).
+/// Helm 4's function map (see [`helm_funcs_for`]).
 pub fn helm_funcs() -> FuncMap {
-    let mut m = FuncMap::default();
+    helm_funcs_for(true)
+}
+
+/// The functions Helm gives every chart: Sprig (without `env` and `expandenv`), Helm's
+/// encoders (`toYaml`, `toJson`, `toToml`, `fromJson`, ...; `helm4` selects Helm 4's set and
+/// encodings), then `include`, `tpl` and `required`, which need the executing template.
+/// strata adds the chart-bound ones (`.Files`, `lookup`, semver functions, `fromYaml`).
+pub fn helm_funcs_for(helm4: bool) -> FuncMap {
+    let mut m = crate::sprig::funcs();
+    let encoders = crate::encode::funcs(helm4);
+    for name in encoders.names() {
+        if let (Some(f), Some(d)) = (encoders.get(name), encoders.determinism(name)) {
+            m.insert(name, d, f.clone());
+        }
+    }
     let add = |m: &mut FuncMap, name: &str, f: Func| m.insert(name, Determinism::Deterministic, f);
     add(&mut m, "include", Rc::new(include));
     add(&mut m, "tpl", Rc::new(tpl));
