@@ -159,7 +159,7 @@ impl Gen {
         let choice = if depth > 2 {
             self.rng.below(3)
         } else {
-            self.rng.below(14)
+            self.rng.below(15)
         };
         match choice {
             0 | 1 => {
@@ -265,6 +265,22 @@ impl Gen {
             12 => {
                 let i = self.rng.below(10);
                 (format!("(index $.Values.floats {i})"), Kind::Float)
+            }
+            13 => {
+                // Sprig and Helm functions as charts chain them with the engine's pipelines.
+                let a = self.operand(depth + 1).0;
+                let b = self.operand(depth + 1).0;
+                let e = match self.rng.below(8) {
+                    0 => format!("(default {a} {b})"),
+                    1 => format!("({a} | quote)"),
+                    2 => format!("(toJson {a})"),
+                    3 => format!("({a} | toYaml | nindent 2)"),
+                    4 => format!("(empty {a})"),
+                    5 => format!("(coalesce {a} {b})"),
+                    6 => format!("(ternary \"y\" \"n\" (empty {a}))"),
+                    _ => format!("(list {a} {b} | toJson)"),
+                };
+                (e, Kind::Str)
             }
             _ => {
                 let inner = self.operand(depth + 1);

@@ -7,7 +7,7 @@
 
 #![allow(dead_code)]
 
-use gotemplate::helm::helm_funcs;
+use gotemplate::helm::helm_funcs_for;
 use gotemplate::{GoVersion, Templates, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -150,7 +150,7 @@ pub fn ours(
     prelude: &str,
     cases: &[String],
 ) -> Vec<Result<String, String>> {
-    let funcs = helm_funcs();
+    let funcs = helm_funcs_for(go == GoVersion::Go1_24);
     let mut set = Templates::new();
     set.set_go_version(go);
     set.parse("c/templates/_prelude.tpl", prelude, &|f| funcs.contains(f))
