@@ -497,22 +497,6 @@ impl<'a> State<'a> {
                         Vec::new()
                     };
                     match o.get(name, &argv) {
-                        // A Go map type with methods: not a method, so a key.
-                        None if !has_args || !last => match builtins::collection(&cur.value) {
-                            Some(Value::Map(m)) => {
-                                m.borrow().get(&**name).cloned().unwrap_or(Value::Nil)
-                            }
-                            _ => {
-                                return Err(self.error(
-                                    node.pos(),
-                                    node,
-                                    format_args!(
-                                        "can't evaluate field {name} in type {}",
-                                        o.type_name()
-                                    ),
-                                ));
-                            }
-                        },
                         None => {
                             return Err(self.error(
                                 node.pos(),

@@ -311,11 +311,19 @@ mod tests {
             Value::Object(std::rc::Rc::new(Files(vec!["a", "b"]))),
         );
         let data = Value::map(m);
-        let t = r#"{{ range $p, $_ := .Files.Glob "*" }}{{ $p }}={{ $.Files.Get $p }};{{ end }}{{ len .Files }} {{ index .Files "b" }} {{ if .Files.None "x" }}yes{{ else }}empty{{ end }} {{ not (.Files.None "x") }} {{ .Files }} {{ .Files.a }} {{ .Files.zz }}"#;
+        let t = r#"{{ range $p, $_ := .Files.Glob "*" }}{{ $p }}={{ $.Files.Get $p }};{{ end }}{{ len .Files }} {{ index .Files "b" }} {{ if .Files.None "x" }}yes{{ else }}empty{{ end }} {{ not (.Files.None "x") }} {{ .Files }}"#;
         assert_eq!(
             render(t, data).unwrap(),
-            "a=<a>;2 [104] empty true files[\"a\", \"b\"] [104] <no value>"
+            "a=<a>;2 [104] empty true files[\"a\", \"b\"]"
         );
+        // A name that is no method stays an error: a struct's `to_value` map (its fields as
+        // toYaml sees them) must not answer `.Chart.name` where Go refuses it.
+        let mut m = BTreeMap::new();
+        m.insert(
+            "Files".to_string(),
+            Value::Object(std::rc::Rc::new(Files(vec!["a"]))),
+        );
+        assert!(render("{{ .Files.a }}", Value::map(m)).is_err());
     }
 
     #[test]
