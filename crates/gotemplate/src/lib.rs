@@ -29,6 +29,10 @@
 //! Modules: `parse` (lexer, parser, trees), `exec` (Go's evaluation rules), `builtins` (Go's
 //! builtin functions), `fmt` (Go's `fmt` printing), `template` (the set), `helm` (Helm's
 //! `include`, `tpl`, `required` and its function map).
+//!
+//! Helm 3.17 and Helm 4 are built with different Go releases and function sets: imitate one
+//! with [`Templates::set_go_version`] and [`helm::helm_funcs_for`]. Build the function map
+//! once per thread (it holds `Rc`s) and reuse it for every render.
 
 pub mod builtins;
 pub mod encode;
