@@ -327,6 +327,35 @@ mod tests {
     }
 
     #[test]
+    fn the_set_knows_its_templates_and_the_functions_they_call() {
+        let mut t = Templates::new();
+        let is_func = |f: &str| f == "upper";
+        t.parse(
+            "a",
+            r#"{{ define "d" }}{{ upper . }}{{ end }}{{ len . }}"#,
+            &is_func,
+        )
+        .unwrap();
+        t.parse("b", "{{/* only a comment */}}", &is_func).unwrap();
+        assert!(t.contains("a") && t.contains("d") && t.contains("b") && !t.contains("c"));
+        assert_eq!(t.names(), ["a", "b", "d"]);
+        let used: Vec<String> = t.functions_used().into_iter().collect();
+        assert_eq!(used, ["len", "upper"]);
+        // An empty body does not replace a definition with content.
+        t.parse("c", r#"{{ define "d" }} {{ end }}"#, &is_func)
+            .unwrap();
+        let mut funcs = FuncMap::default();
+        funcs.insert(
+            "upper",
+            crate::funcs::Determinism::Deterministic,
+            std::rc::Rc::new(|_, a: &[Value]| {
+                Ok(Value::string(crate::fmt::to_string(&a[0]).to_uppercase()))
+            }),
+        );
+        assert_eq!(t.execute("d", Value::string("x"), &funcs).unwrap(), "X");
+    }
+
+    #[test]
     fn templates_are_shareable_across_threads() {
         fn assert_send_sync<T: Send + Sync>() {}
         assert_send_sync::<Templates>();
