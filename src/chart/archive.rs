@@ -407,6 +407,116 @@ impl Unpacker<'_> {
     }
 }
 
+/// Reads a chart .tgz into memory with the same checks and caps as [`unpack_chart`]: every
+/// file as (path inside the top-level directory, bytes), in archive order, plus the top-level
+/// directory's name. For renderers that load a chart without writing it anywhere.
+pub fn read_chart_files(
+    reader: impl Read,
+    limits: &Limits,
+) -> Result<(String, Vec<(String, Vec<u8>)>), ArchiveError> {
+    let stream_limit = limits.max_total_bytes.saturating_add(FRAMING_ALLOWANCE);
+    let tripped = Rc::new(Cell::new(false));
+    let stream = CappedReader {
+        inner: MultiGzDecoder::new(reader),
+        remaining: stream_limit,
+        tripped: Rc::clone(&tripped),
+    };
+    let read_error = |source: io::Error| {
+        if tripped.get() {
+            ArchiveError::StreamTooLarge {
+                limit: stream_limit,
+            }
+        } else {
+            ArchiveError::Read { source }
+        }
+    };
+    let mut archive = tar::Archive::new(stream);
+    let mut top: Option<String> = None;
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut total = 0u64;
+    for (count, entry) in archive.entries().map_err(read_error)?.enumerate() {
+        let mut entry = entry.map_err(read_error)?;
+        if count >= MAX_ENTRIES {
+            return Err(ArchiveError::TooManyEntries { limit: MAX_ENTRIES });
+        }
+        let kind = entry.header().entry_type();
+        if kind == EntryType::XGlobalHeader {
+            continue;
+        }
+        let name = entry_name(&entry.path_bytes())?;
+        let is_dir = match kind {
+            EntryType::Regular | EntryType::Continuous => false,
+            EntryType::Directory => true,
+            other => {
+                return Err(ArchiveError::UnsupportedType {
+                    entry: name,
+                    kind: describe_type(other),
+                });
+            }
+        };
+        let parts = components(&name, is_dir)?;
+        match &top {
+            None => top = Some(parts[0].to_string()),
+            Some(t) if t != parts[0] => {
+                return Err(ArchiveError::OutsideChart {
+                    entry: name,
+                    top: t.clone(),
+                });
+            }
+            Some(_) => {}
+        }
+        if is_dir {
+            continue;
+        }
+        if parts.len() == 1 {
+            return Err(ArchiveError::TopLevelFile { entry: name });
+        }
+        let inside = parts[1..].join("/");
+        let declared = entry.size();
+        let limit_error = |size: u64, total: u64| {
+            if size > limits.max_file_bytes {
+                Some(ArchiveError::FileTooLarge {
+                    entry: name.clone(),
+                    limit: limits.max_file_bytes,
+                })
+            } else if total > limits.max_total_bytes {
+                Some(ArchiveError::TooLarge {
+                    entry: name.clone(),
+                    limit: limits.max_total_bytes,
+                })
+            } else {
+                None
+            }
+        };
+        if let Some(err) = limit_error(declared, total.saturating_add(declared)) {
+            return Err(err);
+        }
+        let mut data = Vec::with_capacity(usize::try_from(declared).unwrap_or(0));
+        (&mut entry)
+            .take(limits.max_file_bytes + 1)
+            .read_to_end(&mut data)
+            .map_err(read_error)?;
+        let size = data.len() as u64;
+        if let Some(err) = limit_error(size, total.saturating_add(size)) {
+            return Err(err);
+        }
+        if size != declared {
+            return Err(ArchiveError::Truncated { entry: name });
+        }
+        total += size;
+        if !seen.insert(inside.clone()) {
+            return Err(ArchiveError::Duplicate { entry: name });
+        }
+        files.push((inside, data));
+    }
+    let top = top.ok_or(ArchiveError::Empty)?;
+    if !files.iter().any(|(path, _)| path == "Chart.yaml") {
+        return Err(ArchiveError::MissingChartYaml { top });
+    }
+    Ok((top, files))
+}
+
 fn set_mode(path: &Path, mode: u32) -> Result<(), ArchiveError> {
     // Explicit, so the process umask does not decide what a shared cache looks like.
     fs::set_permissions(path, fs::Permissions::from_mode(mode)).map_err(|source| {
