@@ -504,3 +504,172 @@ fn chart_bound_functions_render_as_helm() {
     );
     same_as_helm(&t, &t.path("c"), &Flags::default());
 }
+
+#[test]
+fn nested_subcharts_requirements_and_chart_objects_render_as_helm() {
+    let t = Tree::new();
+    t.write("p/Chart.yaml", "apiVersion: v1\nname: p\nversion: 1.0.0\n");
+    t.write(
+        "p/requirements.yaml",
+        "dependencies:\n- {name: mid, version: ~0.1.0, condition: mid.enabled}\n",
+    );
+    t.write(
+        "p/values.yaml",
+        "global: {top: p}\nmid: {leaf: {fromp: 1}}\n",
+    );
+    t.write(
+        "p/templates/p.yaml",
+        "# {{ .Values }}\n# {{ range $k, $_ := .Files.Glob \"*\" }}{{ $k }} {{ end }}\n",
+    );
+    t.write(
+        "p/charts/mid/Chart.yaml",
+        chart_yaml(
+            "mid",
+            "dependencies:\n- {name: leaf, version: 0.1.0, condition: leaf.on, tags: [t1]}\n",
+        ),
+    );
+    t.write(
+        "p/charts/mid/values.yaml",
+        "global: {gmid: m, top: mid}\nleaf: {on: true}\n",
+    );
+    t.write("p/charts/mid/templates/m.yaml", "# mid {{ .Values }}\n");
+    t.write(
+        "p/charts/mid/charts/leaf/Chart.yaml",
+        chart_yaml(
+            "leaf",
+            "description: a leaf\nkeywords: [a, b]\nannotations: {x: y}\nhome: https://x\nkubeVersion: '>=1.20'\ndeprecated: true\n",
+        ),
+    );
+    t.write("p/charts/mid/charts/leaf/values.yaml", "own: 1\n");
+    t.write(
+        "p/charts/mid/charts/leaf/templates/l.yaml",
+        "# leaf {{ .Values }} {{ .Template.BasePath }}\n# {{ .Chart }}\n# {{ .Chart.Keywords }} {{ .Chart.Annotations }} {{ .Chart.IsRoot }} {{ .Chart.Deprecated }}\n",
+    );
+    let chart = t.path("p");
+    same_as_helm(&t, &chart, &Flags::default());
+    for values in [
+        r#"{"mid": {"leaf": {"on": false}}}"#,
+        r#"{"mid": {"enabled": false}}"#,
+        r#"{"tags": {"t1": false}, "mid": {"leaf": {"on": "no"}}}"#,
+        r#"{"global": {"top": "user"}, "mid": {"global": {"gmid": "user"}}}"#,
+    ] {
+        same_as_helm(
+            &t,
+            &chart,
+            &Flags {
+                values_json: values,
+                ..Flags::default()
+            },
+        );
+    }
+}
+
+#[test]
+fn define_precedence_and_template_names_render_as_helm() {
+    let t = Tree::new();
+    t.write(
+        "c/Chart.yaml",
+        chart_yaml("c", "dependencies:\n- {name: sub, version: 0.1.0}\n"),
+    );
+    t.write(
+        "c/templates/_a.tpl",
+        "{{ define \"n\" }}from-a {{ .Template.Name }}{{ end }}",
+    );
+    t.write("c/templates/_b.tpl", "{{ define \"n\" }}from-b{{ end }}");
+    t.write(
+        "c/templates/deep/_c.tpl",
+        "{{ define \"n\" }}from-deep{{ end }}{{ define \"d\" }}deep-only{{ end }}",
+    );
+    t.write(
+        "c/templates/x.yaml",
+        "# {{ include \"n\" . }} {{ include \"d\" . }} {{ tpl \"{{ .Template.Name }} {{ .Release.Name }}\" . }} <no value>\n",
+    );
+    t.write("c/templates/empty.yaml", "{{/* nothing */}}\n");
+    t.write("c/charts/sub/Chart.yaml", chart_yaml("sub", ""));
+    t.write(
+        "c/charts/sub/templates/_a.tpl",
+        "{{ define \"n\" }}from-sub{{ end }}",
+    );
+    t.write(
+        "c/charts/sub/templates/s.yaml",
+        "# sub {{ include \"n\" . }} {{ .Values.none }}\n",
+    );
+    same_as_helm(&t, &t.path("c"), &Flags::default());
+}
+
+#[test]
+fn chart_api_versions_are_accepted_as_each_helm_does() {
+    let t = Tree::new();
+    t.write("c/templates/a.yaml", "# {{ .Chart.APIVersion }}\n");
+    for api in ["v1", "v2", "v3", "v9"] {
+        t.write(
+            "c/Chart.yaml",
+            format!("apiVersion: {api}\nname: c\nversion: 0.1.0\n"),
+        );
+        let flags = Flags::default();
+        for v in Helm::ALL {
+            let out = helm_template(v, &t, &t.path("c"), &flags);
+            match native(v, &t.path("c"), &flags) {
+                Ok(ours) => assert_same_bytes(&ours, &out.stdout, &format!("{api} {v:?}")),
+                Err(e) => {
+                    assert!(
+                        !out.status.success(),
+                        "{api} {v:?}: helm renders, native: {e}"
+                    );
+                    assert!(e.contains("apiVersion"), "{e}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn analysis_names_templates_the_native_renderer_cannot_parse() {
+    let t = Tree::new();
+    t.write("c/Chart.yaml", chart_yaml("c", ""));
+    t.write("c/templates/ok.yaml", "# {{ .Values.x }}\n");
+    t.write("c/templates/bad.yaml", "# {{ nosuchfunction 1 }}\n");
+    for v in Helm::ALL {
+        let analysis = strata::render::native::analyze(&t.path("c"), &compat(v));
+        assert_eq!(analysis.unsupported.len(), 1, "{:?}", analysis.unsupported);
+        assert!(
+            analysis.unsupported[0].contains("c/templates/bad.yaml"),
+            "{:?}",
+            analysis.unsupported
+        );
+        assert!(analysis.random.is_empty());
+    }
+}
+
+#[test]
+fn a_loaded_chart_is_reused_until_its_files_change() {
+    let t = Tree::new();
+    t.write("c/Chart.yaml", chart_yaml("c", ""));
+    t.write("c/templates/a.yaml", "# one {{ .Release.Name }}\n");
+    let renderer = Native::new(Compat::helm3());
+    let api_versions = Vec::new();
+    let chart = t.path("c");
+    let request = |values: &'static str| Request {
+        component: "c",
+        chart: &chart,
+        chart_shown: "c",
+        release: "r",
+        namespace: "ns",
+        values_json: values.as_bytes(),
+        kube_version: None,
+        api_versions: &api_versions,
+        include_crds: false,
+        skip_tests: false,
+    };
+    let first = renderer.render_chart(&request("{}")).unwrap();
+    assert_eq!(text(&first), "---\n# Source: c/templates/a.yaml\n# one r\n");
+    t.write(
+        "c/templates/a.yaml",
+        "# two, a longer text {{ .Release.Namespace }}\n",
+    );
+    let second = renderer.render_chart(&request("{}")).unwrap();
+    assert_eq!(
+        text(&second),
+        "---\n# Source: c/templates/a.yaml\n# two, a longer text ns\n"
+    );
+}

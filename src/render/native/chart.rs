@@ -12,6 +12,7 @@ use crate::chart::deps::helmignore::{IgnoreError, Rules};
 use crate::yaml::{GoMap, GoValue, helm_reader};
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 /// One loaded chart and, recursively, the charts in its `charts/` directory.
 #[derive(Debug, Clone)]
@@ -22,8 +23,8 @@ pub struct Chart {
     pub schema: Option<Vec<u8>>,
     /// `templates/...` paths and their text, in load order.
     pub templates: Vec<(String, String)>,
-    /// What `.Files` sees (crds/ included), by path.
-    pub files: BTreeMap<String, Vec<u8>>,
+    /// What `.Files` sees (crds/ included), by path; shared by every render's `.Files`.
+    pub files: Arc<BTreeMap<String, Vec<u8>>>,
     /// The charts found in `charts/`, by entry name order.
     pub subcharts: Vec<Chart>,
 }
@@ -294,7 +295,7 @@ pub fn from_files(files: Vec<(String, Vec<u8>)>, shown: &str) -> Result<Chart, C
         values_docs,
         schema,
         templates,
-        files: plain,
+        files: Arc::new(plain),
         subcharts,
     })
 }

@@ -103,6 +103,10 @@ pub enum NativeError {
     Load(#[from] ChartError),
     #[error("chart {chart}: library charts are not installable; render a chart that depends on it")]
     Library { chart: String },
+    #[error(
+        "chart {chart}: Chart.yaml apiVersion {api_version:?} is not supported by helm 4 (use v2)"
+    )]
+    ApiVersion { chart: String, api_version: String },
     #[error(transparent)]
     Dependencies(#[from] DependencyError),
     #[error(transparent)]
@@ -173,6 +177,12 @@ impl Native {
                 chart: root.metadata.name.clone(),
             });
         }
+        if self.compat.helm4 && !matches!(root.metadata.api_version.as_str(), "v1" | "v2") {
+            return Err(NativeError::ApiVersion {
+                chart: root.metadata.name.clone(),
+                api_version: root.metadata.api_version.clone(),
+            });
+        }
         let user = user_values(request.values_json, &root.metadata.name)?;
         dependencies::check_present(root)?;
         let rule = self.compat.null_rule();
@@ -184,7 +194,7 @@ impl Native {
         let mut sources = Vec::new();
         collect_templates(&tree, &tree.name, 0, &mut sources);
         sort_helm_order(&mut sources);
-        let funcs = template_funcs();
+        let funcs = template_funcs(&self.compat);
         let set = self.parsed(&loaded, &sources, &funcs)?;
 
         let shared = Shared {
@@ -245,7 +255,7 @@ impl Native {
         let mut set = Templates::new();
         set.set_go_version(self.go_version());
         for source in sources {
-            set.parse(&source.name, &source.text, &|name| funcs.contains(name))
+            set.parse(&source.name, source.text, &|name| funcs.contains(name))
                 .map_err(|e| NativeError::Parse {
                     template: source.name.clone(),
                     message: e.to_string(),
@@ -343,26 +353,41 @@ fn user_values(
     }
 }
 
-/// Helm's functions plus strata's chart-bound ones.
-fn template_funcs() -> FuncMap {
-    let mut funcs = gotemplate::helm::helm_funcs();
+/// Helm's functions plus strata's chart-bound ones, as the imitated helm has them
+/// (`mustToYaml` and `mustToJson` arrived with Helm 4).
+fn template_funcs(compat: &Compat) -> FuncMap {
+    let helm = gotemplate::helm::helm_funcs();
+    let mut funcs = FuncMap::default();
+    for name in helm.names() {
+        if !compat.helm4 && matches!(name, "mustToYaml" | "mustToJson") {
+            continue;
+        }
+        if let (Some(f), Some(d)) = (helm.get(name), helm.determinism(name)) {
+            funcs.insert(name, d, f.clone());
+        }
+    }
     funcs::add_chart_funcs(&mut funcs);
     funcs
 }
 
 /// One template file of a rendering chart.
-struct Source {
+struct Source<'a> {
     /// `<chart path>/templates/...`
     name: String,
     base_path: String,
-    text: String,
+    text: &'a str,
     /// Index of its chart in the contexts (tree order).
     chart: usize,
 }
 
 /// The templates of `node` and its subcharts, with their charts numbered in tree order
 /// (the order [`build_contexts`] numbers them in).
-fn collect_templates(node: &Node, path: &str, first: usize, out: &mut Vec<Source>) -> usize {
+fn collect_templates<'a>(
+    node: &Node<'a>,
+    path: &str,
+    first: usize,
+    out: &mut Vec<Source<'a>>,
+) -> usize {
     let index = first;
     for (name, text) in &node.chart.templates {
         let file = name.rsplit('/').next().unwrap_or(name);
@@ -373,7 +398,7 @@ fn collect_templates(node: &Node, path: &str, first: usize, out: &mut Vec<Source
         out.push(Source {
             name: format!("{path}/{name}"),
             base_path: format!("{path}/templates"),
-            text: text.clone(),
+            text,
             chart: index,
         });
     }
@@ -431,7 +456,7 @@ fn build_contexts(
     dot.insert(
         "Files".to_string(),
         Value::Object(Rc::new(objects::Files {
-            files: Arc::new(node.chart.files.clone()),
+            files: node.chart.files.clone(),
             subset: None,
             to_yaml: shared.to_yaml.clone(),
         })),
@@ -488,7 +513,7 @@ impl Call for NoCall {
 
 /// The CRD files of `node` and its subcharts (root first, then dependencies in order).
 fn collect_crds(node: &Node, path: &str, out: &mut Vec<(String, Vec<u8>)>) {
-    for (name, data) in &node.chart.files {
+    for (name, data) in node.chart.files.iter() {
         let lower = name.to_ascii_lowercase();
         let manifest =
             lower.ends_with(".yaml") || lower.ends_with(".yml") || lower.ends_with(".json");
@@ -512,8 +537,7 @@ pub fn analyze(chart: &Path, compat: &Compat) -> Analysis {
             return analysis;
         }
     };
-    let _ = compat;
-    let funcs = template_funcs();
+    let funcs = template_funcs(compat);
     let mut all = Vec::new();
     every_template(&loaded, &loaded.metadata.name, &mut all);
     for (name, text) in &all {

@@ -563,8 +563,10 @@ impl Object for Files {
                 )
             }),
             "Glob" => one_string(name, args).and_then(|pattern| {
+                // Helm matches everything when the pattern does not compile.
                 let glob = Glob::compile(pattern)
-                    .map_err(|e| Error::new(format!("Files.Glob {pattern:?}: {e}")))?;
+                    .or_else(|_| Glob::compile("**"))
+                    .map_err(Error::new)?;
                 let names = self
                     .names()
                     .into_iter()
