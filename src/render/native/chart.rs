@@ -235,9 +235,12 @@ pub fn from_files(files: Vec<(String, Vec<u8>)>, shown: &str) -> Result<Chart, C
             "Chart.yaml" => chart_yaml = Some(data),
             "values.yaml" => values_text = Some(data),
             "values.schema.json" => schema = Some(data),
-            "Chart.lock" | "requirements.lock" => {}
+            "Chart.lock" => {}
             "requirements.yaml" => {
                 requirements = Some(data.clone());
+                plain.insert(name, data);
+            }
+            "requirements.lock" => {
                 plain.insert(name, data);
             }
             _ if name.starts_with("templates/") => {
@@ -273,6 +276,7 @@ pub fn from_files(files: Vec<(String, Vec<u8>)>, shown: &str) -> Result<Chart, C
     // v1 charts keep requirements.yaml in Files; later ones do not.
     if metadata.api_version != "v1" {
         plain.remove("requirements.yaml");
+        plain.remove("requirements.lock");
     }
     let values_docs = match values_text {
         Some(text) => parse_values(&text, shown)?,
