@@ -113,7 +113,7 @@ fn values_nulls_and_multi_document_values_yaml_render_as_helm() {
     );
     t.write(
         "c/templates/v.yaml",
-        "# {{ .Values }}\n# chart {{ .Chart.Name }} {{ .Chart.Version }} {{ .Chart.AppVersion }} {{ .Chart.IsRoot }} {{ .Chart.APIVersion }}\n# missing [{{ .Values.nothere }}] [{{ .Values.t6 }}] {{ .Values.num }}\n",
+        "# {{ .Values }}\n# {{ .Chart }}\n# {{ .Chart.Annotations }} {{ .Chart.Keywords }}\n# chart {{ .Chart.Name }} {{ .Chart.Version }} {{ .Chart.AppVersion }} {{ .Chart.IsRoot }} {{ .Chart.APIVersion }}\n# missing [{{ .Values.nothere }}] [{{ .Values.t6 }}] {{ .Values.num }}\n",
     );
     let flags = Flags {
         values_json: r#"{"t1": null, "t2": null, "m": {"n3": null, "n4": null, "sub": null, "n7": null}, "mapdef": null, "scal": {"a": 1}, "emptymap": {"foo": "bar", "baz": null}}"#,

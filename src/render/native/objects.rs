@@ -317,9 +317,11 @@ fn strings(items: &[String]) -> Value {
     Value::list(items.iter().map(|s| Value::string(s.as_str())).collect())
 }
 
+/// Chart.yaml's annotations; a missing map is Go's nil map, which prints, ranges and answers
+/// `hasKey` as an empty one.
 fn annotations(a: &Option<BTreeMap<String, String>>) -> Value {
     match a {
-        None => Value::Nil,
+        None => Value::empty_map(),
         Some(m) => Value::map(
             m.iter()
                 .map(|(k, v)| (k.clone(), Value::string(v.as_str())))
