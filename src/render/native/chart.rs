@@ -103,6 +103,10 @@ pub enum ChartError {
     Irregular { path: String },
     #[error("{path} is larger than {limit} bytes, the most helm reads from one chart file")]
     TooLarge { path: String, limit: u64 },
+    #[error(
+        "chart {chart}: subcharts nest more than {limit} levels deep; no real chart does, so it is refused"
+    )]
+    TooDeep { chart: String, limit: usize },
     #[error("chart {chart}: Chart.yaml file is missing")]
     MissingChartYaml { chart: String },
     #[error("chart {chart}: {file}: {message}")]
@@ -122,6 +126,35 @@ pub enum ChartError {
 
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
+/// Subchart nesting refused beyond this depth (charts/a/charts/b/... ), so a hostile archive
+/// of archives cannot recurse without end.
+pub const MAX_NESTING: usize = 32;
+
+/// Bytes one chart load may hold in memory, archives inside archives included: Helm's cap for
+/// one chart, so a small archive of archives cannot expand without bound.
+struct Budget {
+    left: std::cell::Cell<u64>,
+}
+
+impl Budget {
+    fn new() -> Budget {
+        Budget {
+            left: std::cell::Cell::new(Limits::default().max_total_bytes),
+        }
+    }
+
+    fn limits(&self) -> Limits {
+        Limits {
+            max_total_bytes: self.left.get(),
+            ..Limits::default()
+        }
+    }
+
+    fn spend(&self, bytes: u64) {
+        self.left.set(self.left.get().saturating_sub(bytes));
+    }
+}
+
 /// Loads the chart at `path`: a chart directory or a packaged `.tgz`.
 pub fn load(path: &Path) -> Result<Chart, ChartError> {
     let shown = path.display().to_string();
@@ -130,29 +163,39 @@ pub fn load(path: &Path) -> Result<Chart, ChartError> {
         source,
     })?;
     if meta.is_dir() {
-        load_dir(path, &shown)
+        load_dir(path, &shown, &Budget::new())
     } else {
         let bytes = std::fs::read(path).map_err(|source| ChartError::Io {
             path: shown.clone(),
             source,
         })?;
-        load_archive(&bytes, &shown)
+        archive_at(&bytes, &shown, &Budget::new(), 0)
     }
 }
 
 /// Loads a chart archive held in memory; `shown` names it in messages.
 pub fn load_archive(bytes: &[u8], shown: &str) -> Result<Chart, ChartError> {
-    let (_top, files) = archive::read_chart_files(bytes, &Limits::default()).map_err(|source| {
+    archive_at(bytes, shown, &Budget::new(), 0)
+}
+
+fn archive_at(
+    bytes: &[u8],
+    shown: &str,
+    budget: &Budget,
+    depth: usize,
+) -> Result<Chart, ChartError> {
+    let (_top, files) = archive::read_chart_files(bytes, &budget.limits()).map_err(|source| {
         ChartError::Archive {
             path: shown.to_string(),
             source,
         }
     })?;
-    from_files(files, shown)
+    budget.spend(files.iter().map(|(_, d)| d.len() as u64).sum());
+    build(files, shown, budget, depth)
 }
 
 /// Loads a chart directory, applying its root `.helmignore` to the whole tree.
-fn load_dir(dir: &Path, shown: &str) -> Result<Chart, ChartError> {
+fn load_dir(dir: &Path, shown: &str, budget: &Budget) -> Result<Chart, ChartError> {
     let rules = match std::fs::read_to_string(dir.join(".helmignore")) {
         Ok(text) => Rules::parse(&text).map_err(|source| ChartError::Ignore {
             path: shown.to_string(),
@@ -215,11 +258,27 @@ fn load_dir(dir: &Path, shown: &str) -> Result<Chart, ChartError> {
         }
         files.push((rel, data));
     }
-    from_files(files, shown)
+    budget.spend(total);
+    build(files, shown, budget, 0)
 }
 
 /// Builds a chart from its files (paths relative to the chart root), as Helm's `LoadFiles`.
 pub fn from_files(files: Vec<(String, Vec<u8>)>, shown: &str) -> Result<Chart, ChartError> {
+    build(files, shown, &Budget::new(), 0)
+}
+
+fn build(
+    files: Vec<(String, Vec<u8>)>,
+    shown: &str,
+    budget: &Budget,
+    depth: usize,
+) -> Result<Chart, ChartError> {
+    if depth > MAX_NESTING {
+        return Err(ChartError::TooDeep {
+            chart: shown.to_string(),
+            limit: MAX_NESTING,
+        });
+    }
     let mut chart_yaml = None;
     let mut requirements = None;
     let mut values_text = None;
@@ -287,10 +346,12 @@ pub fn from_files(files: Vec<(String, Vec<u8>)>, shown: &str) -> Result<Chart, C
         if entry.starts_with('_') || entry.starts_with('.') {
             continue;
         }
-        let sub = load_subchart(&entry, group, shown).map_err(|source| ChartError::Subchart {
-            chart: shown.to_string(),
-            entry: entry.clone(),
-            source: Box::new(source),
+        let sub = load_subchart(&entry, group, shown, budget, depth + 1).map_err(|source| {
+            ChartError::Subchart {
+                chart: shown.to_string(),
+                entry: entry.clone(),
+                source: Box::new(source),
+            }
         })?;
         subcharts.push(sub);
     }
@@ -308,11 +369,13 @@ fn load_subchart(
     entry: &str,
     group: Vec<(String, Vec<u8>)>,
     parent: &str,
+    budget: &Budget,
+    depth: usize,
 ) -> Result<Chart, ChartError> {
     let shown = format!("{parent}/charts/{entry}");
     if entry.ends_with(".tgz") {
         return match group.into_iter().find(|(name, _)| name == entry) {
-            Some((_, data)) => load_archive(&data, &shown),
+            Some((_, data)) => archive_at(&data, &shown, budget, depth),
             None => Err(ChartError::MissingChartYaml { chart: shown }),
         };
     }
@@ -323,7 +386,7 @@ fn load_subchart(
                 .map(|(_, rest)| (rest.to_string(), data))
         })
         .collect();
-    from_files(files, &shown)
+    build(files, &shown, budget, depth)
 }
 
 fn invalid(chart: &str, file: &str, message: impl Into<String>) -> ChartError {
@@ -616,5 +679,24 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("type"), "{err}");
+    }
+
+    #[test]
+    fn subcharts_nested_without_end_are_refused() {
+        let mut list = Vec::new();
+        let mut prefix = String::new();
+        for _ in 0..=MAX_NESTING + 1 {
+            list.push((
+                format!("{prefix}Chart.yaml"),
+                b"name: a\nversion: 1.0.0\n".to_vec(),
+            ));
+            prefix.push_str("charts/a/");
+        }
+        let err = from_files(list, "a").unwrap_err();
+        let mut source: &dyn std::error::Error = &err;
+        while let Some(next) = source.source() {
+            source = next;
+        }
+        assert!(source.to_string().contains("nest more than"), "{source}");
     }
 }
