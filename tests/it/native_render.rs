@@ -673,3 +673,41 @@ fn a_loaded_chart_is_reused_until_its_files_change() {
         "---\n# Source: c/templates/a.yaml\n# two, a longer text ns\n"
     );
 }
+
+#[test]
+fn release_names_are_checked_as_helm_checks_them() {
+    let t = Tree::new();
+    t.write("c/Chart.yaml", chart_yaml("c", ""));
+    t.write("c/templates/a.yaml", "# {{ .Release.Name }}\n");
+    let long = "a".repeat(54);
+    for (name, ok) in [
+        ("r", true),
+        ("a.b-c.9", true),
+        (&"a".repeat(53)[..], true),
+        ("Bad_Name", false),
+        ("-x", false),
+        ("x.", false),
+        (&long[..], false),
+    ] {
+        for v in Helm::ALL {
+            let mut cmd = helm(v);
+            cmd.args(["template", name]).arg(t.path("c"));
+            let helm_ok = run_std(&mut cmd).status.success();
+            assert_eq!(helm_ok, ok, "helm {} with {name:?}", v.version());
+            let request = Request {
+                component: "c",
+                chart: &t.path("c"),
+                chart_shown: "c",
+                release: name,
+                namespace: "default",
+                values_json: b"{}",
+                kube_version: None,
+                api_versions: &[],
+                include_crds: false,
+                skip_tests: false,
+            };
+            let ours = Native::new(compat(v)).render_chart(&request);
+            assert_eq!(ours.is_ok(), ok, "native with {name:?}");
+        }
+    }
+}

@@ -107,6 +107,10 @@ pub enum NativeError {
         "chart {chart}: Chart.yaml apiVersion {api_version:?} is not supported by helm 4 (use v2)"
     )]
     ApiVersion { chart: String, api_version: String },
+    #[error(
+        "release name {0:?}: invalid release name, it must be at most 53 characters of lower-case letters, digits, '-' and '.', starting and ending each dot-separated part with a letter or digit"
+    )]
+    ReleaseName(String),
     #[error(transparent)]
     Dependencies(#[from] DependencyError),
     #[error(transparent)]
@@ -170,6 +174,9 @@ impl Native {
 
     /// Renders one chart for one set of values: the bytes `helm template` prints.
     pub fn render_chart(&self, request: &Request) -> Result<Vec<u8>, NativeError> {
+        if !valid_release_name(request.release) {
+            return Err(NativeError::ReleaseName(request.release.to_string()));
+        }
         let loaded = self.load(request.chart)?;
         let root = &loaded.chart;
         if root.metadata.is_library() {
@@ -333,6 +340,19 @@ fn fingerprint(path: &Path) -> u64 {
         }
     }
     hasher.finish()
+}
+
+/// Helm's release name rule: at most 53 bytes of dot-separated DNS labels
+/// (`[a-z0-9]([-a-z0-9]*[a-z0-9])?`).
+fn valid_release_name(name: &str) -> bool {
+    let label = |l: &str| {
+        !l.is_empty()
+            && l.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    name.len() <= 53 && name.split('.').all(label)
 }
 
 fn user_values(
