@@ -711,3 +711,41 @@ fn release_names_are_checked_as_helm_checks_them() {
         }
     }
 }
+
+#[test]
+fn a_root_chart_kube_version_range_is_checked_as_helm_checks_it() {
+    let t = Tree::new();
+    t.write("c/templates/a.yaml", "# {{ .Capabilities.KubeVersion }}\n");
+    for range in [">=1.20.0", ">=1.29", "<1.25", ">=1.20.0-0", "not a range"] {
+        t.write(
+            "c/Chart.yaml",
+            chart_yaml("c", &format!("kubeVersion: {range:?}\n")),
+        );
+        for kube in [None, Some("1.29"), Some("v1.29.3-gke.100"), Some("1.24.1")] {
+            let flags = Flags {
+                kube_version: kube,
+                ..Flags::default()
+            };
+            for v in Helm::ALL {
+                let out = helm_template(v, &t, &t.path("c"), &flags);
+                let ours = native(v, &t.path("c"), &flags);
+                match ours {
+                    Ok(bytes) => {
+                        assert!(
+                            out.status.success(),
+                            "{range} {kube:?} {v:?}: helm fails, native renders"
+                        );
+                        assert_same_bytes(&bytes, &out.stdout, &format!("{range} {kube:?} {v:?}"));
+                    }
+                    Err(e) => {
+                        assert!(
+                            !out.status.success(),
+                            "{range} {kube:?} {v:?}: helm renders, native: {e}"
+                        );
+                        assert!(e.contains("kubeVersion"), "{e}");
+                    }
+                }
+            }
+        }
+    }
+}

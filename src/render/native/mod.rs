@@ -111,6 +111,14 @@ pub enum NativeError {
         "release name {0:?}: invalid release name, it must be at most 53 characters of lower-case letters, digits, '-' and '.', starting and ending each dot-separated part with a letter or digit"
     )]
     ReleaseName(String),
+    #[error(
+        "chart {chart} requires kubeVersion: {range} which is incompatible with Kubernetes {kube}; set the cluster's version (--kube-version, KUBE_VERSION) or use a chart version made for it"
+    )]
+    KubeIncompatible {
+        chart: String,
+        range: String,
+        kube: String,
+    },
     #[error(transparent)]
     Dependencies(#[from] DependencyError),
     #[error(transparent)]
@@ -190,6 +198,8 @@ impl Native {
                 api_version: root.metadata.api_version.clone(),
             });
         }
+        let caps = self.capabilities(request)?;
+        check_kube_version(&root.metadata, &caps.kube, self.compat.helm4)?;
         let user = user_values(request.values_json, &root.metadata.name)?;
         dependencies::check_present(root)?;
         let rule = self.compat.null_rule();
@@ -205,7 +215,7 @@ impl Native {
         let set = self.parsed(&loaded, &sources, &funcs)?;
 
         let shared = Shared {
-            caps: self.capabilities(request)?,
+            caps,
             release: objects::release(request.release, request.namespace),
             helm4: self.compat.helm4,
             to_yaml: yaml_encoder(&funcs),
@@ -340,6 +350,38 @@ fn fingerprint(path: &Path) -> u64 {
         }
     }
     hasher.finish()
+}
+
+/// Helm's check of the root chart's `kubeVersion` range against the Kubernetes version
+/// (Helm 4 checks the normalised version, so `v1.29.3-gke.1` passes `>=1.29`).
+fn check_kube_version(
+    meta: &chart::Metadata,
+    kube: &KubeVersion,
+    helm4: bool,
+) -> Result<(), NativeError> {
+    if meta.kube_version.is_empty() {
+        return Ok(());
+    }
+    let checked = if helm4 {
+        &kube.normalized
+    } else {
+        &kube.version
+    };
+    let fits = match (
+        crate::semver::Constraint::parse(&meta.kube_version),
+        crate::semver::Version::parse(checked),
+    ) {
+        (Ok(range), Ok(version)) => range.matches(&version),
+        _ => false,
+    };
+    if fits {
+        return Ok(());
+    }
+    Err(NativeError::KubeIncompatible {
+        chart: meta.name.clone(),
+        range: meta.kube_version.clone(),
+        kube: kube.version.clone(),
+    })
 }
 
 /// Helm's release name rule: at most 53 bytes of dot-separated DNS labels
