@@ -332,6 +332,7 @@ fn build(
             metadata.dependencies = deps;
         }
     }
+    validate(&mut metadata, shown)?;
     // v1 charts keep requirements.yaml in Files; later ones do not.
     if metadata.api_version != "v1" {
         plain.remove("requirements.yaml");
@@ -514,24 +515,108 @@ fn parse_metadata(data: &[u8], chart: &str, file: &str) -> Result<Metadata, Char
     if meta.api_version.is_empty() {
         meta.api_version = "v1".into();
     }
+    Ok(meta)
+}
+
+/// Helm's `Metadata.Validate`: text fields lose control characters, and the name, version,
+/// type and dependency aliases are checked (a name or alias becomes part of template paths).
+fn validate(meta: &mut Metadata, chart: &str) -> Result<(), ChartError> {
+    let bad = |m: String| invalid(chart, "Chart.yaml", format!("validation: {m}"));
+    for field in [
+        &mut meta.name,
+        &mut meta.description,
+        &mut meta.home,
+        &mut meta.icon,
+        &mut meta.condition,
+        &mut meta.tags,
+        &mut meta.app_version,
+        &mut meta.kube_version,
+    ] {
+        *field = sanitize(field);
+    }
+    for list in [&mut meta.sources, &mut meta.keywords] {
+        for item in list.iter_mut() {
+            *item = sanitize(item);
+        }
+    }
+    for m in &mut meta.maintainers {
+        for field in [&mut m.name, &mut m.email, &mut m.url] {
+            *field = sanitize(field);
+        }
+    }
     if meta.name.is_empty() {
-        return Err(bad("validation: chart.metadata.name is required".into()));
+        return Err(bad("chart.metadata.name is required".into()));
+    }
+    if meta.name.contains('/') || meta.name == "." || meta.name == ".." {
+        return Err(bad(format!(
+            "chart.metadata.name {:?} is invalid",
+            meta.name
+        )));
     }
     if meta.version.is_empty() {
-        return Err(bad("validation: chart.metadata.version is required".into()));
+        return Err(bad("chart.metadata.version is required".into()));
     }
     if crate::semver::Version::parse(&meta.version).is_err() {
         return Err(bad(format!(
-            "validation: chart.metadata.version {:?} is invalid",
+            "chart.metadata.version {:?} is invalid",
             meta.version
         )));
     }
     if !matches!(meta.chart_type.as_str(), "" | "application" | "library") {
         return Err(bad(
-            "validation: chart.metadata.type must be application or library".into(),
+            "chart.metadata.type must be application or library".into()
         ));
     }
-    Ok(meta)
+    let mut keys = std::collections::BTreeSet::new();
+    for dep in &mut meta.dependencies {
+        for field in [
+            &mut dep.name,
+            &mut dep.version,
+            &mut dep.repository,
+            &mut dep.condition,
+        ] {
+            *field = sanitize(field);
+        }
+        for tag in &mut dep.tags {
+            *tag = sanitize(tag);
+        }
+        let alias_ok = dep
+            .alias
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        if !alias_ok {
+            return Err(bad(format!(
+                "dependency {:?} has disallowed characters in the alias",
+                dep.name
+            )));
+        }
+        let key = if dep.alias.is_empty() {
+            &dep.name
+        } else {
+            &dep.alias
+        };
+        if !keys.insert(key.clone()) {
+            return Err(bad(format!(
+                "more than one dependency with name or alias {key:?}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Go's `sanitizeString`: white space becomes a space, unprintable characters go.
+fn sanitize(text: &str) -> String {
+    text.chars()
+        .filter_map(|c| {
+            if c.is_whitespace() {
+                Some(' ')
+            } else if c.is_control() || matches!(c, '\u{200b}'..='\u{200f}' | '\u{feff}') {
+                None
+            } else {
+                Some(c)
+            }
+        })
+        .collect()
 }
 
 fn parse_requirements(data: &[u8], chart: &str) -> Result<Option<Vec<Dependency>>, ChartError> {
@@ -679,6 +764,29 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("type"), "{err}");
+        for (yaml, needle) in [
+            ("name: a/b\nversion: 1.0.0\n", "is invalid"),
+            (
+                "name: c\nversion: 1.0.0\ndependencies: [{name: s, alias: ../x}]\n",
+                "disallowed characters",
+            ),
+            (
+                "name: c\nversion: 1.0.0\ndependencies: [{name: s}, {name: t, alias: s}]\n",
+                "more than one dependency",
+            ),
+        ] {
+            let err = from_files(files(&[("Chart.yaml", yaml)]), "c").unwrap_err();
+            assert!(err.to_string().contains(needle), "{err}");
+        }
+        let chart = from_files(
+            files(&[(
+                "Chart.yaml",
+                "name: c\nversion: 1.0.0\ndescription: \"a\\tb\\u0007c\"\n",
+            )]),
+            "c",
+        )
+        .unwrap();
+        assert_eq!(chart.metadata.description, "a bc");
     }
 
     #[test]
