@@ -749,3 +749,150 @@ fn a_root_chart_kube_version_range_is_checked_as_helm_checks_it() {
         }
     }
 }
+
+#[test]
+fn the_project_example_and_fixture_charts_render_as_helm() {
+    let t = Tree::new();
+    let root = crate::common::manifest_dir();
+    for chart in [
+        "examples/fleet/charts/web",
+        "examples/fleet/charts/worker",
+        "tests/fixtures/cmp-stack/charts/web",
+        "tests/fixtures/cmp-stack/charts/cache",
+        "tests/fixtures/parity/_chart",
+    ] {
+        for values in [
+            "{}",
+            r#"{"ingress": {"enabled": true, "host": "x.example"}, "autoscaling": {"enabled": true}, "replicaCount": 3}"#,
+        ] {
+            let flags = Flags {
+                values_json: values,
+                include_crds: true,
+                ..Flags::default()
+            };
+            for v in Helm::ALL {
+                let out = helm_template(v, &t, &root.join(chart), &flags);
+                assert!(out.status.success(), "{chart}: {}", text(&out.stderr));
+                let ours = native(v, &root.join(chart), &flags)
+                    .unwrap_or_else(|e| panic!("{chart} {v:?}: {e}"));
+                assert_same_bytes(&ours, &out.stdout, &format!("{chart} {v:?} {values}"));
+            }
+        }
+    }
+}
+
+/// A chart written the way popular charts are: a library subchart of helpers, `tpl` of values,
+/// `toYaml | nindent`, `.Files` read as YAML, capability checks, checksums of rendered files.
+fn typical_chart(t: &Tree) {
+    t.write(
+        "app/Chart.yaml",
+        chart_yaml(
+            "app",
+            "appVersion: \"2.4.1\"\ndependencies:\n- {name: common, version: 1.x.x, repository: file://../common}\n- {name: redis, version: 0.1.0, condition: redis.enabled}\n",
+        ),
+    );
+    t.write(
+        "app/values.yaml",
+        concat!(
+            "image: {repository: nginx, tag: \"\"}\n",
+            "replicaCount: 2\n",
+            "podAnnotations: {}\n",
+            "extraEnv: |\n  - name: RELEASE\n    value: {{ .Release.Name }}\n",
+            "resources: {limits: {cpu: 100m, memory: 128Mi}}\n",
+            "config: {level: info, port: 8080}\n",
+            "redis: {enabled: true, auth: {password: secret}}\n",
+            "global: {imageRegistry: registry.example}\n",
+        ),
+    );
+    t.write(
+        "app/files/extra.yaml",
+        "features:\n  a: true\n  b: false\nlimits: [1, 2, 3]\n",
+    );
+    t.write(
+        "app/templates/_names.tpl",
+        "{{- define \"app.fullname\" -}}{{ printf \"%s-%s\" .Release.Name .Chart.Name | trunc 63 | trimSuffix \"-\" }}{{- end -}}",
+    );
+    t.write(
+        "app/templates/configmap.yaml",
+        concat!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ include \"app.fullname\" . }}\n",
+            "  labels: {{- include \"common.labels\" . | nindent 4 }}\n",
+            "data:\n  config.yaml: |\n    {{- toYaml .Values.config | nindent 4 }}\n",
+            "  extra.json: {{ .Files.Get \"files/extra.yaml\" | fromYaml | toJson | quote }}\n",
+            "  features: {{ (.Files.Get \"files/extra.yaml\" | fromYaml).features.a | quote }}\n",
+        ),
+    );
+    t.write(
+        "app/templates/deployment.yaml",
+        concat!(
+            "{{- $image := printf \"%s/%s:%s\" .Values.global.imageRegistry .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) -}}\n",
+            "apiVersion: {{ if .Capabilities.APIVersions.Has \"apps/v1\" }}apps/v1{{ else }}extensions/v1beta1{{ end }}\n",
+            "kind: Deployment\nmetadata:\n  name: {{ include \"app.fullname\" . }}\n",
+            "spec:\n  replicas: {{ .Values.replicaCount }}\n  template:\n    metadata:\n      annotations:\n",
+            "        checksum/config: {{ include (print $.Template.BasePath \"/configmap.yaml\") . | sha256sum }}\n",
+            "        {{- with .Values.podAnnotations }}{{ toYaml . | nindent 8 }}{{ end }}\n",
+            "    spec:\n      containers:\n      - name: app\n        image: {{ $image | quote }}\n",
+            "        env: {{- tpl .Values.extraEnv . | nindent 8 }}\n",
+            "        resources: {{- toYaml .Values.resources | nindent 10 }}\n",
+            "{{- if semverCompare \">=1.25-0\" .Capabilities.KubeVersion.GitVersion }}\n        securityContext: {seccompProfile: {type: RuntimeDefault}}\n{{- end }}\n",
+        ),
+    );
+    t.write(
+        "app/templates/NOTES.txt",
+        "Visit {{ include \"app.fullname\" . }}\n",
+    );
+    t.write(
+        "app/charts/common/Chart.yaml",
+        "apiVersion: v2\nname: common\nversion: 1.2.3\ntype: library\n",
+    );
+    t.write(
+        "app/charts/common/templates/_labels.tpl",
+        concat!(
+            "{{- define \"common.labels\" -}}\n",
+            "app.kubernetes.io/name: {{ .Chart.Name }}\n",
+            "app.kubernetes.io/instance: {{ .Release.Name }}\n",
+            "app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}\n",
+            "helm.sh/chart: {{ printf \"%s-%s\" .Chart.Name .Chart.Version | replace \"+\" \"_\" }}\n",
+            "{{- end -}}\n",
+        ),
+    );
+    t.write("app/charts/redis/Chart.yaml", chart_yaml("redis", ""));
+    t.write(
+        "app/charts/redis/values.yaml",
+        "auth: {password: \"\"}\nport: 6379\n",
+    );
+    t.write(
+        "app/charts/redis/templates/secret.yaml",
+        concat!(
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {{ .Release.Name }}-redis\n",
+            "data:\n  password: {{ required \"redis.auth.password is required\" .Values.auth.password | b64enc }}\n",
+            "  registry: {{ .Values.global.imageRegistry | b64enc }}\n",
+        ),
+    );
+}
+
+#[test]
+fn a_chart_written_like_popular_charts_renders_as_helm() {
+    let t = Tree::new();
+    typical_chart(&t);
+    let chart = t.path("app");
+    same_as_helm(&t, &chart, &Flags::default());
+    same_as_helm(
+        &t,
+        &chart,
+        &Flags {
+            values_json: r#"{"image": {"tag": "1.0"}, "podAnnotations": {"a": "b"}, "redis": {"enabled": false}}"#,
+            kube_version: Some("1.24.0"),
+            ..Flags::default()
+        },
+    );
+    fails_like_helm(
+        &t,
+        &chart,
+        &Flags {
+            values_json: r#"{"redis": {"auth": {"password": ""}}}"#,
+            ..Flags::default()
+        },
+        "redis.auth.password is required",
+    );
+}
