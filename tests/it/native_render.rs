@@ -326,6 +326,15 @@ fn hooks_and_crds(t: &Tree) {
         "c/crds/crd.yaml",
         "kind: CustomResourceDefinition\nmetadata: {name: {{ raw }}}\n",
     );
+    t.write(
+        "c/crds/a/x.yaml",
+        "kind: CustomResourceDefinition\nmetadata: {name: ax}\n",
+    );
+    t.write(
+        "c/crds/a-b.JSON",
+        "{\"kind\": \"CustomResourceDefinition\"}",
+    );
+    t.write("c/crds/notes.txt", "not a CRD\n");
     t.write("c/charts/sub/Chart.yaml", chart_yaml("sub", ""));
     t.write(
         "c/charts/sub/crds/s.yml",
@@ -895,4 +904,24 @@ fn a_chart_written_like_popular_charts_renders_as_helm() {
         },
         "redis.auth.password is required",
     );
+}
+
+#[test]
+fn functions_only_helm_4_has_fail_to_parse_for_helm_3() {
+    let t = Tree::new();
+    t.write("c/Chart.yaml", chart_yaml("c", ""));
+    t.write("c/values.yaml", "m: {a: 1}\n");
+    t.write(
+        "c/templates/a.yaml",
+        "m: {{ mustToYaml .Values.m | nindent 2 }}\nj: {{ mustToJson .Values.m }}\n",
+    );
+    let flags = Flags::default();
+    let out = helm_template(Helm::V3, &t, &t.path("c"), &flags);
+    assert!(!out.status.success());
+    let err = native(Helm::V3, &t.path("c"), &flags).unwrap_err();
+    assert!(err.contains("mustToYaml"), "{err}");
+    let out = helm_template(Helm::V4, &t, &t.path("c"), &flags);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let ours = native(Helm::V4, &t.path("c"), &flags).unwrap();
+    assert_same_bytes(&ours, &out.stdout, "helm 4");
 }

@@ -25,6 +25,9 @@ pub struct Chart {
     pub templates: Vec<(String, String)>,
     /// What `.Files` sees (crds/ included), by path; shared by every render's `.Files`.
     pub files: Arc<BTreeMap<String, Vec<u8>>>,
+    /// The same paths in load order (directory walk or archive order): the order Helm lists
+    /// CRDs in.
+    pub file_order: Vec<String>,
     /// The charts found in `charts/`, by entry name order.
     pub subcharts: Vec<Chart>,
 }
@@ -286,6 +289,7 @@ fn build(
     let mut templates = Vec::new();
     let mut plain = BTreeMap::new();
     let mut sub_groups: BTreeMap<String, Vec<(String, Vec<u8>)>> = BTreeMap::new();
+    let order: Vec<String> = files.iter().map(|(name, _)| name.clone()).collect();
     for (name, mut data) in files {
         if data.starts_with(UTF8_BOM) {
             data.drain(..UTF8_BOM.len());
@@ -361,6 +365,10 @@ fn build(
         values_docs,
         schema,
         templates,
+        file_order: order
+            .into_iter()
+            .filter(|n| plain.contains_key(n))
+            .collect(),
         files: Arc::new(plain),
         subcharts,
     })

@@ -575,7 +575,10 @@ impl Call for NoCall {
 
 /// The CRD files of `node` and its subcharts (root first, then dependencies in order).
 fn collect_crds(node: &Node, path: &str, out: &mut Vec<(String, Vec<u8>)>) {
-    for (name, data) in node.chart.files.iter() {
+    for name in &node.chart.file_order {
+        let Some(data) = node.chart.files.get(name) else {
+            continue;
+        };
         let lower = name.to_ascii_lowercase();
         let manifest =
             lower.ends_with(".yaml") || lower.ends_with(".yml") || lower.ends_with(".json");
