@@ -925,3 +925,64 @@ fn functions_only_helm_4_has_fail_to_parse_for_helm_3() {
     let ours = native(Helm::V4, &t.path("c"), &flags).unwrap();
     assert_same_bytes(&ours, &out.stdout, "helm 4");
 }
+
+#[test]
+fn unusual_dependency_and_values_shapes_render_as_helm() {
+    let t = Tree::new();
+    t.write(
+        "p/Chart.yaml",
+        format!(
+            "{PARENT}dependencies:\n\
+             - {{name: a, version: 0.1.0, condition: 'missing.flag,a.on', enabled: false}}\n\
+             - {{name: a, version: 0.1.0, alias: a2, condition: a2.on, tags: [t]}}\n\
+             - {{name: b, version: 0.1.0, import-values: [{{child: nothere, parent: x}}, missing]}}\n"
+        ),
+    );
+    t.write(
+        "p/values.yaml",
+        "tags: {t: false}\na: {on: true}\na2: {on: null}\nglobal: {g: {deep: {x: 1}}}\n",
+    );
+    t.write(
+        "p/templates/p.yaml",
+        "# {{ .Values }}\n# {{ .Chart.Dependencies | len }}\n",
+    );
+    t.write("p/charts/a/Chart.yaml", chart_yaml("a", ""));
+    t.write(
+        "p/charts/a/values.yaml",
+        "global: {g: {deep: {y: 2}}, own: a}\nk: v\n",
+    );
+    t.write(
+        "p/charts/a/templates/a.yaml",
+        "# {{ .Chart.Name }} {{ .Values }}\n",
+    );
+    t.write("p/charts/b/Chart.yaml", chart_yaml("b", ""));
+    t.write("p/charts/b/values.yaml", "exports: {}\n");
+    t.write("p/charts/b/templates/b.yaml", "# b {{ .Values }}\n");
+    let chart = t.path("p");
+    for values in [
+        "{}",
+        r#"{"global": null}"#,
+        r#"{"a": {"on": false}, "a2": {"on": true}, "tags": {"t": true}}"#,
+        r#"{"a2": {"on": "true"}, "global": {"g": {"deep": null}}}"#,
+        r#"{"b": {"k": 1}, "a": {"global": {"g": {"deep": {"z": 3}}}}}"#,
+    ] {
+        same_as_helm(
+            &t,
+            &chart,
+            &Flags {
+                values_json: values,
+                ..Flags::default()
+            },
+        );
+    }
+    // A null section for a subchart without defaults there is helm's type mismatch.
+    fails_like_helm(
+        &t,
+        &chart,
+        &Flags {
+            values_json: r#"{"b": null}"#,
+            ..Flags::default()
+        },
+        "type mismatch on b",
+    );
+}

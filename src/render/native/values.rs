@@ -104,8 +104,9 @@ pub fn coalesce(
                 });
             }
         };
-        coalesce_globals(&mut section, dest, rule);
+        let shared = coalesce_globals(&mut section, dest, rule);
         coalesce(sub, &mut section, merge, rule)?;
+        write_back_shared(dest, &section, &shared);
         dest.insert(sub.name.clone(), Value::Object(section));
     }
     Ok(())
@@ -146,43 +147,75 @@ fn coalesce_values(node: &Node, dest: &mut Map<String, Value>, merge: bool, rule
 
 /// The parent's `global` pushed into a subchart's section: the parent wins, the section's own
 /// global keys fill in; the subchart's defaults join later, below both.
-fn coalesce_globals(section: &mut Map<String, Value>, parent: &Map<String, Value>, rule: NullRule) {
+///
+/// Helm copies each global map only one level deep, so the maps two levels under `global`
+/// (`global.a.b`) are the very same maps in the parent and the subchart: what the subchart's
+/// coalescing adds to them shows in the parent and in later siblings. The paths shared so are
+/// returned, for [`write_back_shared`].
+fn coalesce_globals(
+    section: &mut Map<String, Value>,
+    parent: &Map<String, Value>,
+    rule: NullRule,
+) -> Vec<(String, String)> {
+    let mut shared = Vec::new();
     let mut dg = match section.get("global") {
         None => Map::new(),
         Some(Value::Object(map)) => map.clone(),
-        Some(_) => return,
+        Some(_) => return shared,
     };
     let sg = match parent.get("global") {
-        None => return finish_globals(section, dg),
-        Some(Value::Object(map)) => map,
-        Some(_) => return,
+        None => Map::new(),
+        Some(Value::Object(map)) => map.clone(),
+        Some(_) => return shared,
     };
     for (key, value) in sg {
         match value {
             Value::Object(parent_table) => {
-                let mut vv = parent_table.clone();
-                match dg.get(key) {
-                    None => {
-                        dg.insert(key.clone(), Value::Object(vv));
-                    }
-                    Some(Value::Object(own)) => {
-                        coalesce_tables(&mut vv, own.clone(), true, rule);
-                        dg.insert(key.clone(), Value::Object(vv));
-                    }
-                    Some(_) => {}
+                let shares: Vec<(String, String)> = parent_table
+                    .iter()
+                    .filter(|(_, v)| v.is_object())
+                    .map(|(k2, _)| (key.clone(), k2.clone()))
+                    .collect();
+                let mut vv = parent_table;
+                match dg.get(&key) {
+                    None => {}
+                    Some(Value::Object(own)) => coalesce_tables(&mut vv, own.clone(), true, rule),
+                    Some(_) => continue,
                 }
+                dg.insert(key, Value::Object(vv));
+                shared.extend(shares);
             }
-            _ if matches!(dg.get(key), Some(Value::Object(_))) => {}
+            _ if matches!(dg.get(&key), Some(Value::Object(_))) => {}
             _ => {
-                dg.insert(key.clone(), value.clone());
+                dg.insert(key, value);
             }
         }
     }
-    finish_globals(section, dg)
+    section.insert("global".into(), Value::Object(dg));
+    shared
 }
 
-fn finish_globals(section: &mut Map<String, Value>, dg: Map<String, Value>) {
-    section.insert("global".into(), Value::Object(dg));
+/// The maps a subchart shares with its parent under `global` (see [`coalesce_globals`]) end
+/// as the subchart's coalescing left them, in the parent too.
+fn write_back_shared(
+    dest: &mut Map<String, Value>,
+    section: &Map<String, Value>,
+    shared: &[(String, String)],
+) {
+    for (k, k2) in shared {
+        let Some(Value::Object(now)) = section
+            .get("global")
+            .and_then(|g| g.get(k))
+            .and_then(|m| m.get(k2))
+        else {
+            continue;
+        };
+        if let Some(Value::Object(parent_k)) = dest.get_mut("global").and_then(|g| g.get_mut(k))
+            && parent_k.get(k2).is_some_and(Value::is_object)
+        {
+            parent_k.insert(k2.clone(), Value::Object(now.clone()));
+        }
+    }
 }
 
 /// Helm's `Values.Table`: the map at a dotted path, if every step is a map.
