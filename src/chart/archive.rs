@@ -1258,6 +1258,16 @@ mod tests {
         let big = chart().file("mychart/big", &[1u8; 11]).gz();
         let err = read_chart_files(&big[..], &limits).unwrap_err();
         assert!(matches!(err, ArchiveError::FileTooLarge { .. }), "{err}");
+        let limits = Limits {
+            max_file_bytes: 100,
+            max_total_bytes: 150,
+        };
+        let total = chart()
+            .file("mychart/a", &[1u8; 100])
+            .file("mychart/b", &[1u8; 100])
+            .gz();
+        let err = read_chart_files(&total[..], &limits).unwrap_err();
+        assert!(matches!(err, ArchiveError::TooLarge { .. }), "{err}");
         let twice = chart().file("mychart/a", b"1").file("mychart/a", b"2").gz();
         let err = read_chart_files(&twice[..], &Limits::default()).unwrap_err();
         assert!(matches!(err, ArchiveError::Duplicate { .. }), "{err}");
