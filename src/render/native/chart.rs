@@ -270,6 +270,52 @@ pub fn from_files(files: Vec<(String, Vec<u8>)>, shown: &str) -> Result<Chart, C
     build(files, shown, &Budget::new(), 0)
 }
 
+/// A chart's files sorted into Helm's kinds, before any is parsed.
+#[derive(Default)]
+struct Sorted {
+    chart_yaml: Option<Vec<u8>>,
+    requirements: Option<Vec<u8>>,
+    values: Option<Vec<u8>>,
+    schema: Option<Vec<u8>>,
+    templates: Vec<(String, String)>,
+    plain: BTreeMap<String, Vec<u8>>,
+    /// `charts/` entries by their first path element, paths inside `charts/`.
+    subcharts: BTreeMap<String, Vec<(String, Vec<u8>)>>,
+}
+
+impl Sorted {
+    fn add(&mut self, name: String, mut data: Vec<u8>) {
+        if data.starts_with(UTF8_BOM) {
+            data.drain(..UTF8_BOM.len());
+        }
+        match name.as_str() {
+            "Chart.yaml" => self.chart_yaml = Some(data),
+            "values.yaml" => self.values = Some(data),
+            "values.schema.json" => self.schema = Some(data),
+            "Chart.lock" => {}
+            "requirements.yaml" => {
+                self.requirements = Some(data.clone());
+                self.plain.insert(name, data);
+            }
+            _ if name.starts_with("templates/") => {
+                self.templates
+                    .push((name, String::from_utf8_lossy(&data).into_owned()));
+            }
+            _ if name.starts_with("charts/") && !name.ends_with(".prov") => {
+                let inner = &name["charts/".len()..];
+                let entry = inner.split('/').next().unwrap_or_default().to_string();
+                self.subcharts
+                    .entry(entry)
+                    .or_default()
+                    .push((inner.to_string(), data));
+            }
+            _ => {
+                self.plain.insert(name, data);
+            }
+        }
+    }
+}
+
 fn build(
     files: Vec<(String, Vec<u8>)>,
     shown: &str,
@@ -282,72 +328,35 @@ fn build(
             limit: MAX_NESTING,
         });
     }
-    let mut chart_yaml = None;
-    let mut requirements = None;
-    let mut values_text = None;
-    let mut schema = None;
-    let mut templates = Vec::new();
-    let mut plain = BTreeMap::new();
-    let mut sub_groups: BTreeMap<String, Vec<(String, Vec<u8>)>> = BTreeMap::new();
     let order: Vec<String> = files.iter().map(|(name, _)| name.clone()).collect();
-    for (name, mut data) in files {
-        if data.starts_with(UTF8_BOM) {
-            data.drain(..UTF8_BOM.len());
-        }
-        match name.as_str() {
-            "Chart.yaml" => chart_yaml = Some(data),
-            "values.yaml" => values_text = Some(data),
-            "values.schema.json" => schema = Some(data),
-            "Chart.lock" => {}
-            "requirements.yaml" => {
-                requirements = Some(data.clone());
-                plain.insert(name, data);
-            }
-            "requirements.lock" => {
-                plain.insert(name, data);
-            }
-            _ if name.starts_with("templates/") => {
-                templates.push((name, String::from_utf8_lossy(&data).into_owned()));
-            }
-            _ if name.starts_with("charts/") => {
-                if name.ends_with(".prov") {
-                    plain.insert(name, data);
-                    continue;
-                }
-                let inner = &name["charts/".len()..];
-                let entry = inner.split('/').next().unwrap_or_default().to_string();
-                sub_groups
-                    .entry(entry)
-                    .or_default()
-                    .push((inner.to_string(), data));
-            }
-            _ => {
-                plain.insert(name, data);
-            }
-        }
+    let mut sorted = Sorted::default();
+    for (name, data) in files {
+        sorted.add(name, data);
     }
-    let chart_yaml = chart_yaml.ok_or_else(|| ChartError::MissingChartYaml {
-        chart: shown.to_string(),
-    })?;
+    let chart_yaml = sorted
+        .chart_yaml
+        .ok_or_else(|| ChartError::MissingChartYaml {
+            chart: shown.to_string(),
+        })?;
     let mut metadata = parse_metadata(&chart_yaml, shown, "Chart.yaml")?;
-    if let Some(req) = requirements {
-        let deps = parse_requirements(&req, shown)?;
-        if let Some(deps) = deps {
-            metadata.dependencies = deps;
-        }
+    if let Some(req) = sorted.requirements
+        && let Some(deps) = parse_requirements(&req, shown)?
+    {
+        metadata.dependencies = deps;
     }
     validate(&mut metadata, shown)?;
-    // v1 charts keep requirements.yaml in Files; later ones do not.
+    let mut plain = sorted.plain;
+    // v1 charts keep requirements.yaml and requirements.lock in Files; later ones do not.
     if metadata.api_version != "v1" {
         plain.remove("requirements.yaml");
         plain.remove("requirements.lock");
     }
-    let values_docs = match values_text {
+    let values_docs = match sorted.values {
         Some(text) => parse_values(&text, shown)?,
         None => Vec::new(),
     };
     let mut subcharts = Vec::new();
-    for (entry, group) in sub_groups {
+    for (entry, group) in sorted.subcharts {
         if entry.starts_with('_') || entry.starts_with('.') {
             continue;
         }
@@ -363,8 +372,8 @@ fn build(
     Ok(Chart {
         metadata,
         values_docs,
-        schema,
-        templates,
+        schema: sorted.schema,
+        templates: sorted.templates,
         file_order: order
             .into_iter()
             .filter(|n| plain.contains_key(n))
@@ -530,28 +539,7 @@ fn parse_metadata(data: &[u8], chart: &str, file: &str) -> Result<Metadata, Char
 /// type and dependency aliases are checked (a name or alias becomes part of template paths).
 fn validate(meta: &mut Metadata, chart: &str) -> Result<(), ChartError> {
     let bad = |m: String| invalid(chart, "Chart.yaml", format!("validation: {m}"));
-    for field in [
-        &mut meta.name,
-        &mut meta.description,
-        &mut meta.home,
-        &mut meta.icon,
-        &mut meta.condition,
-        &mut meta.tags,
-        &mut meta.app_version,
-        &mut meta.kube_version,
-    ] {
-        *field = sanitize(field);
-    }
-    for list in [&mut meta.sources, &mut meta.keywords] {
-        for item in list.iter_mut() {
-            *item = sanitize(item);
-        }
-    }
-    for m in &mut meta.maintainers {
-        for field in [&mut m.name, &mut m.email, &mut m.url] {
-            *field = sanitize(field);
-        }
-    }
+    sanitize_metadata(meta);
     if meta.name.is_empty() {
         return Err(bad("chart.metadata.name is required".into()));
     }
@@ -576,18 +564,7 @@ fn validate(meta: &mut Metadata, chart: &str) -> Result<(), ChartError> {
         ));
     }
     let mut keys = std::collections::BTreeSet::new();
-    for dep in &mut meta.dependencies {
-        for field in [
-            &mut dep.name,
-            &mut dep.version,
-            &mut dep.repository,
-            &mut dep.condition,
-        ] {
-            *field = sanitize(field);
-        }
-        for tag in &mut dep.tags {
-            *tag = sanitize(tag);
-        }
+    for dep in &meta.dependencies {
         let alias_ok = dep
             .alias
             .chars()
@@ -610,6 +587,45 @@ fn validate(meta: &mut Metadata, chart: &str) -> Result<(), ChartError> {
         }
     }
     Ok(())
+}
+
+/// Go's `sanitizeString` over every text field Helm sanitises.
+fn sanitize_metadata(meta: &mut Metadata) {
+    for field in [
+        &mut meta.name,
+        &mut meta.description,
+        &mut meta.home,
+        &mut meta.icon,
+        &mut meta.condition,
+        &mut meta.tags,
+        &mut meta.app_version,
+        &mut meta.kube_version,
+    ] {
+        *field = sanitize(field);
+    }
+    for list in [&mut meta.sources, &mut meta.keywords] {
+        for item in list.iter_mut() {
+            *item = sanitize(item);
+        }
+    }
+    for m in &mut meta.maintainers {
+        for field in [&mut m.name, &mut m.email, &mut m.url] {
+            *field = sanitize(field);
+        }
+    }
+    for dep in &mut meta.dependencies {
+        for field in [
+            &mut dep.name,
+            &mut dep.version,
+            &mut dep.repository,
+            &mut dep.condition,
+        ] {
+            *field = sanitize(field);
+        }
+        for tag in &mut dep.tags {
+            *tag = sanitize(tag);
+        }
+    }
 }
 
 /// Go's `sanitizeString`: white space becomes a space, unprintable characters go.
