@@ -158,9 +158,10 @@ impl Budget {
     }
 }
 
-/// Loads the chart at `path`: a chart directory or a packaged `.tgz`.
-pub fn load(path: &Path) -> Result<Chart, ChartError> {
-    let shown = path.display().to_string();
+/// Loads the chart at `path`: a chart directory or a packaged `.tgz`; `shown` names it in
+/// messages (the chart as the user wrote it, not the cache path).
+pub fn load(path: &Path, shown: &str) -> Result<Chart, ChartError> {
+    let shown = shown.to_string();
     let meta = std::fs::metadata(path).map_err(|source| ChartError::Io {
         path: shown.clone(),
         source,

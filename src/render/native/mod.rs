@@ -165,13 +165,13 @@ impl Native {
     }
 
     /// The loaded chart at `path`, from the cache while its files are unchanged.
-    fn load(&self, path: &Path) -> Result<Arc<Loaded>, NativeError> {
+    fn load(&self, path: &Path, shown: &str) -> Result<Arc<Loaded>, NativeError> {
         let key = (path.to_path_buf(), fingerprint(path));
         if let Some(found) = lock(&self.cache).get(&key) {
             return Ok(found.clone());
         }
         let loaded = Arc::new(Loaded {
-            chart: chart::load(path)?,
+            chart: chart::load(path, shown)?,
             parsed: Mutex::new(HashMap::new()),
         });
         let mut cache = lock(&self.cache);
@@ -185,7 +185,7 @@ impl Native {
         if !valid_release_name(request.release) {
             return Err(NativeError::ReleaseName(request.release.to_string()));
         }
-        let loaded = self.load(request.chart)?;
+        let loaded = self.load(request.chart, request.chart_shown)?;
         let root = &loaded.chart;
         if root.metadata.is_library() {
             return Err(NativeError::Library {
@@ -595,7 +595,7 @@ fn collect_crds(node: &Node, path: &str, out: &mut Vec<(String, Vec<u8>)>) {
 /// functions it uses; `auto` falls back to helm when `unsupported` is not empty.
 pub fn analyze(chart: &Path, compat: &Compat) -> Analysis {
     let mut analysis = Analysis::default();
-    let loaded = match chart::load(chart) {
+    let loaded = match chart::load(chart, &chart.display().to_string()) {
         Ok(c) => c,
         Err(e) => {
             analysis.unsupported.push(e.to_string());
