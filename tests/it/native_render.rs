@@ -956,7 +956,10 @@ fn unusual_dependency_and_values_shapes_render_as_helm() {
         "# {{ .Chart.Name }} {{ .Values }}\n",
     );
     t.write("p/charts/b/Chart.yaml", chart_yaml("b", ""));
-    t.write("p/charts/b/values.yaml", "exports: {}\n");
+    t.write(
+        "p/charts/b/values.yaml",
+        "exports: {}\nglobal: {g: {deep: {fromb: 1}}}\n",
+    );
     t.write("p/charts/b/templates/b.yaml", "# b {{ .Values }}\n");
     let chart = t.path("p");
     for values in [

@@ -93,6 +93,7 @@ pub fn coalesce(
     rule: NullRule,
 ) -> Result<(), TypeMismatch> {
     coalesce_values(node, dest, merge, rule);
+    let mut all_shared = Vec::new();
     for sub in &node.deps {
         let mut section = match dest.remove(&sub.name) {
             None => Map::new(),
@@ -107,9 +108,50 @@ pub fn coalesce(
         let shared = coalesce_globals(&mut section, dest, rule);
         coalesce(sub, &mut section, merge, rule)?;
         write_back_shared(dest, &section, &shared);
+        all_shared.extend(shared);
         dest.insert(sub.name.clone(), Value::Object(section));
     }
+    refresh_shared(node, dest, &all_shared);
     Ok(())
+}
+
+/// Earlier subcharts (and theirs) hold the maps shared under `global` too: they end in the
+/// state the last subchart left them in, as the one map they are in Go.
+fn refresh_shared(node: &Node, dest: &mut Map<String, Value>, shared: &[(String, String)]) {
+    for (k, k2) in shared {
+        let Some(Value::Object(last)) = dest
+            .get("global")
+            .and_then(|g| g.get(k))
+            .and_then(|m| m.get(k2))
+            .cloned()
+        else {
+            continue;
+        };
+        for sub in &node.deps {
+            if let Some(Value::Object(section)) = dest.get_mut(&sub.name) {
+                refresh_section(sub, section, k, k2, &last);
+            }
+        }
+    }
+}
+
+fn refresh_section(
+    node: &Node,
+    section: &mut Map<String, Value>,
+    k: &str,
+    k2: &str,
+    last: &Map<String, Value>,
+) {
+    if let Some(Value::Object(gk)) = section.get_mut("global").and_then(|g| g.get_mut(k))
+        && gk.get(k2).is_some_and(Value::is_object)
+    {
+        gk.insert(k2.to_string(), Value::Object(last.clone()));
+    }
+    for sub in &node.deps {
+        if let Some(Value::Object(inner)) = section.get_mut(&sub.name) {
+            refresh_section(sub, inner, k, k2, last);
+        }
+    }
 }
 
 fn kind(value: &Value) -> &'static str {
