@@ -638,11 +638,21 @@ fn analysis_names_templates_the_native_renderer_cannot_parse() {
     t.write("c/Chart.yaml", chart_yaml("c", ""));
     t.write("c/templates/ok.yaml", "# {{ .Values.x }}\n");
     t.write("c/templates/bad.yaml", "# {{ nosuchfunction 1 }}\n");
+    t.write("c/charts/sub/Chart.yaml", chart_yaml("sub", ""));
+    t.write(
+        "c/charts/sub/values.schema.json",
+        r#"{"$ref": "https://schemas.example.invalid/values.json"}"#,
+    );
     for v in Helm::ALL {
         let analysis = strata::render::native::analyze(&t.path("c"), &compat(v));
-        assert_eq!(analysis.unsupported.len(), 1, "{:?}", analysis.unsupported);
+        assert_eq!(analysis.unsupported.len(), 2, "{:?}", analysis.unsupported);
         assert!(
-            analysis.unsupported[0].contains("c/templates/bad.yaml"),
+            analysis.unsupported[0].contains("c/charts/sub/values.schema.json"),
+            "{:?}",
+            analysis.unsupported
+        );
+        assert!(
+            analysis.unsupported[1].contains("c/templates/bad.yaml"),
             "{:?}",
             analysis.unsupported
         );

@@ -21,6 +21,8 @@ pub struct Chart {
     /// The documents of values.yaml, each a map: Helm 3 reads the first, Helm 4 merges all.
     pub values_docs: Vec<serde_json::Map<String, serde_json::Value>>,
     pub schema: Option<Vec<u8>>,
+    /// The schema compiled, once per loaded chart (see `schema::validator`).
+    pub schema_validator: std::sync::OnceLock<Result<Arc<jsonschema::Validator>, String>>,
     /// `templates/...` paths and their text, in load order.
     pub templates: Vec<(String, String)>,
     /// What `.Files` sees (crds/ included), by path; shared by every render's `.Files`.
@@ -374,6 +376,7 @@ fn build(
         metadata,
         values_docs,
         schema: sorted.schema,
+        schema_validator: std::sync::OnceLock::new(),
         templates: sorted.templates,
         file_order: order
             .into_iter()

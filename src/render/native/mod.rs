@@ -602,6 +602,7 @@ pub fn analyze(chart: &Path, compat: &Compat) -> Analysis {
             return analysis;
         }
     };
+    schemas_usable(&loaded, &loaded.metadata.name, &mut analysis.unsupported);
     let funcs = template_funcs(compat);
     let mut all = Vec::new();
     every_template(&loaded, &loaded.metadata.name, &mut all);
@@ -618,6 +619,16 @@ pub fn analyze(chart: &Path, compat: &Compat) -> Analysis {
         }
     }
     analysis
+}
+
+/// A schema the native renderer cannot compile (a remote `$ref`, say) is left to helm.
+fn schemas_usable(chart: &Chart, path: &str, out: &mut Vec<String>) {
+    if let Some(Err(e)) = schema::validator(chart) {
+        out.push(format!("{path}/values.schema.json: {e}"));
+    }
+    for sub in &chart.subcharts {
+        schemas_usable(sub, &format!("{path}/charts/{}", sub.metadata.name), out);
+    }
 }
 
 /// Every template of a loaded chart and its subcharts, enabled or not.

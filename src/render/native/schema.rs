@@ -2,8 +2,10 @@
 //! the root chart's schema against all values, each subchart's against its own section
 //! (globals included), every failure collected into one message naming each chart.
 
+use super::chart::Chart;
 use super::dependencies::Node;
 use serde_json::{Map, Value};
+use std::sync::Arc;
 
 /// The values break one or more charts' schemas; the message lists each chart and error.
 #[derive(Debug, thiserror::Error)]
@@ -26,8 +28,8 @@ pub fn validate(node: &Node, values: &Map<String, Value>) -> Result<(), SchemaEr
 }
 
 fn collect(node: &Node, values: &Map<String, Value>, out: &mut String) {
-    if let Some(schema) = &node.chart.schema {
-        let errors = check(schema, values);
+    {
+        let errors = check(node.chart, values);
         if !errors.is_empty() {
             out.push_str(&format!("{}:\n", node.name));
             for e in errors {
@@ -45,18 +47,28 @@ fn collect(node: &Node, values: &Map<String, Value>, out: &mut String) {
     }
 }
 
-fn check(schema: &[u8], values: &Map<String, Value>) -> Vec<String> {
-    let json: Value = match serde_json::from_slice(schema) {
-        Ok(json) => json,
-        Err(e) => return vec![format!("values.schema.json is not valid JSON: {e}")],
-    };
-    let validator = match jsonschema::validator_for(&json) {
-        Ok(v) => v,
-        Err(e) => {
-            return vec![format!(
-                "values.schema.json is not a usable JSON Schema: {e}"
-            )];
-        }
+/// The chart's compiled schema (compiled once per loaded chart), or why it cannot be used.
+pub fn validator(chart: &Chart) -> Option<Result<Arc<jsonschema::Validator>, String>> {
+    let schema = chart.schema.as_ref()?;
+    Some(
+        chart
+            .schema_validator
+            .get_or_init(|| {
+                let json: Value = serde_json::from_slice(schema)
+                    .map_err(|e| format!("values.schema.json is not valid JSON: {e}"))?;
+                jsonschema::validator_for(&json)
+                    .map(Arc::new)
+                    .map_err(|e| format!("values.schema.json is not a usable JSON Schema: {e}"))
+            })
+            .clone(),
+    )
+}
+
+fn check(chart: &Chart, values: &Map<String, Value>) -> Vec<String> {
+    let validator = match validator(chart) {
+        None => return Vec::new(),
+        Some(Ok(v)) => v,
+        Some(Err(e)) => return vec![e],
     };
     let instance = Value::Object(values.clone());
     validator
