@@ -224,30 +224,7 @@ impl Native {
         let values = objects::from_json(&serde_json::Value::Object(coalesced));
         build_contexts(&tree, None, values, &shared, &mut contexts);
 
-        let mut rendered = Vec::new();
-        for source in &sources {
-            let base = source.name.rsplit('/').next().unwrap_or(&source.name);
-            if base.starts_with('_') {
-                continue;
-            }
-            let dot = &contexts[source.chart];
-            if let Value::Map(map) = dot {
-                map.borrow_mut().insert(
-                    "Template".into(),
-                    objects::template(&source.name, &source.base_path),
-                );
-            }
-            let text = set
-                .execute(&source.name, dot.clone(), &funcs)
-                .map_err(|e| NativeError::Execute {
-                    template: source.name.clone(),
-                    message: e.to_string(),
-                })?;
-            if source.name.ends_with("NOTES.txt") {
-                continue;
-            }
-            rendered.push((source.name.clone(), text.replace("<no value>", "")));
-        }
+        let rendered = execute_all(&set, &sources, &contexts, &funcs)?;
         let mut crds = Vec::new();
         collect_crds(&tree, &tree.name, &mut crds);
         let opts = output::OutputOptions {
@@ -413,6 +390,41 @@ fn user_values(
         serde_json::Value::Null => Ok(serde_json::Map::new()),
         _ => Err(bad("the top level must be an object".into())),
     }
+}
+
+/// Runs every non-partial template in parse order, each with its chart's dot and its own
+/// `.Template`; returns the rendered files helm prints (NOTES.txt rendered, then dropped).
+fn execute_all(
+    set: &Templates,
+    sources: &[Source],
+    contexts: &[Value],
+    funcs: &FuncMap,
+) -> Result<Vec<(String, String)>, NativeError> {
+    let mut rendered = Vec::new();
+    for source in sources {
+        let base = source.name.rsplit('/').next().unwrap_or(&source.name);
+        if base.starts_with('_') {
+            continue;
+        }
+        let dot = &contexts[source.chart];
+        if let Value::Map(map) = dot {
+            map.borrow_mut().insert(
+                "Template".into(),
+                objects::template(&source.name, &source.base_path),
+            );
+        }
+        let text =
+            set.execute(&source.name, dot.clone(), funcs)
+                .map_err(|e| NativeError::Execute {
+                    template: source.name.clone(),
+                    message: e.to_string(),
+                })?;
+        if source.name.ends_with("NOTES.txt") {
+            continue;
+        }
+        rendered.push((source.name.clone(), text.replace("<no value>", "")));
+    }
+    Ok(rendered)
 }
 
 /// Helm's functions plus strata's chart-bound ones, as the imitated helm has them
