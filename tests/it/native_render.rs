@@ -277,6 +277,12 @@ fn files_globs_config_and_secrets_render_as_helm() {
         ),
     );
     same_as_helm(&t, &t.path("c"), &Flags::default());
+    t.write("c/files/empty.txt", "");
+    t.write(
+        "c/templates/g.yaml",
+        "# {{ .Files.Lines \"files/empty.txt\" }}\n",
+    );
+    fails_like_helm(&t, &t.path("c"), &Flags::default(), "index out of range");
 }
 
 #[test]

@@ -581,12 +581,14 @@ impl Object for Files {
                     to_yaml: self.to_yaml.clone(),
                 })))
             }),
-            "Lines" => one_string(name, args).map(|path| match self.data(path) {
-                None => Value::list(Vec::new()),
+            "Lines" => one_string(name, args).and_then(|path| match self.data(path) {
+                None => Ok(Value::list(Vec::new())),
+                // Helm indexes the last byte without checking: an empty file panics.
+                Some([]) => Err(Error::new("runtime error: index out of range [-1]")),
                 Some(data) => {
                     let s = text(data);
                     let s = s.strip_suffix('\n').unwrap_or(&s);
-                    Value::list(s.split('\n').map(Value::string).collect())
+                    Ok(Value::list(s.split('\n').map(Value::string).collect()))
                 }
             }),
             "AsConfig" => Ok(Value::string(self.as_map(text))),
