@@ -710,7 +710,7 @@ fn field_string(value: Option<&GoValue>, key: &str) -> Result<String, String> {
         Some(GoValue::Bool(b)) => b.to_string(),
         Some(GoValue::Int(n)) => n.to_string(),
         Some(GoValue::UInt(n)) => n.to_string(),
-        Some(GoValue::Float(f)) => format!("{}", *f as f32),
+        Some(GoValue::Float(f)) => crate::yaml::go_scalar::go_float32_key(*f),
         Some(_) => return Err(format!("{key} must be a string")),
     })
 }
@@ -761,6 +761,15 @@ mod tests {
         )
         .unwrap();
         assert_eq!(chart.metadata.version, "1.1");
+        let big = from_files(
+            files(&[(
+                "Chart.yaml",
+                "name: c\nversion: 1.0.0\nappVersion: 1234567.0\n",
+            )]),
+            "c",
+        )
+        .unwrap();
+        assert_eq!(big.metadata.app_version, "1.234567e+06");
         assert_eq!(chart.values_docs.len(), 2);
         assert_eq!(chart.templates[0].0, "templates/a.yaml");
         let names: Vec<_> = chart.files.keys().cloned().collect();
