@@ -23,7 +23,9 @@ pub fn validate(node: &Node, values: &Map<String, Value>) -> Result<(), SchemaEr
     if details.is_empty() {
         Ok(())
     } else {
-        Err(SchemaError { details })
+        Err(SchemaError {
+            details: details.trim_end().to_string(),
+        })
     }
 }
 
