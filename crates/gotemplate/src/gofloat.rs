@@ -11,10 +11,49 @@ fn shortest_digits(f: f64) -> (String, i32) {
     let (mantissa, exp) = text
         .split_once('e')
         .expect("Rust's {:e} always has an exponent");
-    (
-        mantissa.replace('.', ""),
-        exp.parse().expect("exponent is an integer"),
-    )
+    let digits = mantissa.replace('.', "");
+    let exp = exp.parse().expect("exponent is an integer");
+    let digits = even_on_tie(f.abs(), digits, exp);
+    (digits, exp)
+}
+
+/// When the value lies exactly halfway between two shortest candidates (-625899167423963.25
+/// prints as ...963.2 or ...963.3), Rust takes the upper and Go's Ryū the even one: switch
+/// to the even neighbour when it reads back as the same float and the tie is exact.
+fn even_on_tie(f: f64, digits: String, exp: i32) -> String {
+    let last = digits.as_bytes()[digits.len() - 1];
+    if (last - b'0').is_multiple_of(2) || digits.len() < 2 {
+        return digits;
+    }
+    let parse = |d: &str| format!("{}.{}e{exp}", &d[..1], &d[1..]).parse::<f64>().ok();
+    let with_last = |c: u8| {
+        let mut d = digits.clone().into_bytes();
+        *d.last_mut().expect("not empty") = c;
+        String::from_utf8(d).expect("ASCII digits")
+    };
+    // Only when a neighbour reads back as the same float can there be a tie; then the exact
+    // decimal expansion (at most 767 significant digits for a float64) decides.
+    let is_half = |prefix: &str| {
+        let exact = format!("{:.800e}", f);
+        let exact_digits: String = exact
+            .split_once('e')
+            .map(|(m, _)| m.replace('.', ""))
+            .unwrap_or_default();
+        exact_digits.starts_with(prefix)
+            && exact_digits[prefix.len()..].starts_with('5')
+            && exact_digits[prefix.len() + 1..].bytes().all(|b| b == b'0')
+    };
+    let down = with_last(last - 1);
+    if parse(&down) == Some(f) && is_half(&down) {
+        return down;
+    }
+    if last < b'9' {
+        let up = with_last(last + 1);
+        if parse(&up) == Some(f) && is_half(&digits) {
+            return up;
+        }
+    }
+    digits
 }
 
 fn special(f: f64) -> Option<&'static str> {
@@ -148,5 +187,11 @@ mod tests {
         assert_eq!(format_json(0.5), "0.5");
         assert_eq!(format_f(1e21), "1000000000000000000000");
         assert_eq!(format_e(12345.0), "1.2345e+04");
+        // An exact tie between two shortest forms goes to the even digit, as in Go: these
+        // literals are the floats -625899167423963.25 and -1303183079647207.25 exactly.
+        assert_eq!(format_json(-625_899_167_423_963.2), "-625899167423963.2");
+        assert_eq!(format_json(-1_303_183_079_647_207.2), "-1303183079647207.2");
+        assert_eq!(format_json(-625_899_167_423_963.4), "-625899167423963.4");
+        assert_eq!(format_v(0.3), "0.3");
     }
 }

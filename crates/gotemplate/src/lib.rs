@@ -9,12 +9,41 @@
 //! It is its own crate because the Go template language is not strata's business: nothing here
 //! knows about charts, values files or Kubernetes. Helm's own functions that need a chart
 //! (`.Files`, `lookup`, `toYaml` of chart values) are added by the caller through [`FuncMap`].
+//!
+//! A chart's files are parsed once into a [`Templates`] set (shareable across threads, no
+//! values inside) and each file is executed with its data:
+//!
+//! ```
+//! use gotemplate::{Templates, Value, helm::helm_funcs};
+//! let funcs = helm_funcs();
+//! let mut set = Templates::new();
+//! set.parse("c/templates/_helpers.tpl", r#"{{ define "n" }}<{{ . }}>{{ end }}"#, &|f| funcs.contains(f))
+//!     .unwrap();
+//! set.parse("c/templates/cm.yaml", r#"a: {{ include "n" .x }} b: {{ .nope }}"#, &|f| funcs.contains(f))
+//!     .unwrap();
+//! let data = Value::map([("x".to_string(), Value::Float(1e6))].into_iter().collect());
+//! let out = set.execute("c/templates/cm.yaml", data, &funcs).unwrap();
+//! assert_eq!(out, "a: <1e+06> b: <no value>");
+//! ```
+//!
+//! Modules: `parse` (lexer, parser, trees), `exec` (Go's evaluation rules), `builtins` (Go's
+//! builtin functions), `fmt` (Go's `fmt` printing), `template` (the set), `helm` (Helm's
+//! `include`, `tpl`, `required` and its function map).
 
+pub mod builtins;
+pub mod encode;
+pub mod exec;
+pub mod fmt;
 pub mod funcs;
 pub mod gofloat;
+pub mod helm;
+pub mod parse;
+pub mod sprig;
+pub mod template;
 pub mod value;
 
 pub use funcs::{Func, FuncMap};
+pub use template::{GoVersion, Templates};
 pub use value::{Map, Object, Value};
 
 /// Why parsing or executing a template failed; the message is Go's wording where a chart
