@@ -427,17 +427,24 @@ fn execute_all(
     Ok(rendered)
 }
 
-/// Helm's functions plus strata's chart-bound ones, as the imitated helm has them
-/// (`mustToYaml` and `mustToJson` arrived with Helm 4).
+/// The functions a chart's templates see, as the imitated helm has them: Sprig (less `env` and
+/// `expandenv`), the encoders (`mustToYaml` and `mustToJson` only for Helm 4), Helm's engine
+/// functions (`include`, `tpl`, `required`) and strata's chart-bound ones.
 fn template_funcs(compat: &Compat) -> FuncMap {
-    let helm = gotemplate::helm::helm_funcs();
     let mut funcs = FuncMap::default();
-    for name in helm.names() {
-        if !compat.helm4 && matches!(name, "mustToYaml" | "mustToJson") {
-            continue;
-        }
-        if let (Some(f), Some(d)) = (helm.get(name), helm.determinism(name)) {
-            funcs.insert(name, d, f.clone());
+    let sources = [
+        gotemplate::sprig::funcs(),
+        gotemplate::encode::funcs(compat.helm4),
+        gotemplate::helm::helm_funcs(),
+    ];
+    for source in &sources {
+        for name in source.names() {
+            if !compat.helm4 && matches!(name, "mustToYaml" | "mustToJson") {
+                continue;
+            }
+            if let (Some(f), Some(d)) = (source.get(name), source.determinism(name)) {
+                funcs.insert(name, d, f.clone());
+            }
         }
     }
     funcs::add_chart_funcs(&mut funcs);
