@@ -11,7 +11,7 @@
 use serde::de::DeserializeOwned;
 use serde_saphyr::DuplicateKeyPolicy;
 
-mod go_scalar;
+pub(crate) mod go_scalar;
 mod go_value;
 pub mod helm_reader;
 pub mod stream;

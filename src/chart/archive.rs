@@ -407,6 +407,139 @@ impl Unpacker<'_> {
     }
 }
 
+/// A chart's files as read from an archive: (path inside the top-level directory, bytes).
+pub type ChartFiles = Vec<(String, Vec<u8>)>;
+
+/// Reads a chart .tgz into memory with the same checks and caps as [`unpack_chart`]: every
+/// file in archive order, plus the top-level directory's name. For renderers that load a
+/// chart without writing it anywhere.
+pub fn read_chart_files(
+    reader: impl Read,
+    limits: &Limits,
+) -> Result<(String, ChartFiles), ArchiveError> {
+    let stream_limit = limits.max_total_bytes.saturating_add(FRAMING_ALLOWANCE);
+    let tripped = Rc::new(Cell::new(false));
+    let stream = CappedReader {
+        inner: MultiGzDecoder::new(reader),
+        remaining: stream_limit,
+        tripped: Rc::clone(&tripped),
+    };
+    let read_error = |source: io::Error| {
+        if tripped.get() {
+            ArchiveError::StreamTooLarge {
+                limit: stream_limit,
+            }
+        } else {
+            ArchiveError::Read { source }
+        }
+    };
+    let mut archive = tar::Archive::new(stream);
+    let mut memory = MemoryReader {
+        limits,
+        top: None,
+        files: Vec::new(),
+        seen: std::collections::HashSet::new(),
+        total: 0,
+    };
+    for (count, entry) in archive.entries().map_err(read_error)?.enumerate() {
+        let mut entry = entry.map_err(read_error)?;
+        if count >= MAX_ENTRIES {
+            return Err(ArchiveError::TooManyEntries { limit: MAX_ENTRIES });
+        }
+        memory.entry(&mut entry).map_err(|e| match e {
+            ArchiveError::Read { source } => read_error(source),
+            other => other,
+        })?;
+    }
+    let top = memory.top.ok_or(ArchiveError::Empty)?;
+    if !memory.files.iter().any(|(path, _)| path == "Chart.yaml") {
+        return Err(ArchiveError::MissingChartYaml { top });
+    }
+    Ok((top, memory.files))
+}
+
+/// [`read_chart_files`]' state: the entries read so far and their total size.
+struct MemoryReader<'a> {
+    limits: &'a Limits,
+    top: Option<String>,
+    files: ChartFiles,
+    seen: std::collections::HashSet<String>,
+    total: u64,
+}
+
+impl MemoryReader<'_> {
+    fn entry<R: Read>(&mut self, entry: &mut tar::Entry<'_, R>) -> Result<(), ArchiveError> {
+        let kind = entry.header().entry_type();
+        if kind == EntryType::XGlobalHeader {
+            return Ok(());
+        }
+        let name = entry_name(&entry.path_bytes())?;
+        let is_dir = match kind {
+            EntryType::Regular | EntryType::Continuous => false,
+            EntryType::Directory => true,
+            other => {
+                return Err(ArchiveError::UnsupportedType {
+                    entry: name,
+                    kind: describe_type(other),
+                });
+            }
+        };
+        let parts = components(&name, is_dir)?;
+        match &self.top {
+            None => self.top = Some(parts[0].to_string()),
+            Some(top) if top != parts[0] => {
+                return Err(ArchiveError::OutsideChart {
+                    entry: name,
+                    top: top.clone(),
+                });
+            }
+            Some(_) => {}
+        }
+        if is_dir {
+            return Ok(());
+        }
+        if parts.len() == 1 {
+            return Err(ArchiveError::TopLevelFile { entry: name });
+        }
+        let inside = parts[1..].join("/");
+        let data = self.read_data(entry, &name)?;
+        if !self.seen.insert(inside.clone()) {
+            return Err(ArchiveError::Duplicate { entry: name });
+        }
+        self.files.push((inside, data));
+        Ok(())
+    }
+
+    /// The entry's bytes, counted against both caps as they are read.
+    fn read_data(&mut self, entry: &mut impl Read, name: &str) -> Result<Vec<u8>, ArchiveError> {
+        let limits = self.limits;
+        let check = |size: u64, total: u64| {
+            if size > limits.max_file_bytes {
+                Err(ArchiveError::FileTooLarge {
+                    entry: name.to_string(),
+                    limit: limits.max_file_bytes,
+                })
+            } else if total > limits.max_total_bytes {
+                Err(ArchiveError::TooLarge {
+                    entry: name.to_string(),
+                    limit: limits.max_total_bytes,
+                })
+            } else {
+                Ok(())
+            }
+        };
+        let mut data = Vec::new();
+        entry
+            .take(limits.max_file_bytes + 1)
+            .read_to_end(&mut data)
+            .map_err(|source| ArchiveError::Read { source })?;
+        let size = data.len() as u64;
+        check(size, self.total.saturating_add(size))?;
+        self.total += size;
+        Ok(data)
+    }
+}
+
 fn set_mode(path: &Path, mode: u32) -> Result<(), ArchiveError> {
     // Explicit, so the process umask does not decide what a shared cache looks like.
     fs::set_permissions(path, fs::Permissions::from_mode(mode)).map_err(|source| {
@@ -1100,5 +1233,43 @@ mod tests {
             sha256_hex(b"abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
+    }
+
+    #[test]
+    fn reads_a_chart_into_memory_with_the_same_checks() {
+        let good = chart().file("mychart/templates/a.yaml", b"a").gz();
+        let (top, files) = read_chart_files(&good[..], &Limits::default()).unwrap();
+        assert_eq!(top, "mychart");
+        let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+        assert!(names.contains(&"Chart.yaml") && names.contains(&"templates/a.yaml"));
+
+        let escaping = chart().file("mychart/../evil", b"x").gz();
+        let err = read_chart_files(&escaping[..], &Limits::default()).unwrap_err();
+        assert!(matches!(err, ArchiveError::UnsafePath { .. }), "{err}");
+        let linked = chart()
+            .entry(b"mychart/l", EntryType::Symlink, Some(b"/etc/passwd"))
+            .gz();
+        let err = read_chart_files(&linked[..], &Limits::default()).unwrap_err();
+        assert!(matches!(err, ArchiveError::UnsupportedType { .. }), "{err}");
+        let limits = Limits {
+            max_file_bytes: 10,
+            max_total_bytes: 100,
+        };
+        let big = chart().file("mychart/big", &[1u8; 11]).gz();
+        let err = read_chart_files(&big[..], &limits).unwrap_err();
+        assert!(matches!(err, ArchiveError::FileTooLarge { .. }), "{err}");
+        let limits = Limits {
+            max_file_bytes: 100,
+            max_total_bytes: 150,
+        };
+        let total = chart()
+            .file("mychart/a", &[1u8; 100])
+            .file("mychart/b", &[1u8; 100])
+            .gz();
+        let err = read_chart_files(&total[..], &limits).unwrap_err();
+        assert!(matches!(err, ArchiveError::TooLarge { .. }), "{err}");
+        let twice = chart().file("mychart/a", b"1").file("mychart/a", b"2").gz();
+        let err = read_chart_files(&twice[..], &Limits::default()).unwrap_err();
+        assert!(matches!(err, ArchiveError::Duplicate { .. }), "{err}");
     }
 }

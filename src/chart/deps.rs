@@ -12,7 +12,7 @@
 //! A dependency already present in `charts/` (vendored by the user) is left to helm as it is.
 //! A `file://` dependency is packed as helm packs it, without what its `.helmignore` excludes.
 
-mod helmignore;
+pub mod helmignore;
 
 use self::helmignore::Rules;
 use super::lock::LockEntry;

@@ -10,6 +10,7 @@
 
 pub mod helm;
 pub mod manifests;
+pub mod native;
 
 use crate::context::Context;
 use std::path::Path;
@@ -24,6 +25,8 @@ pub enum RenderError {
     Helm(#[from] HelmError),
     #[error(transparent)]
     Manifests(#[from] manifests::ManifestsError),
+    #[error("{0}")]
+    Native(String),
 }
 
 /// Everything one chart render needs: the same inputs `helm template` takes.
