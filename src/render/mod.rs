@@ -10,6 +10,7 @@
 
 pub mod helm;
 pub mod manifests;
+pub mod native;
 
 use crate::context::Context;
 use std::path::Path;
