@@ -28,6 +28,7 @@ mod helm_yaml;
 mod helm_yaml_fuzz;
 mod large_index;
 mod module_graph;
+mod native_output;
 mod patches;
 mod post_render;
 mod process_hygiene;

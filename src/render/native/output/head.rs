@@ -5,8 +5,10 @@
 //! JSON (keys sorted), then Go's JSON decoder fills the struct. That decoder matches field names
 //! case-insensitively (the last of `Kind`/`kind` in sorted order wins), leaves a field unchanged
 //! on `null`, merges a repeated `metadata` into the same struct, and fails the whole render on a
-//! value of the wrong type (`kind: 5`, a numeric annotation, a document that is a list). Every
-//! one of those is visible in helm's output or exit status, so this module copies them.
+//! list or map where a string belongs (or a document that is not a map). A number or boolean
+//! where a string belongs becomes its text first (`kind: 5` is the kind "5", a float printed
+//! with 32-bit precision): the YAML → JSON step knows the target type. Every one of those is
+//! visible in helm's output or exit status, so this module copies them.
 
 use crate::yaml::GoValue;
 use std::collections::BTreeMap;
@@ -113,11 +115,22 @@ struct Metadata {
 
 /// A string field: `Some` to set it, `None` to leave it as it is (`null`).
 fn decode_string(value: &GoValue, target: &'static str) -> Result<Option<String>, Mismatch> {
-    match value {
-        GoValue::Null => Ok(None),
-        GoValue::String(s) => Ok(Some(s.clone())),
-        other => Err(mismatch(other, target)),
-    }
+    Ok(match value {
+        GoValue::Null => None,
+        GoValue::String(s) => Some(s.clone()),
+        GoValue::Bool(b) => Some(b.to_string()),
+        GoValue::Int(n) => Some(n.to_string()),
+        GoValue::UInt(n) => Some(n.to_string()),
+        GoValue::Float(f) => Some(float32_text(*f)),
+        other => return Err(mismatch(other, target)),
+    })
+}
+
+/// `strconv.FormatFloat(f, 'g', -1, 32)`: the shortest text of the nearest float32, which is
+/// also the shortest text of that decimal as a float64.
+fn float32_text(f: f64) -> String {
+    let narrowed: f64 = format!("{:e}", f as f32).parse().unwrap_or(f);
+    gotemplate::gofloat::format_g(narrowed)
 }
 
 fn decode_metadata(value: &GoValue, metadata: &mut Option<Metadata>) -> Result<(), Mismatch> {
@@ -162,17 +175,8 @@ fn decode_annotations(
     };
     let annotations = annotations.get_or_insert_with(BTreeMap::new);
     for (key, value) in map.iter() {
-        let text = match value {
-            GoValue::Null => String::new(),
-            GoValue::String(s) => s.clone(),
-            other => {
-                return Err(mismatch(
-                    other,
-                    "struct field .metadata.annotations of type string",
-                ));
-            }
-        };
-        annotations.insert(key.to_owned(), text);
+        let text = decode_string(value, "struct field .metadata.annotations of type string")?;
+        annotations.insert(key.to_owned(), text.unwrap_or_default());
     }
     Ok(())
 }
@@ -219,15 +223,25 @@ mod tests {
     }
 
     #[test]
+    fn scalars_where_a_string_belongs_become_text() {
+        assert_eq!(kind("kind: 5\n"), "5");
+        assert_eq!(kind("kind: yes\n"), "true");
+        assert_eq!(kind("kind: 3.14159265358979\n"), "3.1415927");
+        assert_eq!(kind("kind: 1e6\n"), "1e+06");
+        let head = read_head("metadata:\n  annotations:\n    helm.sh/hook-weight: 5\n").unwrap();
+        assert_eq!(head.annotations["helm.sh/hook-weight"], "5");
+    }
+
+    #[test]
     fn wrong_types_are_errors() {
         for doc in [
-            "kind: 5\n",
             "- a\n",
             "plain text\n",
             "metadata: [1]\n",
-            "metadata:\n  annotations:\n    helm.sh/hook-weight: 5\n",
+            "metadata: 5\n",
+            "metadata:\n  annotations: [1]\n",
             "metadata:\n  name: {a: 1}\n",
-            "apiVersion: true\n",
+            "kind: [1]\n",
         ] {
             assert!(read_head(doc).is_err(), "{doc}");
         }
