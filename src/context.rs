@@ -79,6 +79,8 @@ pub struct Context {
     pub timeout: Option<Duration>,
     /// `STRATA_HELM`: an explicit helm binary.
     pub helm: Option<PathBuf>,
+    /// `STRATA_RENDERER`: what renders every chart, above strata.yaml's `renderer`.
+    pub renderer: Option<crate::config::RendererKind>,
     /// Resolve chart versions live instead of from strata.lock.
     pub refresh: bool,
     /// Use only the chart cache; any network request is an error.
@@ -129,6 +131,23 @@ pub fn configured_binary(lookup: impl Fn(&str) -> Option<String>) -> Option<Path
         .map(PathBuf::from)
 }
 
+/// The environment variable choosing the renderer of every chart (helm, native or auto).
+pub const RENDERER_ENV: &str = "STRATA_RENDERER";
+
+/// The renderer an environment asks for, if any; empty means unset, anything but helm, native
+/// or auto is an error naming the variable.
+pub fn configured_renderer(
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<Option<crate::config::RendererKind>, String> {
+    match lookup(RENDERER_ENV).filter(|v| !v.trim().is_empty()) {
+        None => Ok(None),
+        Some(text) => text
+            .parse()
+            .map(Some)
+            .map_err(|e| format!("{RENDERER_ENV}: {e}")),
+    }
+}
+
 /// A name → value map from literal pairs, the form in which tests write variables and
 /// Argo CD environments.
 #[cfg(test)]
@@ -153,5 +172,23 @@ mod tests {
             Some(PathBuf::from("/opt/helm"))
         );
         assert_eq!(configured_binary(|_| None), None);
+    }
+
+    #[test]
+    fn strata_renderer_is_read_and_checked() {
+        use crate::config::RendererKind;
+        let env = |value: &'static str| {
+            move |name: &str| (name == RENDERER_ENV).then(|| value.to_owned())
+        };
+        assert_eq!(configured_renderer(env(" ")), Ok(None));
+        assert_eq!(
+            configured_renderer(env("AUTO")),
+            Ok(Some(RendererKind::Auto))
+        );
+        let err = configured_renderer(env("go")).unwrap_err();
+        assert!(
+            err.starts_with("STRATA_RENDERER: unknown renderer"),
+            "{err}"
+        );
     }
 }

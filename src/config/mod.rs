@@ -116,6 +116,47 @@ pub struct StackSpec {
     /// Waves to roll changes out in, and the limits `strata check --base` puts on a change.
     #[serde(default)]
     pub rollout: Option<rollout::RolloutSpec>,
+    /// What renders the charts of every component that does not say (default: helm).
+    #[serde(default)]
+    pub renderer: Option<RendererKind>,
+}
+
+/// What renders a chart: the `helm` binary, strata's in-process renderer, or the in-process
+/// renderer where it can render the chart and helm elsewhere. helm is the default because it
+/// is the reference every other renderer is measured against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RendererKind {
+    Helm,
+    Native,
+    Auto,
+}
+
+impl RendererKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            RendererKind::Helm => "helm",
+            RendererKind::Native => "native",
+            RendererKind::Auto => "auto",
+        }
+    }
+}
+
+impl std::str::FromStr for RendererKind {
+    type Err = String;
+
+    /// The text of `STRATA_RENDERER` (any case, surrounding blanks ignored).
+    fn from_str(text: &str) -> Result<RendererKind, String> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "helm" => Ok(RendererKind::Helm),
+            "native" => Ok(RendererKind::Native),
+            "auto" => Ok(RendererKind::Auto),
+            _ => Err(format!(
+                "unknown renderer {}: expected helm, native or auto",
+                crate::quote::quote(text)
+            )),
+        }
+    }
 }
 
 /// `commonLabels` / `commonAnnotations`: key → template over the tenant's variables plus
@@ -166,6 +207,9 @@ pub struct ComponentSpec {
     /// database component is applied and healthy before the application that needs it.
     #[serde(default)]
     pub sync_wave: Option<i64>,
+    /// What renders this component's chart; the stack's `renderer` when absent.
+    #[serde(default)]
+    pub renderer: Option<RendererKind>,
 }
 
 /// `manifests: {path: dir, template: true}`: every `*.yaml`/`*.yml` under `path`.
@@ -467,6 +511,7 @@ fn check_manifests_component(c: &ComponentSpec) -> Result<(), String> {
         ("namespace", c.namespace.is_some()),
         ("values", !c.values.is_empty()),
         ("skipTests", c.skip_tests),
+        ("renderer", c.renderer.is_some()),
     ];
     match chart_only.iter().find(|(_, set)| *set) {
         Some((field, _)) => Err(format!(
@@ -520,6 +565,27 @@ mod tests {
         );
         let err = load(&MINIMAL.replace("tenants:", "tenantz:")).unwrap_err();
         assert!(err.to_string().starts_with("strata.yaml:3:"), "{err}");
+    }
+
+    #[test]
+    fn renderer_is_read_at_the_stack_and_component_level() {
+        let stack = load(&format!("{MINIMAL}renderer: auto\n")).unwrap();
+        assert_eq!(stack.spec.renderer, Some(RendererKind::Auto));
+        assert_eq!(stack.spec.components.value[0].renderer, None);
+        let text = MINIMAL.replace("    chart:", "    renderer: native\n    chart:");
+        let stack = load(&text).unwrap();
+        assert_eq!(
+            stack.spec.components.value[0].renderer,
+            Some(RendererKind::Native)
+        );
+        let err = load(&format!("{MINIMAL}renderer: fast\n")).unwrap_err();
+        assert!(err.to_string().starts_with("strata.yaml:8"), "{err}");
+        assert_eq!(" Native ".parse(), Ok(RendererKind::Native));
+        assert!(
+            "x".parse::<RendererKind>()
+                .unwrap_err()
+                .contains("helm, native or auto")
+        );
     }
 
     #[test]

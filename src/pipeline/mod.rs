@@ -470,7 +470,8 @@ pub fn render_prepared(
         .zip(charts)
         .map(|(c, chart)| prepare_post(&resolved.root, c, chart, &templater, &vars))
         .collect::<Result<_, _>>()?;
-    let renderer = render::from_context(ctx, budget.deadline(), budget.total())?;
+    let renderer =
+        render::from_context(ctx, &resolved.stack.spec, budget.deadline(), budget.total())?;
     let tenant = resolved.tenant.shown_dir.as_str();
     let render_cache = (!ctx.no_cache).then(RenderCache::from_env);
     let cache_key = render_cache
@@ -485,7 +486,8 @@ pub fn render_prepared(
                 )
                 .map_err(|e| tracing::debug!("render cache off for tenant {tenant}: {e}"))
                 .ok()
-        });
+        })
+        .filter(|_| !uses_random_functions(resolved, charts, renderer.as_ref()));
     if let (Some(cache), Some(key)) = (&render_cache, &cache_key)
         && let Some(stream) = cache.get(key, tenant)
     {
@@ -496,6 +498,31 @@ pub fn render_prepared(
         cache.put(key, tenant, &stream);
     }
     Ok(stream)
+}
+
+/// Whether a component's chart calls random functions: its output changes on every render,
+/// so a stored stream would stand for one of many outputs, and the tenant is not cached.
+fn uses_random_functions(
+    resolved: &Resolved,
+    charts: &[FetchedChart],
+    renderer: &dyn Renderer,
+) -> bool {
+    resolved
+        .components
+        .iter()
+        .zip(charts)
+        .filter(|(c, _)| !matches!(c.chart, ChartPlan::Manifests(_)))
+        .any(|(c, chart)| {
+            let random = renderer.random_functions(&chart.dir, &c.chart_shown);
+            if !random.is_empty() {
+                tracing::debug!(
+                    "render cache off for tenant {}: chart {} uses random functions",
+                    resolved.tenant.shown_dir,
+                    c.chart_shown
+                );
+            }
+            !random.is_empty()
+        })
 }
 
 /// Renders every component and joins the outputs in declaration order. Components render

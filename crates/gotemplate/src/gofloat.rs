@@ -8,8 +8,13 @@
 /// digit: 1234.5 → ("12345", 3).
 fn shortest_digits(f: f64) -> (String, i32) {
     let text = format!("{:e}", f.abs());
-    let (mantissa, exp) = text.split_once('e').expect("Rust's {:e} always has an exponent");
-    (mantissa.replace('.', ""), exp.parse().expect("exponent is an integer"))
+    let (mantissa, exp) = text
+        .split_once('e')
+        .expect("Rust's {:e} always has an exponent");
+    (
+        mantissa.replace('.', ""),
+        exp.parse().expect("exponent is an integer"),
+    )
 }
 
 fn special(f: f64) -> Option<&'static str> {

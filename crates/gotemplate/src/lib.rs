@@ -10,9 +10,9 @@
 //! knows about charts, values files or Kubernetes. Helm's own functions that need a chart
 //! (`.Files`, `lookup`, `toYaml` of chart values) are added by the caller through [`FuncMap`].
 
-pub mod value;
-pub mod gofloat;
 pub mod funcs;
+pub mod gofloat;
+pub mod value;
 
 pub use funcs::{Func, FuncMap};
 pub use value::{Map, Object, Value};
