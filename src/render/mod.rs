@@ -78,7 +78,7 @@ pub fn from_context(
     budget: Duration,
 ) -> Result<Box<dyn Renderer>, RenderError> {
     let choices = select::Choices::new(stack, ctx.renderer);
-    with_choices(ctx, choices, deadline, budget)
+    Ok(Box::new(with_choices(ctx, choices, deadline, budget)?))
 }
 
 /// [`from_context`] with the choices made by the caller (the renderer-parity command renders
@@ -88,12 +88,12 @@ pub fn with_choices(
     choices: select::Choices,
     deadline: Instant,
     budget: Duration,
-) -> Result<Box<dyn Renderer>, RenderError> {
+) -> Result<select::Selected, RenderError> {
     let helm = helm::find_helm(ctx.helm.as_deref()).map(|binary| helm::Helm {
         binary,
         deadline,
         budget,
     });
     let memo_dir = crate::chart::cache::Cache::from_env().root().to_path_buf();
-    Ok(Box::new(select::Selected::new(choices, helm, memo_dir)?))
+    select::Selected::new(choices, helm, memo_dir)
 }
