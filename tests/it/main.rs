@@ -33,6 +33,7 @@ mod patches;
 mod post_render;
 mod process_hygiene;
 mod render_cache;
+mod renderer;
 mod rollout;
 mod secrets;
 mod semver_helm;
