@@ -178,3 +178,25 @@ fn renders_by_different_renderers_never_share_a_cache_entry() {
     assert_same_bytes(&again.stdout, &auto.stdout, "warm auto render");
     assert_eq!(repo.entries(), 2);
 }
+
+#[test]
+fn parity_of_the_example_fleet_passes_for_both_helms() {
+    for helm in Helm::ALL {
+        let repo = Repo::new();
+        let out = repo.parity(&helm.path(), &[]);
+        assert_success(
+            &out,
+            &format!("renderer parity with helm {}", helm.version()),
+        );
+        let report = text(&out.stdout);
+        assert!(
+            report.starts_with(&format!(
+                "renderer parity: helm v{} vs native ",
+                helm.version()
+            )),
+            "{report}"
+        );
+        assert!(report.contains("4 tenant(s): "), "{report}");
+        assert!(report.contains(", 0 differ, "), "{report}");
+    }
+}
