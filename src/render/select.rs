@@ -84,6 +84,7 @@ pub struct Selected {
     helm_missing: Option<String>,
     /// Where the helm version is remembered (the cache root).
     memo_dir: PathBuf,
+    compat: OnceLock<Compat>,
     native: OnceLock<Arc<Native>>,
 }
 
@@ -105,6 +106,7 @@ impl Selected {
             helm,
             helm_missing,
             memo_dir,
+            compat: OnceLock::new(),
             native: OnceLock::new(),
         })
     }
@@ -119,6 +121,10 @@ impl Selected {
 
     /// The helm the native renderer imitates: the configured helm's version, else helm 3.
     pub fn compat(&self) -> Compat {
+        self.compat.get_or_init(|| self.find_compat()).clone()
+    }
+
+    fn find_compat(&self) -> Compat {
         let version = match &self.helm {
             Some(helm) => match helm.remembered_version(&self.memo_dir) {
                 Ok(v) => v,
