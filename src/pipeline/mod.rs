@@ -486,22 +486,25 @@ pub fn render_prepared(
                 )
                 .map_err(|e| tracing::debug!("render cache off for tenant {tenant}: {e}"))
                 .ok()
-        })
-        .filter(|_| !uses_random_functions(resolved, charts, renderer.as_ref()));
+        });
     if let (Some(cache), Some(key)) = (&render_cache, &cache_key)
         && let Some(stream) = cache.get(key, tenant)
     {
         return Ok(stream);
     }
     let stream = render_components(resolved, prepared, charts, &post, renderer.as_ref(), ctx)?;
-    if let (Some(cache), Some(key)) = (&render_cache, &cache_key) {
+    // Asked only before storing: an entry exists only for charts that had none when stored,
+    // and the chart's files are part of the key, so a hit never needs the question.
+    if let (Some(cache), Some(key)) = (&render_cache, &cache_key)
+        && !uses_random_functions(resolved, charts, renderer.as_ref())
+    {
         cache.put(key, tenant, &stream);
     }
     Ok(stream)
 }
 
 /// Whether a component's chart calls random functions: its output changes on every render,
-/// so a stored stream would stand for one of many outputs, and the tenant is not cached.
+/// so a stored stream would stand for one of many outputs, and the tenant is not stored.
 fn uses_random_functions(
     resolved: &Resolved,
     charts: &[FetchedChart],
@@ -516,7 +519,7 @@ fn uses_random_functions(
             let random = renderer.random_functions(&chart.dir, &c.chart_shown);
             if !random.is_empty() {
                 tracing::debug!(
-                    "render cache off for tenant {}: chart {} uses random functions",
+                    "render cache: not storing tenant {}: chart {} uses random functions",
                     resolved.tenant.shown_dir,
                     c.chart_shown
                 );
