@@ -129,7 +129,7 @@ impl Selected {
             Some(helm) => match helm.remembered_version(&self.memo_dir) {
                 Ok(v) => v,
                 Err(e) => {
-                    tracing::debug!("{e}; the native renderer follows helm {DEFAULT_RULES}");
+                    tracing::warn!("{e}; the native renderer follows helm {DEFAULT_RULES}");
                     DEFAULT_RULES.to_owned()
                 }
             },
