@@ -32,7 +32,11 @@ pub struct ParityOptions {
 
 /// One component's comparison.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase", tag = "status")]
+#[serde(
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase",
+    tag = "status"
+)]
 pub enum Outcome {
     /// Byte-identical output.
     Identical,
@@ -271,6 +275,16 @@ fn mask_for(helm: &[u8], native: &[u8]) -> Mask {
     Mask::new(values)
 }
 
+/// The first reasons, and how many more (`--format json` has them all).
+fn shown(reasons: &[String]) -> String {
+    const SHOWN: usize = 3;
+    let mut text = reasons[..reasons.len().min(SHOWN)].join("; ");
+    if reasons.len() > SHOWN {
+        text.push_str(&format!("; and {} more", reasons.len() - SHOWN));
+    }
+    text
+}
+
 impl ParityReport {
     /// The report for people: one line per component, the diff under each difference.
     pub fn text(&self) -> String {
@@ -284,9 +298,7 @@ impl ParityReport {
                 let line = match &c.outcome {
                     Outcome::Identical => "identical".to_owned(),
                     Outcome::BothFailed { .. } => "identical (both renderers fail)".to_owned(),
-                    Outcome::HelmOnly { reasons } => {
-                        format!("helm only: {}", reasons.join("; "))
-                    }
+                    Outcome::HelmOnly { reasons } => format!("helm only: {}", shown(reasons)),
                     Outcome::Differs {
                         differing_bytes, ..
                     } => format!("DIFFERS ({differing_bytes} differing bytes)"),

@@ -16,6 +16,15 @@ pub struct Compat {
     pub version: String,
 }
 
+impl Compat {
+    pub fn helm3() -> Compat {
+        Compat {
+            helm4: false,
+            version: "v3.17.3".into(),
+        }
+    }
+}
+
 /// What the native renderer can tell about a chart before rendering it.
 #[derive(Debug, Clone, Default)]
 pub struct Analysis {
