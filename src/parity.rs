@@ -50,6 +50,10 @@ pub enum Outcome {
         differing_bytes: usize,
         /// A unified diff, helm's output as the old side, cut after [`DIFF_LINES`] lines.
         diff: String,
+        /// The random functions the chart calls: output that changes on every render cannot
+        /// match, so such a difference may be theirs.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        random: Vec<String>,
     },
 }
 
@@ -177,7 +181,11 @@ fn compare_tenant(
         };
         let analysis = select::analysis(&chart.dir, &compat);
         let outcome = if analysis.unsupported.is_empty() {
-            compare(helm.render(&request), native.render(&request))
+            let mut outcome = compare(helm.render(&request), native.render(&request));
+            if let Outcome::Differs { random, .. } = &mut outcome {
+                random.extend(analysis.random.iter().cloned());
+            }
+            outcome
         } else {
             Outcome::HelmOnly {
                 reasons: analysis.unsupported.clone(),
@@ -199,6 +207,7 @@ fn compare<E: std::fmt::Display>(helm: Result<Vec<u8>, E>, native: Result<Vec<u8
         (Ok(h), Ok(n)) => Outcome::Differs {
             differing_bytes: differing_span(&h, &n),
             diff: bounded_diff(&h, &n, &mask_for(&h, &n)),
+            random: Vec::new(),
         },
         (Err(h), Err(_)) => Outcome::BothFailed {
             helm: h.to_string(),
@@ -206,10 +215,12 @@ fn compare<E: std::fmt::Display>(helm: Result<Vec<u8>, E>, native: Result<Vec<u8
         (Ok(_), Err(n)) => Outcome::Differs {
             differing_bytes: 0,
             diff: format!("helm rendered the chart; the native renderer failed: {n}"),
+            random: Vec::new(),
         },
         (Err(h), Ok(_)) => Outcome::Differs {
             differing_bytes: 0,
             diff: format!("the native renderer rendered the chart; helm failed: {h}"),
+            random: Vec::new(),
         },
     }
 }
@@ -299,6 +310,14 @@ impl ParityReport {
                     Outcome::Identical => "identical".to_owned(),
                     Outcome::BothFailed { .. } => "identical (both renderers fail)".to_owned(),
                     Outcome::HelmOnly { reasons } => format!("helm only: {}", shown(reasons)),
+                    Outcome::Differs {
+                        differing_bytes,
+                        random,
+                        ..
+                    } if !random.is_empty() => format!(
+                        "DIFFERS ({differing_bytes} differing bytes; the chart calls {}, whose output changes on every render)",
+                        random.join(", ")
+                    ),
                     Outcome::Differs {
                         differing_bytes, ..
                     } => format!("DIFFERS ({differing_bytes} differing bytes)"),

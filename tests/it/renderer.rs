@@ -363,6 +363,15 @@ fn a_chart_with_random_functions_is_never_cached_and_is_reported_once() {
             "{log}"
         );
     }
+    // The parity command cannot match fresh passwords, and says why.
+    let out = repo.parity(&Helm::V3.path(), &["--selector", "tenant=acme,env=prod"]);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert!(
+        text(&out.stdout)
+            .contains("the chart calls randAlphaNum, whose output changes on every render"),
+        "{}",
+        describe(&out)
+    );
 }
 
 #[test]
