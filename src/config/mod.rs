@@ -10,6 +10,7 @@ pub mod when;
 pub use clusters::{ClusterEntry, ClustersSpec, ServerEntry};
 pub use when::When;
 
+pub use crate::context::RendererKind;
 use crate::yaml::{self, YamlError};
 use serde::Deserialize;
 use serde_saphyr::Spanned;
@@ -119,44 +120,6 @@ pub struct StackSpec {
     /// What renders the charts of every component that does not say (default: helm).
     #[serde(default)]
     pub renderer: Option<RendererKind>,
-}
-
-/// What renders a chart: the `helm` binary, strata's in-process renderer, or the in-process
-/// renderer where it can render the chart and helm elsewhere. helm is the default because it
-/// is the reference every other renderer is measured against.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RendererKind {
-    Helm,
-    Native,
-    Auto,
-}
-
-impl RendererKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            RendererKind::Helm => "helm",
-            RendererKind::Native => "native",
-            RendererKind::Auto => "auto",
-        }
-    }
-}
-
-impl std::str::FromStr for RendererKind {
-    type Err = String;
-
-    /// The text of `STRATA_RENDERER` (any case, surrounding blanks ignored).
-    fn from_str(text: &str) -> Result<RendererKind, String> {
-        match text.trim().to_ascii_lowercase().as_str() {
-            "helm" => Ok(RendererKind::Helm),
-            "native" => Ok(RendererKind::Native),
-            "auto" => Ok(RendererKind::Auto),
-            _ => Err(format!(
-                "unknown renderer {}: expected helm, native or auto",
-                crate::quote::quote(text)
-            )),
-        }
-    }
 }
 
 /// `commonLabels` / `commonAnnotations`: key → template over the tenant's variables plus
