@@ -447,7 +447,12 @@ fn parity_reports_a_difference_with_its_bytes_and_diff_and_fails() {
             report.ends_with("1 tenant(s): 0 component(s) identical, 2 differ, 0 helm only\n"),
             "{report}"
         );
-        let json = repo.parity(&plus, &["--selector", "tenant=globex", "--format", "json"]);
+        // STRATA_RENDERER does not change the two sides.
+        let json = run(repo
+            .strata(&plus, Some("helm"))
+            .args(["check", "--renderer-parity", "--format", "json"])
+            .arg(repo.tree.path("fleet"))
+            .args(["--selector", "tenant=globex"]));
         let value: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON report");
         assert_eq!(value["passed"], false);
         assert_eq!(value["differ"], 2);
