@@ -88,6 +88,10 @@ pub enum CredentialError {
     #[error("{set} is set but {missing} is not: every STRATA_REPO_<N>_… group needs its URL")]
     EnvWithoutUrl { set: String, missing: String },
     #[error(
+        "{name} is not valid UTF-8: set it to the repository's URL or credential as UTF-8 text"
+    )]
+    EnvNotUtf8 { name: String },
+    #[error(
         "{origin}: {url:?} is not a repository URL (expected https://host/path, oci://host/path or host/path)"
     )]
     BadUrl { origin: String, url: String },
@@ -103,6 +107,9 @@ pub enum CredentialError {
 pub struct CredentialSources {
     /// `STRATA_REPO_*` variables; other names are ignored.
     pub env: Vec<(String, String)>,
+    /// `STRATA_REPO_*` variables whose value is not UTF-8. Refused rather than skipped: a
+    /// skipped `_URL` would send the group's password nowhere and its repository none.
+    pub env_not_utf8: Vec<String>,
     pub credentials_file: Option<PathBuf>,
     pub argocd_repositories_dir: Option<PathBuf>,
     /// Helm/Docker registry `config.json` files, in precedence order; missing ones are skipped.
@@ -116,10 +123,17 @@ impl CredentialSources {
                 .filter(|v| !v.is_empty())
                 .map(PathBuf::from)
         };
-        let env = std::env::vars_os()
-            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-            .filter(|(k, _)| k.starts_with(ENV_PREFIX))
-            .collect();
+        let mut env = Vec::new();
+        let mut env_not_utf8 = Vec::new();
+        for (key, value) in std::env::vars_os() {
+            let Some(key) = key.to_str().filter(|k| k.starts_with(ENV_PREFIX)) else {
+                continue;
+            };
+            match value.into_string() {
+                Ok(value) => env.push((key.to_owned(), value)),
+                Err(_) => env_not_utf8.push(key.to_owned()),
+            }
+        }
         let home = var("HOME");
         // Helm's own lookup order for the file `helm registry login` writes.
         let helm = var("HELM_REGISTRY_CONFIG")
@@ -134,6 +148,7 @@ impl CredentialSources {
             .or_else(|| home.as_ref().map(|h| h.join(".docker/config.json")));
         CredentialSources {
             env,
+            env_not_utf8,
             credentials_file: var("STRATA_CREDENTIALS_FILE"),
             argocd_repositories_dir: var("STRATA_ARGOCD_REPOSITORIES_DIR"),
             registry_configs: helm.into_iter().chain(docker).collect(),
@@ -153,6 +168,9 @@ impl CredentialStore {
     }
 
     pub fn from_sources(sources: &CredentialSources) -> Result<CredentialStore, CredentialError> {
+        if let Some(name) = sources.env_not_utf8.first() {
+            return Err(CredentialError::EnvNotUtf8 { name: name.clone() });
+        }
         let mut entries = from_env_vars(&sources.env)?;
         if let Some(path) = &sources.credentials_file {
             entries.extend(from_credentials_file(path)?);

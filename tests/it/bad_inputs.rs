@@ -377,3 +377,38 @@ fn helm_timeout_env() {
         cmd.env("STRATA_TIMEOUT", "1");
     });
 }
+
+/// A credential variable strata cannot read is refused by name, before any request: skipping
+/// it would send a group's password to no repository, or a repository none of its password.
+#[test]
+fn a_repository_variable_that_is_not_utf8_is_refused_by_name() {
+    use std::os::unix::ffi::OsStrExt;
+    let t = base_stack();
+    with_strata_yaml(
+        &t,
+        "chart: {path: charts/app}",
+        "chart: {repository: \"https://127.0.0.1:9/charts\", name: app, version: 0.1.0}",
+    );
+    let secret = "pass-\u{1F511}-word";
+    let mut bytes = secret.as_bytes().to_vec();
+    bytes.push(0xff);
+    let out = strata(Helm::V3)
+        .current_dir(t.root())
+        .arg("lock")
+        .env("STRATA_REPO_1_URL", "https://127.0.0.1:9/charts")
+        .env(
+            "STRATA_REPO_1_PASSWORD",
+            std::ffi::OsStr::from_bytes(&bytes),
+        )
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("STRATA_REPO_1_PASSWORD is not valid UTF-8"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("pass-"), "{stderr}");
+    assert!(!stderr.contains("connect"), "no request is made: {stderr}");
+}
