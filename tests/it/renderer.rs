@@ -478,3 +478,47 @@ fn parity_lists_a_chart_the_native_renderer_leaves_to_helm_without_failing() {
         "{report}"
     );
 }
+
+/// The benchmark's chart (a library subchart of helpers, `tpl`, `merge`, a config checksum)
+/// with every optional feature on, rendered by both renderers under both helms.
+#[test]
+fn the_benchmark_chart_renders_natively_as_helm_does() {
+    let repo = Repo::new();
+    repo.tree.copy_from(
+        &manifest_dir().join("tests/fixtures/bench-chart/app"),
+        "fleet/charts/app",
+    );
+    repo.tree.write(
+        "fleet/values/app.yaml",
+        concat!(
+            "ingress: {enabled: true, tls: true, annotations: {a: \"{{ .Release.Name }}\"},\n",
+            "  extraHosts: [{name: \"x.{{ .Release.Namespace }}.example.com\"}]}\n",
+            "autoscaling: {enabled: true, targetMemory: 80}\n",
+            "metrics: {enabled: true, serviceMonitor: {enabled: true}}\n",
+            "config: {LOG_LEVEL: info, FEATURE_X: true, MAX: 300, RATIO: 0.25}\n",
+            "commonLabels: {team: web}\n",
+            "commonAnnotations: {owner: \"{{ .Release.Name }}\"}\n",
+            "podAnnotations: {prometheus.io/scrape: \"true\"}\n",
+            "nodeSelector: {region: den1}\n",
+            "extraEnvVars: [{name: A, value: \"1\"}]\n",
+            "networkPolicy: {allowExternal: false}\n",
+            "global: {imagePullSecrets: [reg]}\n",
+            "image: {digest: \"sha256:0123456789abcdef\"}\n",
+            "resourcesPreset: small\n",
+        ),
+    );
+    repo.add_component("name: app\nchart: {path: charts/app}\nvalues: [values/app.yaml]\n");
+    for helm in Helm::ALL {
+        let tenant = TENANTS[2];
+        let by_helm = repo.render(&helm.path(), Some("helm"), tenant, &["--no-cache"]);
+        assert_success(&by_helm, "helm render");
+        assert!(text(&by_helm.stdout).contains("kind: ServiceMonitor"));
+        let native = repo.render(&helm.path(), Some("native"), tenant, &["--no-cache"]);
+        assert_success(&native, "native render");
+        assert_same_bytes(
+            &native.stdout,
+            &by_helm.stdout,
+            &format!("bench chart, helm {}", helm.version()),
+        );
+    }
+}
