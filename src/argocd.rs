@@ -77,6 +77,8 @@ pub fn context_from_env(
             .unwrap_or_default(),
         timeout: timeout_from_env(env)?,
         helm: crate::context::configured_binary(get),
+        renderer: crate::context::configured_renderer(|name| env.get(name).cloned())
+            .map_err(crate::Error::Input)?,
         no_cache: no_cache_requested(env.get("STRATA_NO_CACHE").map(String::as_str)),
         ..Context::default()
     };

@@ -1,6 +1,7 @@
 //! What one invocation brings from outside the repository: where it starts, variables,
 //! parameter layers and cluster facts, whether they came from Argo CD or a terminal.
 
+use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
@@ -79,6 +80,8 @@ pub struct Context {
     pub timeout: Option<Duration>,
     /// `STRATA_HELM`: an explicit helm binary.
     pub helm: Option<PathBuf>,
+    /// `STRATA_RENDERER`: what renders every chart, above strata.yaml's `renderer`.
+    pub renderer: Option<RendererKind>,
     /// Resolve chart versions live instead of from strata.lock.
     pub refresh: bool,
     /// Use only the chart cache; any network request is an error.
@@ -129,6 +132,61 @@ pub fn configured_binary(lookup: impl Fn(&str) -> Option<String>) -> Option<Path
         .map(PathBuf::from)
 }
 
+/// What renders a chart: the `helm` binary, strata's in-process renderer, or the in-process
+/// renderer where it can render the chart and helm elsewhere. helm is the default because it
+/// is the reference every other renderer is measured against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RendererKind {
+    Helm,
+    Native,
+    Auto,
+}
+
+impl RendererKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            RendererKind::Helm => "helm",
+            RendererKind::Native => "native",
+            RendererKind::Auto => "auto",
+        }
+    }
+}
+
+impl std::str::FromStr for RendererKind {
+    type Err = String;
+
+    /// The text of `STRATA_RENDERER` (any case, surrounding blanks ignored).
+    fn from_str(text: &str) -> Result<RendererKind, String> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "helm" => Ok(RendererKind::Helm),
+            "native" => Ok(RendererKind::Native),
+            "auto" => Ok(RendererKind::Auto),
+            _ => Err(format!(
+                "unknown renderer {}: expected helm, native or auto",
+                crate::quote::quote(text)
+            )),
+        }
+    }
+}
+
+/// The environment variable choosing the renderer of every chart (helm, native or auto).
+pub const RENDERER_ENV: &str = "STRATA_RENDERER";
+
+/// The renderer an environment asks for, if any; empty means unset, anything but helm, native
+/// or auto is an error naming the variable.
+pub fn configured_renderer(
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<Option<RendererKind>, String> {
+    match lookup(RENDERER_ENV).filter(|v| !v.trim().is_empty()) {
+        None => Ok(None),
+        Some(text) => text
+            .parse()
+            .map(Some)
+            .map_err(|e| format!("{RENDERER_ENV}: {e}")),
+    }
+}
+
 /// A name → value map from literal pairs, the form in which tests write variables and
 /// Argo CD environments.
 #[cfg(test)]
@@ -153,5 +211,22 @@ mod tests {
             Some(PathBuf::from("/opt/helm"))
         );
         assert_eq!(configured_binary(|_| None), None);
+    }
+
+    #[test]
+    fn strata_renderer_is_read_and_checked() {
+        let env = |value: &'static str| {
+            move |name: &str| (name == RENDERER_ENV).then(|| value.to_owned())
+        };
+        assert_eq!(configured_renderer(env(" ")), Ok(None));
+        assert_eq!(
+            configured_renderer(env("AUTO")),
+            Ok(Some(RendererKind::Auto))
+        );
+        let err = configured_renderer(env("go")).unwrap_err();
+        assert!(
+            err.starts_with("STRATA_RENDERER: unknown renderer"),
+            "{err}"
+        );
     }
 }

@@ -96,7 +96,12 @@ pub fn computed_values(
 ) -> Result<Vec<(String, Option<serde_json::Value>)>, Error> {
     let inputs = pipeline::prepare_inputs(resolved, ctx)?;
     let budget = ctx.timeout.unwrap_or(render::helm::DEFAULT_TIMEOUT);
-    let renderer = render::from_context(ctx, std::time::Instant::now() + budget, budget)?;
+    let renderer = render::from_context(
+        ctx,
+        &resolved.stack.spec,
+        std::time::Instant::now() + budget,
+        budget,
+    )?;
     resolved
         .components
         .iter()

@@ -55,6 +55,7 @@ pub mod logging;
 pub mod manifests;
 pub mod parallel;
 pub mod parameters;
+pub mod parity;
 pub mod paths;
 pub mod pipeline;
 pub mod plan;

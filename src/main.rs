@@ -36,6 +36,8 @@ struct Cli {
 /// The environment variables every command reads, for `--help` and the man page.
 const ENVIRONMENT_HELP: &str = "Environment:
   STRATA_HELM       the helm binary (default: the first `helm` on PATH)
+  STRATA_RENDERER   helm, native or auto: what renders every chart, over strata.yaml's
+                    `renderer` (default: helm)
   STRATA_LOG        log level for strata's own messages on stderr: error, warn (default),
                     info, debug, trace, or a tracing filter
   STRATA_CACHE_DIR  the shared chart and render cache (default: $XDG_CACHE_HOME/strata,

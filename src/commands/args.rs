@@ -157,6 +157,8 @@ pub fn terminal_context(args: &TenantArgs) -> Result<Context> {
     let mut ctx = Context {
         start_dir,
         helm: strata::context::configured_binary(|name| std::env::var(name).ok()),
+        renderer: strata::context::configured_renderer(|name| std::env::var(name).ok())
+            .map_err(anyhow::Error::msg)?,
         ..Context::default()
     };
     for (name, value) in &args.vars {

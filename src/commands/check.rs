@@ -7,7 +7,7 @@ use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 use strata::context::Context;
 use strata::terminal::Progress;
-use strata::{check, diff, fleet, rollout};
+use strata::{check, diff, fleet, parity, rollout};
 
 #[derive(Args)]
 pub struct CheckArgs {
@@ -33,6 +33,11 @@ pub struct CheckArgs {
     /// fleet-wide change made on purpose.
     #[arg(long, requires = "base")]
     allow_wide_rollout: bool,
+    /// Instead of the checks: render every selected tenant with helm and with the native
+    /// renderer and report each component as identical, differing (with a bounded diff) or
+    /// helm only (a chart `renderer: auto` leaves to helm). Fails when any output differs.
+    #[arg(long, conflicts_with_all = ["schemas", "base"])]
+    renderer_parity: bool,
     #[command(flatten)]
     render: FleetRenderArgs,
 }
@@ -46,6 +51,9 @@ enum CheckFormat {
 /// The report on stdout, whatever the format; any failure makes the exit status 1.
 pub fn exec(args: CheckArgs) -> Result<()> {
     let ctx = fleet_render_context(&args.stack, &args.render)?;
+    if args.renderer_parity {
+        return renderer_parity(&ctx, &args);
+    }
     let options = check::CheckOptions {
         selection: args.selection.selection(),
         kube_schemas: args.schemas.clone(),
@@ -63,6 +71,31 @@ pub fn exec(args: CheckArgs) -> Result<()> {
     write_stdout(text.as_bytes())?;
     if !report.passed {
         bail!("{} check(s) failed", report.failures.len());
+    }
+    Ok(())
+}
+
+/// `--renderer-parity`: helm and the native renderer compared on every selected tenant.
+fn renderer_parity(ctx: &Context, args: &CheckArgs) -> Result<()> {
+    let report = parity::run(
+        ctx,
+        &parity::ParityOptions {
+            selection: args.selection.selection(),
+            jobs: args.render.jobs.unwrap_or_else(fleet::default_jobs),
+            progress: Progress::on_stderr(),
+        },
+    )?;
+    let text = match args.format {
+        CheckFormat::Text => report.text(),
+        CheckFormat::Json => report.json(),
+    };
+    write_stdout(text.as_bytes())?;
+    if !report.passed {
+        let broken = report.tenants.iter().filter(|t| t.error.is_some()).count();
+        bail!(
+            "renderer parity failed: {} component(s) differ, {broken} tenant(s) could not be compared",
+            report.differ
+        );
     }
     Ok(())
 }

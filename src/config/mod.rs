@@ -10,6 +10,7 @@ pub mod when;
 pub use clusters::{ClusterEntry, ClustersSpec, ServerEntry};
 pub use when::When;
 
+pub use crate::context::RendererKind;
 use crate::yaml::{self, YamlError};
 use serde::Deserialize;
 use serde_saphyr::Spanned;
@@ -116,6 +117,9 @@ pub struct StackSpec {
     /// Waves to roll changes out in, and the limits `strata check --base` puts on a change.
     #[serde(default)]
     pub rollout: Option<rollout::RolloutSpec>,
+    /// What renders the charts of every component that does not say (default: helm).
+    #[serde(default)]
+    pub renderer: Option<RendererKind>,
 }
 
 /// `commonLabels` / `commonAnnotations`: key → template over the tenant's variables plus
@@ -166,6 +170,9 @@ pub struct ComponentSpec {
     /// database component is applied and healthy before the application that needs it.
     #[serde(default)]
     pub sync_wave: Option<i64>,
+    /// What renders this component's chart; the stack's `renderer` when absent.
+    #[serde(default)]
+    pub renderer: Option<RendererKind>,
 }
 
 /// `manifests: {path: dir, template: true}`: every `*.yaml`/`*.yml` under `path`.
@@ -467,6 +474,7 @@ fn check_manifests_component(c: &ComponentSpec) -> Result<(), String> {
         ("namespace", c.namespace.is_some()),
         ("values", !c.values.is_empty()),
         ("skipTests", c.skip_tests),
+        ("renderer", c.renderer.is_some()),
     ];
     match chart_only.iter().find(|(_, set)| *set) {
         Some((field, _)) => Err(format!(
@@ -520,6 +528,27 @@ mod tests {
         );
         let err = load(&MINIMAL.replace("tenants:", "tenantz:")).unwrap_err();
         assert!(err.to_string().starts_with("strata.yaml:3:"), "{err}");
+    }
+
+    #[test]
+    fn renderer_is_read_at_the_stack_and_component_level() {
+        let stack = load(&format!("{MINIMAL}renderer: auto\n")).unwrap();
+        assert_eq!(stack.spec.renderer, Some(RendererKind::Auto));
+        assert_eq!(stack.spec.components.value[0].renderer, None);
+        let text = MINIMAL.replace("    chart:", "    renderer: native\n    chart:");
+        let stack = load(&text).unwrap();
+        assert_eq!(
+            stack.spec.components.value[0].renderer,
+            Some(RendererKind::Native)
+        );
+        let err = load(&format!("{MINIMAL}renderer: fast\n")).unwrap_err();
+        assert!(err.to_string().starts_with("strata.yaml:8"), "{err}");
+        assert_eq!(" Native ".parse(), Ok(RendererKind::Native));
+        assert!(
+            "x".parse::<RendererKind>()
+                .unwrap_err()
+                .contains("helm, native or auto")
+        );
     }
 
     #[test]

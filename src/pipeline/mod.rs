@@ -470,7 +470,8 @@ pub fn render_prepared(
         .zip(charts)
         .map(|(c, chart)| prepare_post(&resolved.root, c, chart, &templater, &vars))
         .collect::<Result<_, _>>()?;
-    let renderer = render::from_context(ctx, budget.deadline(), budget.total())?;
+    let renderer =
+        render::from_context(ctx, &resolved.stack.spec, budget.deadline(), budget.total())?;
     let tenant = resolved.tenant.shown_dir.as_str();
     let render_cache = (!ctx.no_cache).then(RenderCache::from_env);
     let cache_key = render_cache
@@ -492,10 +493,39 @@ pub fn render_prepared(
         return Ok(stream);
     }
     let stream = render_components(resolved, prepared, charts, &post, renderer.as_ref(), ctx)?;
-    if let (Some(cache), Some(key)) = (&render_cache, &cache_key) {
+    // Asked only before storing: an entry exists only for charts that had none when stored,
+    // and the chart's files are part of the key, so a hit never needs the question.
+    if let (Some(cache), Some(key)) = (&render_cache, &cache_key)
+        && !uses_random_functions(resolved, charts, renderer.as_ref())
+    {
         cache.put(key, tenant, &stream);
     }
     Ok(stream)
+}
+
+/// Whether a component's chart calls random functions: its output changes on every render,
+/// so a stored stream would stand for one of many outputs, and the tenant is not stored.
+fn uses_random_functions(
+    resolved: &Resolved,
+    charts: &[FetchedChart],
+    renderer: &dyn Renderer,
+) -> bool {
+    resolved
+        .components
+        .iter()
+        .zip(charts)
+        .filter(|(c, _)| !matches!(c.chart, ChartPlan::Manifests(_)))
+        .any(|(c, chart)| {
+            let random = renderer.random_functions(&chart.dir, &c.chart_shown);
+            if !random.is_empty() {
+                tracing::debug!(
+                    "render cache: not storing tenant {}: chart {} uses random functions",
+                    resolved.tenant.shown_dir,
+                    c.chart_shown
+                );
+            }
+            !random.is_empty()
+        })
 }
 
 /// Renders every component and joins the outputs in declaration order. Components render

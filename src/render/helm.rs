@@ -208,7 +208,7 @@ impl Helm {
     /// helm's version, asked once per binary and remembered under `memo_dir` by the binary's
     /// resolved path, size, mtime and inode: the hot path costs a stat and a small read, not a
     /// process. Replacing or upgrading the binary changes the stat and asks again.
-    fn remembered_version(&self, memo_dir: &Path) -> Result<String, HelmError> {
+    pub fn remembered_version(&self, memo_dir: &Path) -> Result<String, HelmError> {
         let unreadable = |e: std::io::Error| HelmError::Version {
             binary: self.binary.display().to_string(),
             detail: format!("could not read the binary: {e}"),

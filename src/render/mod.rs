@@ -11,8 +11,10 @@
 pub mod helm;
 pub mod manifests;
 pub mod native;
+pub mod select;
 
 use crate::context::Context;
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -58,18 +60,40 @@ pub trait Renderer: Send + Sync {
 
     /// Renders one component and returns the manifest stream unchanged.
     fn render(&self, request: &Request) -> Result<Vec<u8>, RenderError>;
+
+    /// The random functions (`randAlphaNum`, `uuidv4`, …) the chart at `chart` calls: its
+    /// output then changes on every render, so it is not cached. Empty when unknown.
+    fn random_functions(&self, _chart: &Path, _chart_shown: &str) -> BTreeSet<String> {
+        BTreeSet::new()
+    }
 }
 
-/// The renderer a context asks for: helm (`STRATA_HELM` or the first `helm` on PATH), with
-/// every call finished by `deadline`; `budget` is the whole budget, for messages.
+/// The renderer of a stack's components: each component's choice (see [`select`]) with helm
+/// from `STRATA_HELM` or the first `helm` on PATH, every helm call finished by `deadline`;
+/// `budget` is the whole budget, for messages.
 pub fn from_context(
     ctx: &Context,
+    stack: &crate::config::StackSpec,
     deadline: Instant,
     budget: Duration,
 ) -> Result<Box<dyn Renderer>, RenderError> {
-    Ok(Box::new(helm::Helm {
-        binary: helm::find_helm(ctx.helm.as_deref())?,
+    let choices = select::Choices::new(stack, ctx.renderer);
+    Ok(Box::new(with_choices(ctx, choices, deadline, budget)?))
+}
+
+/// [`from_context`] with the choices made by the caller (the renderer-parity command renders
+/// every component with each renderer in turn).
+pub fn with_choices(
+    ctx: &Context,
+    choices: select::Choices,
+    deadline: Instant,
+    budget: Duration,
+) -> Result<select::Selected, RenderError> {
+    let helm = helm::find_helm(ctx.helm.as_deref()).map(|binary| helm::Helm {
+        binary,
         deadline,
         budget,
-    }))
+    });
+    let memo_dir = crate::chart::cache::Cache::from_env().root().to_path_buf();
+    select::Selected::new(choices, helm, memo_dir)
 }
