@@ -181,7 +181,21 @@ fn compare_tenant(
         };
         let analysis = select::analysis(&chart.dir, &compat);
         let outcome = if analysis.unsupported.is_empty() {
-            let mut outcome = compare(helm.render(&request), native.render(&request));
+            let native = native.render(&request);
+            if let Err(e) = &native
+                && e.to_string().contains(gotemplate::helm::NOT_IMPLEMENTED)
+            {
+                // The chart called a function only helm has: what `auto` leaves to helm.
+                parity.components.push(ComponentParity {
+                    component: component.name.clone(),
+                    chart: component.chart_shown.clone(),
+                    outcome: Outcome::HelmOnly {
+                        reasons: vec![e.to_string()],
+                    },
+                });
+                continue;
+            }
+            let mut outcome = compare(helm.render(&request), native);
             if let Outcome::Differs { random, .. } = &mut outcome {
                 random.extend(analysis.random.iter().cloned());
             }

@@ -159,8 +159,13 @@ impl Selected {
         match native.render(request) {
             Ok(out) => Ok(out),
             Err(e) => {
+                let what = if e.to_string().contains(gotemplate::helm::NOT_IMPLEMENTED) {
+                    "cannot render"
+                } else {
+                    "failed on"
+                };
                 tracing::debug!(
-                    "component {}: native renderer failed on chart {} ({e}); using helm",
+                    "component {}: native renderer {what} chart {} ({e}); using helm",
                     request.component,
                     request.chart_shown
                 );

@@ -257,7 +257,9 @@ fn chart_native_cannot_render(t: &Tree) -> (String, &'static str) {
                 expr
             ),
         );
-        if !analyze(&dir, &Compat::helm3()).unsupported.is_empty() {
+        let unsupported = !analyze(&dir, &Compat::helm3()).unsupported.is_empty()
+            || gotemplate::sprig::UNSUPPORTED.contains(&name);
+        if unsupported {
             return (rel, name);
         }
     }

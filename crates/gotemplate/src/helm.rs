@@ -54,6 +54,11 @@ pub fn required(_: &mut dyn Call, args: &[Value]) -> Result<Value, Error> {
     }
 }
 
+/// The words ending the error of a function Helm has and this library does not implement
+/// (`genCA is not implemented by the native renderer`); they survive every wrapping of the
+/// error, so a caller can tell "cannot render this" from "this chart is wrong".
+pub const NOT_IMPLEMENTED: &str = "is not implemented by the native renderer";
+
 /// Helm 4's function map (see [`helm_funcs_for`]).
 pub fn helm_funcs() -> FuncMap {
     helm_funcs_for(true)
@@ -72,6 +77,15 @@ pub fn helm_funcs_for(helm4: bool) -> FuncMap {
         }
     }
     let add = |m: &mut FuncMap, name: &str, f: Func| m.insert(name, Determinism::Deterministic, f);
+    // Registered rather than left undefined, so a chart that only mentions them (on a path its
+    // values never take) still parses and renders; calling one fails the render, which makes
+    // `auto` hand the chart to helm.
+    for &name in crate::sprig::UNSUPPORTED {
+        let stub: Func = Rc::new(move |_: &mut dyn Call, _: &[Value]| {
+            Err(Error::new(format!("{name} {NOT_IMPLEMENTED}")))
+        });
+        m.insert(name, Determinism::Random, stub);
+    }
     add(&mut m, "include", Rc::new(include));
     add(&mut m, "tpl", Rc::new(tpl));
     add(&mut m, "required", Rc::new(required));
