@@ -61,8 +61,9 @@ pub trait Renderer: Send + Sync {
     /// Renders one component and returns the manifest stream unchanged.
     fn render(&self, request: &Request) -> Result<Vec<u8>, RenderError>;
 
-    /// The random functions (`randAlphaNum`, `uuidv4`, …) the chart at `chart` calls: its
-    /// output then changes on every render, so it is not cached. Empty when unknown.
+    /// The random functions (`randAlphaNum`, `uuidv4`, …) this renderer saw renders of the
+    /// chart at `chart` call: its output then changes on every render, so it is not cached.
+    /// Empty when none was called or the renderer cannot tell (helm's process).
     fn random_functions(&self, _chart: &Path, _chart_shown: &str) -> BTreeSet<String> {
         BTreeSet::new()
     }

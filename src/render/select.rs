@@ -270,7 +270,9 @@ impl Renderer for Selected {
     }
 
     fn random_functions(&self, chart: &Path, chart_shown: &str) -> BTreeSet<String> {
-        let random = analysis(chart, &self.compat()).random.clone();
+        // What the native renderer saw called; helm's renders cannot be seen into, so a chart
+        // helm rendered is stored as it always was.
+        let random = self.native().random_called(chart);
         if !random.is_empty() {
             note_random(chart_shown, &random);
         }

@@ -154,6 +154,16 @@ struct Loaded {
 pub struct Native {
     pub compat: Compat,
     cache: Mutex<HashMap<(PathBuf, u64), Arc<Loaded>>>,
+    /// The random functions each chart's renders called in this process. Counted when called,
+    /// not when written: bitnami's common library names `randAlphaNum` in helpers most charts
+    /// never reach, and a chart that only names one is as deterministic as any other.
+    random_called: Mutex<HashMap<PathBuf, BTreeSet<String>>>,
+}
+
+thread_local! {
+    /// The random functions called by the render running on this thread (a render executes
+    /// its templates on one thread).
+    static RANDOM_CALLS: std::cell::RefCell<BTreeSet<String>> = Default::default();
 }
 
 impl Native {
@@ -161,7 +171,17 @@ impl Native {
         Native {
             compat,
             cache: Mutex::new(HashMap::new()),
+            random_called: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The random functions renders of the chart at `chart` called so far in this process
+    /// (empty when it never rendered natively).
+    pub fn random_called(&self, chart: &Path) -> BTreeSet<String> {
+        lock(&self.random_called)
+            .get(chart)
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// The loaded chart at `path`, from the cache while its files are unchanged.
@@ -224,7 +244,16 @@ impl Native {
         let values = objects::from_json(&serde_json::Value::Object(coalesced));
         build_contexts(&tree, None, values, &shared, &mut contexts);
 
-        let rendered = execute_all(&set, &sources, &contexts, &funcs)?;
+        RANDOM_CALLS.with(|calls| calls.borrow_mut().clear());
+        let rendered = execute_all(&set, &sources, &contexts, &funcs);
+        let called = RANDOM_CALLS.with(|calls| std::mem::take(&mut *calls.borrow_mut()));
+        if !called.is_empty() {
+            lock(&self.random_called)
+                .entry(request.chart.to_path_buf())
+                .or_default()
+                .extend(called);
+        }
+        let rendered = rendered?;
         let mut crds = Vec::new();
         collect_crds(&tree, &tree.name, &mut crds);
         let opts = output::OutputOptions {
@@ -443,12 +472,24 @@ fn template_funcs(compat: &Compat) -> FuncMap {
                 continue;
             }
             if let (Some(f), Some(d)) = (source.get(name), source.determinism(name)) {
-                funcs.insert(name, d, f.clone());
+                funcs.insert(name, d, counted(name, d, f));
             }
         }
     }
     funcs::add_chart_funcs(&mut funcs);
     funcs
+}
+
+/// `f`, noting each call in [`RANDOM_CALLS`] when it is a random function.
+fn counted(name: &str, determinism: Determinism, f: &gotemplate::Func) -> gotemplate::Func {
+    if determinism != Determinism::Random {
+        return f.clone();
+    }
+    let (name, inner) = (name.to_owned(), f.clone());
+    Rc::new(move |call: &mut dyn Call, args: &[Value]| {
+        RANDOM_CALLS.with(|calls| calls.borrow_mut().insert(name.clone()));
+        inner(call, args)
+    })
 }
 
 /// One template file of a rendering chart.
