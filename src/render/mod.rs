@@ -96,5 +96,5 @@ pub fn with_choices(
         budget,
     });
     let memo_dir = crate::chart::cache::Cache::from_env().root().to_path_buf();
-    select::Selected::new(choices, helm, memo_dir)
+    select::Selected::new(choices, helm, memo_dir).map(|s| s.with_budget(deadline, budget))
 }

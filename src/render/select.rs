@@ -86,6 +86,8 @@ pub struct Selected {
     memo_dir: PathBuf,
     compat: OnceLock<Compat>,
     native: OnceLock<Arc<Native>>,
+    /// The deadline native renders stop at, and the whole budget for the message.
+    budget: Option<(std::time::Instant, std::time::Duration)>,
 }
 
 impl Selected {
@@ -108,7 +110,14 @@ impl Selected {
             memo_dir,
             compat: OnceLock::new(),
             native: OnceLock::new(),
+            budget: None,
         })
+    }
+
+    /// Native renders stop at `deadline` as helm processes are killed at it.
+    pub fn with_budget(mut self, deadline: std::time::Instant, total: std::time::Duration) -> Self {
+        self.budget = Some((deadline, total));
+        self
     }
 
     fn helm(&self) -> Result<&Helm, RenderError> {
@@ -156,7 +165,7 @@ impl Selected {
             );
             return self.helm()?.render(request);
         }
-        match native.render(request) {
+        match native.render_within(request, self.budget) {
             Ok(out) => Ok(out),
             Err(e) => {
                 let what = if e.to_string().contains(gotemplate::helm::NOT_IMPLEMENTED) {
@@ -264,7 +273,7 @@ impl Renderer for Selected {
     fn render(&self, request: &Request) -> Result<Vec<u8>, RenderError> {
         match self.choices.of(request.component) {
             RendererKind::Helm => self.helm()?.render(request),
-            RendererKind::Native => self.native().render(request),
+            RendererKind::Native => self.native().render_within(request, self.budget),
             RendererKind::Auto => self.auto(request),
         }
     }

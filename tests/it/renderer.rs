@@ -566,3 +566,33 @@ fn a_random_function_that_is_never_called_does_not_stop_caching() {
         text(&first.stderr)
     );
 }
+
+/// A chart's templates are untrusted: one that loops for minutes is stopped at the time
+/// budget, as a helm process would be killed at it, with one message and nothing on stdout.
+#[test]
+fn a_runaway_template_is_stopped_at_the_time_budget() {
+    let repo = Repo::new();
+    repo.tree.write(
+        "fleet/charts/loop/Chart.yaml",
+        "apiVersion: v2\nname: loop\nversion: 0.1.0\n",
+    );
+    repo.tree.write(
+        "fleet/charts/loop/templates/cm.yaml",
+        "{{- range until 20000 }}{{ range until 20000 }}{{ end }}{{ end }}\n",
+    );
+    repo.add_component("name: loop\nchart: {path: charts/loop}\n");
+    let started = std::time::Instant::now();
+    let out = run(repo
+        .strata(&Helm::V3.path(), Some("native"))
+        .arg("render")
+        .arg(repo.tree.path(TENANTS[1]))
+        .args(["--no-cache", "--timeout", "2"]));
+    let took = started.elapsed();
+    assert_error(
+        &out,
+        "a runaway template",
+        &["\"loop\"", "did not finish within the time budget of 2s"],
+    );
+    assert!(out.stdout.is_empty(), "{}", describe(&out));
+    assert!(took < std::time::Duration::from_secs(6), "took {took:?}");
+}

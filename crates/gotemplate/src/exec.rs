@@ -79,7 +79,18 @@ pub(crate) struct State<'a> {
     tree: Arc<Tree>,
     depth: usize,
     includes: HashMap<String, usize>,
+    /// When execution must stop (a chart is untrusted: `range until 100000000` must not
+    /// outlive the caller's time budget); checked every [`DEADLINE_STRIDE`] steps.
+    pub(crate) deadline: Option<std::time::Instant>,
+    steps: u32,
 }
+
+/// Steps between two looks at the clock: cheap enough to be invisible, often enough that a
+/// runaway template stops within milliseconds of its deadline.
+const DEADLINE_STRIDE: u32 = 1024;
+
+/// The message of an execution stopped at its deadline.
+pub const DEADLINE_PASSED: &str = "template execution stopped: its time budget ran out";
 
 impl<'a> State<'a> {
     pub(crate) fn new(set: &'a Templates, funcs: &'a FuncMap, tree: Arc<Tree>) -> State<'a> {
@@ -91,6 +102,8 @@ impl<'a> State<'a> {
             tree,
             depth: 0,
             includes: HashMap::new(),
+            deadline: None,
+            steps: 0,
         }
     }
 
@@ -150,6 +163,13 @@ impl<'a> State<'a> {
     }
 
     fn walk(&mut self, dot: &Slot, node: &Node, out: &mut String) -> Result<Flow, Error> {
+        self.steps = self.steps.wrapping_add(1);
+        if self.steps % DEADLINE_STRIDE == 0
+            && let Some(deadline) = self.deadline
+            && std::time::Instant::now() >= deadline
+        {
+            return Err(Error::new(DEADLINE_PASSED));
+        }
         match node {
             Node::Text(t) => out.push_str(t),
             Node::Action(pipe) => {

@@ -105,12 +105,25 @@ impl Templates {
     /// Runs `name` with `data` as dot (missingkey=zero) and `funcs`. The output is Go's text
     /// (a nil printed by an action is `<no value>`; stripping it is Helm's business).
     pub fn execute(&self, name: &str, data: Value, funcs: &FuncMap) -> Result<String, Error> {
+        self.execute_until(name, data, funcs, None)
+    }
+
+    /// [`Templates::execute`] that stops with [`crate::exec::DEADLINE_PASSED`] once
+    /// `deadline` has passed, `include`s and `tpl`s included.
+    pub fn execute_until(
+        &self,
+        name: &str,
+        data: Value,
+        funcs: &FuncMap,
+        deadline: Option<std::time::Instant>,
+    ) -> Result<String, Error> {
         let Some(tree) = self.tree(name) else {
             return Err(Error::new(format!(
                 "template: no template {name:?} associated with template {name:?}"
             )));
         };
         let mut state = State::new(self, funcs, tree.clone());
+        state.deadline = deadline;
         let mut out = String::new();
         state.run(tree, data, &mut out)?;
         Ok(out)
@@ -120,6 +133,21 @@ impl Templates {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn execution_stops_at_its_deadline() {
+        let funcs = crate::helm::helm_funcs();
+        let mut t = Templates::new();
+        let text = "{{ range until 100000 }}{{ range until 100000 }}{{ end }}{{ end }}";
+        t.parse("loop", text, &|f| funcs.contains(f)).unwrap();
+        let started = std::time::Instant::now();
+        let deadline = started + std::time::Duration::from_millis(200);
+        let err = t
+            .execute_until("loop", Value::Nil, &funcs, Some(deadline))
+            .unwrap_err();
+        assert_eq!(err.message, crate::exec::DEADLINE_PASSED);
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    }
     use std::collections::BTreeMap;
 
     fn render(text: &str, data: Value) -> Result<String, Error> {

@@ -131,6 +131,10 @@ pub enum NativeError {
     Parse { template: String, message: String },
     #[error("render error in {template}: {message}")]
     Execute { template: String, message: String },
+    #[error(
+        "the chart's templates did not finish within the time budget of {seconds}s; raise --timeout, STRATA_TIMEOUT or timeoutSeconds if the chart is that slow"
+    )]
+    Budget { seconds: f64 },
     #[error(transparent)]
     Output(#[from] output::OutputError),
 }
@@ -202,6 +206,17 @@ impl Native {
 
     /// Renders one chart for one set of values: the bytes `helm template` prints.
     pub fn render_chart(&self, request: &Request) -> Result<Vec<u8>, NativeError> {
+        self.render_chart_within(request, None)
+    }
+
+    /// [`Native::render_chart`] stopped when `budget` (its deadline, and the whole budget for
+    /// the message) runs out: a chart's templates are untrusted, and a render in this process
+    /// must keep the budget a helm process is killed at.
+    pub fn render_chart_within(
+        &self,
+        request: &Request,
+        budget: Option<(std::time::Instant, std::time::Duration)>,
+    ) -> Result<Vec<u8>, NativeError> {
         if !valid_release_name(request.release) {
             return Err(NativeError::ReleaseName(request.release.to_string()));
         }
@@ -245,7 +260,20 @@ impl Native {
         build_contexts(&tree, None, values, &shared, &mut contexts);
 
         RANDOM_CALLS.with(|calls| calls.borrow_mut().clear());
-        let rendered = execute_all(&set, &sources, &contexts, &funcs);
+        let deadline = budget.map(|(deadline, _)| deadline);
+        let rendered =
+            execute_all(&set, &sources, &contexts, &funcs, deadline).map_err(|e| {
+                match (&e, budget) {
+                    (NativeError::Execute { message, .. }, Some((_, total)))
+                        if message.contains(gotemplate::exec::DEADLINE_PASSED) =>
+                    {
+                        NativeError::Budget {
+                            seconds: total.as_secs_f64(),
+                        }
+                    }
+                    _ => e,
+                }
+            });
         let called = RANDOM_CALLS.with(|calls| std::mem::take(&mut *calls.borrow_mut()));
         if !called.is_empty() {
             lock(&self.random_called)
@@ -326,7 +354,18 @@ impl Renderer for Native {
     }
 
     fn render(&self, request: &Request) -> Result<Vec<u8>, RenderError> {
-        self.render_chart(request).map_err(|e| {
+        self.render_within(request, None)
+    }
+}
+
+impl Native {
+    /// [`Renderer::render`] within a time budget (see [`Native::render_chart_within`]).
+    pub fn render_within(
+        &self,
+        request: &Request,
+        budget: Option<(std::time::Instant, std::time::Duration)>,
+    ) -> Result<Vec<u8>, RenderError> {
+        self.render_chart_within(request, budget).map_err(|e| {
             RenderError::Native(format!(
                 "native render of component {:?} (chart {}) failed: {e}",
                 request.component, request.chart_shown
@@ -428,6 +467,7 @@ fn execute_all(
     sources: &[Source],
     contexts: &[Value],
     funcs: &FuncMap,
+    deadline: Option<std::time::Instant>,
 ) -> Result<Vec<(String, String)>, NativeError> {
     let mut rendered = Vec::new();
     for source in sources {
@@ -442,12 +482,12 @@ fn execute_all(
                 objects::template(&source.name, &source.base_path),
             );
         }
-        let text =
-            set.execute(&source.name, dot.clone(), funcs)
-                .map_err(|e| NativeError::Execute {
-                    template: source.name.clone(),
-                    message: e.to_string(),
-                })?;
+        let text = set
+            .execute_until(&source.name, dot.clone(), funcs, deadline)
+            .map_err(|e| NativeError::Execute {
+                template: source.name.clone(),
+                message: e.to_string(),
+            })?;
         if source.name.ends_with("NOTES.txt") {
             continue;
         }
