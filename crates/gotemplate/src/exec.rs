@@ -162,14 +162,20 @@ impl<'a> State<'a> {
         Ok(Flow::Normal)
     }
 
-    fn walk(&mut self, dot: &Slot, node: &Node, out: &mut String) -> Result<Flow, Error> {
+    /// Counts one step of execution and stops it when its deadline has passed.
+    fn tick(&mut self) -> Result<(), Error> {
         self.steps = self.steps.wrapping_add(1);
-        if self.steps % DEADLINE_STRIDE == 0
+        if self.steps.is_multiple_of(DEADLINE_STRIDE)
             && let Some(deadline) = self.deadline
             && std::time::Instant::now() >= deadline
         {
             return Err(Error::new(DEADLINE_PASSED));
         }
+        Ok(())
+    }
+
+    fn walk(&mut self, dot: &Slot, node: &Node, out: &mut String) -> Result<Flow, Error> {
+        self.tick()?;
         match node {
             Node::Text(t) => out.push_str(t),
             Node::Action(pipe) => {
@@ -272,6 +278,7 @@ impl<'a> State<'a> {
                 return Ok(Flow::Normal);
             }
             for i in 0..len {
+                self.tick()?;
                 let (index, elem) = items.get(i);
                 let elem = Slot {
                     value: elem,
