@@ -14,8 +14,9 @@ use crate::diff::mask::Mask;
 use crate::fleet;
 use crate::pipeline;
 use crate::plan::ChartPlan;
+use crate::render::native::Analysis;
 use crate::render::select::{self, Choices, Selected};
-use crate::render::{Renderer, Request};
+use crate::render::{RenderError, Renderer, Request};
 use crate::selector::Selection;
 use serde::Serialize;
 
@@ -180,31 +181,11 @@ fn compare_tenant(
             skip_tests: component.skip_tests,
         };
         let analysis = select::analysis(&chart.dir, &compat);
-        let outcome = if analysis.unsupported.is_empty() {
-            let native = native.render(&request);
-            if let Err(e) = &native
-                && e.to_string().contains(gotemplate::helm::NOT_IMPLEMENTED)
-            {
-                // The chart called a function only helm has: what `auto` leaves to helm.
-                parity.components.push(ComponentParity {
-                    component: component.name.clone(),
-                    chart: component.chart_shown.clone(),
-                    outcome: Outcome::HelmOnly {
-                        reasons: vec![e.to_string()],
-                    },
-                });
-                continue;
-            }
-            let mut outcome = compare(helm.render(&request), native);
-            if let Outcome::Differs { random, .. } = &mut outcome {
-                random.extend(analysis.random.iter().cloned());
-            }
-            outcome
-        } else {
-            Outcome::HelmOnly {
-                reasons: analysis.unsupported.clone(),
-            }
-        };
+        let outcome = outcome_of(
+            || helm.render(&request),
+            || native.render(&request),
+            &analysis,
+        );
         parity.components.push(ComponentParity {
             component: component.name.clone(),
             chart: component.chart_shown.clone(),
@@ -212,6 +193,33 @@ fn compare_tenant(
         });
     }
     parity
+}
+
+/// One component's outcome: helm only when the analysis or the native render itself says the
+/// chart needs helm (a function only helm has), else the comparison of the two renders.
+fn outcome_of(
+    helm: impl FnOnce() -> Result<Vec<u8>, RenderError>,
+    native: impl FnOnce() -> Result<Vec<u8>, RenderError>,
+    analysis: &Analysis,
+) -> Outcome {
+    if !analysis.unsupported.is_empty() {
+        return Outcome::HelmOnly {
+            reasons: analysis.unsupported.clone(),
+        };
+    }
+    let native = native();
+    if let Err(e) = &native
+        && e.to_string().contains(gotemplate::helm::NOT_IMPLEMENTED)
+    {
+        return Outcome::HelmOnly {
+            reasons: vec![e.to_string()],
+        };
+    }
+    let mut outcome = compare(helm(), native);
+    if let Outcome::Differs { random, .. } = &mut outcome {
+        random.extend(analysis.random.iter().cloned());
+    }
+    outcome
 }
 
 /// Compares helm's result with the native renderer's.

@@ -497,23 +497,14 @@ fn execute_all(
 }
 
 /// The functions a chart's templates see, as the imitated helm has them: Sprig (less `env` and
-/// `expandenv`), the encoders (`mustToYaml` and `mustToJson` only for Helm 4), Helm's engine
+/// `expandenv`), the encoders (`mustToYaml` only for Helm 4; `toToml` writes floats as that helm does), Helm's engine
 /// functions (`include`, `tpl`, `required`) and strata's chart-bound ones.
 fn template_funcs(compat: &Compat) -> FuncMap {
+    let helm = gotemplate::helm::helm_funcs_for(compat.helm4);
     let mut funcs = FuncMap::default();
-    let sources = [
-        gotemplate::sprig::funcs(),
-        gotemplate::encode::funcs(compat.helm4),
-        gotemplate::helm::helm_funcs(),
-    ];
-    for source in &sources {
-        for name in source.names() {
-            if !compat.helm4 && matches!(name, "mustToYaml" | "mustToJson") {
-                continue;
-            }
-            if let (Some(f), Some(d)) = (source.get(name), source.determinism(name)) {
-                funcs.insert(name, d, counted(name, d, f));
-            }
+    for name in helm.names() {
+        if let (Some(f), Some(d)) = (helm.get(name), helm.determinism(name)) {
+            funcs.insert(name, d, counted(name, d, f));
         }
     }
     funcs::add_chart_funcs(&mut funcs);
