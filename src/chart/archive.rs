@@ -269,34 +269,10 @@ impl Unpacker<'_> {
     }
 
     fn unpack_entry<R: Read>(&mut self, entry: &mut tar::Entry<'_, R>) -> Result<(), ArchiveError> {
-        let kind = entry.header().entry_type();
-        if kind == EntryType::XGlobalHeader {
-            // Archiver metadata (e.g. the commit `git archive` records), not a file; Helm
-            // skips it too.
+        let Some((name, is_dir)) = checked_entry(entry, &mut self.top)? else {
             return Ok(());
-        }
-        let name = entry_name(&entry.path_bytes())?;
-        let is_dir = match kind {
-            EntryType::Regular | EntryType::Continuous => false,
-            EntryType::Directory => true,
-            other => {
-                return Err(ArchiveError::UnsupportedType {
-                    entry: name,
-                    kind: describe_type(other),
-                });
-            }
         };
         let parts = components(&name, is_dir)?;
-        match &self.top {
-            None => self.top = Some(parts[0].to_string()),
-            Some(top) if top != parts[0] => {
-                return Err(ArchiveError::OutsideChart {
-                    entry: name,
-                    top: top.clone(),
-                });
-            }
-            Some(_) => {}
-        }
         let inside = &parts[1..];
         if inside.is_empty() {
             return match is_dir {
@@ -469,32 +445,10 @@ struct MemoryReader<'a> {
 
 impl MemoryReader<'_> {
     fn entry<R: Read>(&mut self, entry: &mut tar::Entry<'_, R>) -> Result<(), ArchiveError> {
-        let kind = entry.header().entry_type();
-        if kind == EntryType::XGlobalHeader {
+        let Some((name, is_dir)) = checked_entry(entry, &mut self.top)? else {
             return Ok(());
-        }
-        let name = entry_name(&entry.path_bytes())?;
-        let is_dir = match kind {
-            EntryType::Regular | EntryType::Continuous => false,
-            EntryType::Directory => true,
-            other => {
-                return Err(ArchiveError::UnsupportedType {
-                    entry: name,
-                    kind: describe_type(other),
-                });
-            }
         };
         let parts = components(&name, is_dir)?;
-        match &self.top {
-            None => self.top = Some(parts[0].to_string()),
-            Some(top) if top != parts[0] => {
-                return Err(ArchiveError::OutsideChart {
-                    entry: name,
-                    top: top.clone(),
-                });
-            }
-            Some(_) => {}
-        }
         if is_dir {
             return Ok(());
         }
@@ -644,6 +598,43 @@ impl<R: Read> Read for CappedReader<R> {
         self.remaining -= n as u64;
         Ok(n)
     }
+}
+
+/// The name of an entry and whether it is a directory, after the checks every reader of an
+/// untrusted chart archive makes: a file or directory only, a safe relative path, under the
+/// one top-level directory (`top`, set by the first entry). `None` for archiver metadata
+/// (the commit `git archive` records), which Helm skips too.
+fn checked_entry<R: Read>(
+    entry: &tar::Entry<'_, R>,
+    top: &mut Option<String>,
+) -> Result<Option<(String, bool)>, ArchiveError> {
+    let kind = entry.header().entry_type();
+    if kind == EntryType::XGlobalHeader {
+        return Ok(None);
+    }
+    let name = entry_name(&entry.path_bytes())?;
+    let is_dir = match kind {
+        EntryType::Regular | EntryType::Continuous => false,
+        EntryType::Directory => true,
+        other => {
+            return Err(ArchiveError::UnsupportedType {
+                entry: name,
+                kind: describe_type(other),
+            });
+        }
+    };
+    let first = components(&name, is_dir)?[0].to_string();
+    match top {
+        None => *top = Some(first),
+        Some(top) if *top != first => {
+            return Err(ArchiveError::OutsideChart {
+                entry: name,
+                top: top.clone(),
+            });
+        }
+        Some(_) => {}
+    }
+    Ok(Some((name, is_dir)))
 }
 
 #[cfg(test)]

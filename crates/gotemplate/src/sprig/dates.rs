@@ -258,29 +258,7 @@ impl Time {
 
     /// Go's `Time.Format(layout)` for a UTC time.
     pub(crate) fn format(&self, layout: &str) -> String {
-        const MONTHS: [&str; 12] = [
-            "January",
-            "February",
-            "March",
-            "April",
-            "May",
-            "June",
-            "July",
-            "August",
-            "September",
-            "October",
-            "November",
-            "December",
-        ];
-        const DAYS: [&str; 7] = [
-            "Sunday",
-            "Monday",
-            "Tuesday",
-            "Wednesday",
-            "Thursday",
-            "Friday",
-            "Saturday",
-        ];
+        use super::timeparse::{DAYS, MONTHS};
         let (year, month, day, hour, min, sec, wday, yday) = self.civil();
         let mut out = String::with_capacity(layout.len() + 8);
         let mut rest = layout;

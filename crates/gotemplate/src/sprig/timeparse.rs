@@ -285,7 +285,8 @@ fn month_day(yday: i64, year: i64) -> Option<(i64, i64)> {
     Some((month, day))
 }
 
-const MONTHS: [&str; 12] = [
+/// Go's month and weekday names, for formatting and parsing alike.
+pub(crate) const MONTHS: [&str; 12] = [
     "January",
     "February",
     "March",
@@ -299,7 +300,7 @@ const MONTHS: [&str; 12] = [
     "November",
     "December",
 ];
-const DAYS: [&str; 7] = [
+pub(crate) const DAYS: [&str; 7] = [
     "Sunday",
     "Monday",
     "Tuesday",
