@@ -231,35 +231,7 @@ struct Unpacker<'a> {
 
 impl Unpacker<'_> {
     fn run(mut self, reader: impl Read, stream_limit: u64) -> Result<String, ArchiveError> {
-        let tripped = Rc::new(Cell::new(false));
-        let stream = CappedReader {
-            inner: MultiGzDecoder::new(reader),
-            remaining: stream_limit,
-            tripped: Rc::clone(&tripped),
-        };
-        let read_error = |source: io::Error| {
-            if tripped.get() {
-                ArchiveError::StreamTooLarge {
-                    limit: stream_limit,
-                }
-            } else {
-                ArchiveError::Read { source }
-            }
-        };
-
-        let mut archive = tar::Archive::new(stream);
-        let entries = archive.entries().map_err(read_error)?;
-        for (count, entry) in entries.enumerate() {
-            let mut entry = entry.map_err(read_error)?;
-            if count >= MAX_ENTRIES {
-                return Err(ArchiveError::TooManyEntries { limit: MAX_ENTRIES });
-            }
-            self.unpack_entry(&mut entry).map_err(|e| match e {
-                ArchiveError::Read { source } => read_error(source),
-                other => other,
-            })?;
-        }
-
+        each_entry(reader, stream_limit, |entry| self.unpack_entry(entry))?;
         let top = self.top.ok_or(ArchiveError::Empty)?;
         let chart_yaml = fs::symlink_metadata(self.dest.join("Chart.yaml"));
         if !chart_yaml.is_ok_and(|meta| meta.is_file()) {
@@ -394,22 +366,6 @@ pub fn read_chart_files(
     limits: &Limits,
 ) -> Result<(String, ChartFiles), ArchiveError> {
     let stream_limit = limits.max_total_bytes.saturating_add(FRAMING_ALLOWANCE);
-    let tripped = Rc::new(Cell::new(false));
-    let stream = CappedReader {
-        inner: MultiGzDecoder::new(reader),
-        remaining: stream_limit,
-        tripped: Rc::clone(&tripped),
-    };
-    let read_error = |source: io::Error| {
-        if tripped.get() {
-            ArchiveError::StreamTooLarge {
-                limit: stream_limit,
-            }
-        } else {
-            ArchiveError::Read { source }
-        }
-    };
-    let mut archive = tar::Archive::new(stream);
     let mut memory = MemoryReader {
         limits,
         top: None,
@@ -417,16 +373,7 @@ pub fn read_chart_files(
         seen: std::collections::HashSet::new(),
         total: 0,
     };
-    for (count, entry) in archive.entries().map_err(read_error)?.enumerate() {
-        let mut entry = entry.map_err(read_error)?;
-        if count >= MAX_ENTRIES {
-            return Err(ArchiveError::TooManyEntries { limit: MAX_ENTRIES });
-        }
-        memory.entry(&mut entry).map_err(|e| match e {
-            ArchiveError::Read { source } => read_error(source),
-            other => other,
-        })?;
-    }
+    each_entry(reader, stream_limit, |entry| memory.entry(entry))?;
     let top = memory.top.ok_or(ArchiveError::Empty)?;
     if !memory.files.iter().any(|(path, _)| path == "Chart.yaml") {
         return Err(ArchiveError::MissingChartYaml { top });
@@ -598,6 +545,45 @@ impl<R: Read> Read for CappedReader<R> {
         self.remaining -= n as u64;
         Ok(n)
     }
+}
+
+/// Runs `visit` on each entry of a gzipped tar stream, refusing more than [`MAX_ENTRIES`]
+/// entries and more than `stream_limit` bytes of decompressed stream (a read error past that
+/// limit is reported as the limit, not as the I/O error the cap causes).
+fn each_entry<R: Read>(
+    reader: R,
+    stream_limit: u64,
+    mut visit: impl FnMut(
+        &mut tar::Entry<'_, CappedReader<MultiGzDecoder<R>>>,
+    ) -> Result<(), ArchiveError>,
+) -> Result<(), ArchiveError> {
+    let tripped = Rc::new(Cell::new(false));
+    let stream = CappedReader {
+        inner: MultiGzDecoder::new(reader),
+        remaining: stream_limit,
+        tripped: Rc::clone(&tripped),
+    };
+    let read_error = |source: io::Error| {
+        if tripped.get() {
+            ArchiveError::StreamTooLarge {
+                limit: stream_limit,
+            }
+        } else {
+            ArchiveError::Read { source }
+        }
+    };
+    let mut archive = tar::Archive::new(stream);
+    for (count, entry) in archive.entries().map_err(read_error)?.enumerate() {
+        let mut entry = entry.map_err(read_error)?;
+        if count >= MAX_ENTRIES {
+            return Err(ArchiveError::TooManyEntries { limit: MAX_ENTRIES });
+        }
+        visit(&mut entry).map_err(|e| match e {
+            ArchiveError::Read { source } => read_error(source),
+            other => other,
+        })?;
+    }
+    Ok(())
 }
 
 /// The name of an entry and whether it is a directory, after the checks every reader of an
