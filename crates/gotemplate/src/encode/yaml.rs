@@ -58,34 +58,56 @@ pub fn to_yaml(value: &Value) -> String {
 
 /// `sigs.k8s.io/yaml.Marshal(value)`, with its failure (for `mustToYaml`).
 pub fn try_to_yaml(value: &Value) -> Result<String, EncodeError> {
-    let node = to_node(value, &mut Vec::new())?;
+    let node = to_node(value, &mut Vec::new(), Dialect::V2)?;
     Ok(yaml_emit::emit(&node, Dialect::V2))
 }
 
-fn to_node(value: &Value, ancestors: &mut Vec<usize>) -> Result<Node, EncodeError> {
-    let container = matches!(value, Value::List(_) | Value::Map(_));
-    if container && ancestors.len() >= MAX_FLOW_LEVEL {
-        return Err(EncodeError::TooDeep);
-    }
-    deep(|| to_node_here(value, ancestors))
+/// Helm's `toYamlPretty` text before its trailing-newline trim: go-yaml v3's encoder (indent
+/// 2) applied to the value itself, with no JSON round trip, so a float64 prints by `%g`
+/// rules (`1e+06`), NaN and the infinities as `.nan`, `.inf`, and every string as it is.
+pub fn try_to_yaml_pretty(value: &Value) -> Result<String, EncodeError> {
+    let node = to_node(value, &mut Vec::new(), Dialect::V3)?;
+    Ok(yaml_emit::emit(&node, Dialect::V3))
 }
 
-fn to_node_here(value: &Value, ancestors: &mut Vec<usize>) -> Result<Node, EncodeError> {
+/// The emitter's tree of `value`. For go-yaml v2 (`toYaml`) the value first makes the JSON
+/// round trip of `sigs.k8s.io/yaml` (numbers retyped, strings and keys checked, nesting
+/// bounded); go-yaml v3 (`toYamlPretty`) encodes the value itself.
+fn to_node(
+    value: &Value,
+    ancestors: &mut Vec<usize>,
+    dialect: Dialect,
+) -> Result<Node, EncodeError> {
+    let container = matches!(value, Value::List(_) | Value::Map(_));
+    if dialect == Dialect::V2 && container && ancestors.len() >= MAX_FLOW_LEVEL {
+        return Err(EncodeError::TooDeep);
+    }
+    deep(|| to_node_here(value, ancestors, dialect))
+}
+
+fn to_node_here(
+    value: &Value,
+    ancestors: &mut Vec<usize>,
+    dialect: Dialect,
+) -> Result<Node, EncodeError> {
+    let v2 = dialect == Dialect::V2;
     Ok(match value {
         Value::Nil => Node::Null,
         Value::Bool(b) => Node::Bool(*b),
         Value::Int(n) => Node::Int(*n),
-        Value::Float(f) => float_node(*f)?,
-        Value::String(s) => {
+        Value::Float(f) if v2 => float_node(*f)?,
+        Value::Float(f) => Node::Float(*f),
+        Value::String(s) if v2 => {
             check_readable(s)?;
             Node::Str(fold_next_lines(s))
         }
+        Value::String(s) => Node::Str(s.clone()),
         Value::List(items) => {
             // Lists cannot contain themselves; only their depth counts.
             ancestors.push(0);
             let nodes = items
                 .iter()
-                .map(|v| to_node(v, ancestors))
+                .map(|v| to_node(v, ancestors, dialect))
                 .collect::<Result<Vec<_>, _>>();
             ancestors.pop();
             Node::Seq(nodes?)
@@ -100,60 +122,16 @@ fn to_node_here(value: &Value, ancestors: &mut Vec<usize>) -> Result<Node, Encod
                 .borrow()
                 .iter()
                 .map(|(k, v)| {
-                    check_key(k)?;
-                    Ok((k.clone(), to_node(v, ancestors)?))
+                    if v2 {
+                        check_key(k)?;
+                    }
+                    Ok((k.clone(), to_node(v, ancestors, dialect)?))
                 })
                 .collect::<Result<Vec<_>, EncodeError>>();
             ancestors.pop();
-            Node::Map(keyorder::sort_keys(entries?, false))
+            Node::Map(keyorder::sort_keys(entries?, !v2))
         }
-        Value::Object(object) => to_node(&object.to_value(), ancestors)?,
-    })
-}
-
-/// Helm's `toYamlPretty` text before its trailing-newline trim: go-yaml v3's encoder (indent
-/// 2) applied to the value itself, with no JSON round trip, so a float64 prints by `%g`
-/// rules (`1e+06`), NaN and the infinities as `.nan`, `.inf`, and every string as it is.
-pub fn try_to_yaml_pretty(value: &Value) -> Result<String, EncodeError> {
-    let node = to_node_v3(value, &mut Vec::new())?;
-    Ok(yaml_emit::emit(&node, Dialect::V3))
-}
-
-fn to_node_v3(value: &Value, ancestors: &mut Vec<usize>) -> Result<Node, EncodeError> {
-    deep(|| to_node_v3_here(value, ancestors))
-}
-
-fn to_node_v3_here(value: &Value, ancestors: &mut Vec<usize>) -> Result<Node, EncodeError> {
-    Ok(match value {
-        Value::Nil => Node::Null,
-        Value::Bool(b) => Node::Bool(*b),
-        Value::Int(n) => Node::Int(*n),
-        Value::Float(f) => Node::Float(*f),
-        Value::String(s) => Node::Str(s.clone()),
-        Value::List(items) => {
-            ancestors.push(0);
-            let nodes = items
-                .iter()
-                .map(|v| to_node_v3(v, ancestors))
-                .collect::<Result<Vec<_>, _>>();
-            ancestors.pop();
-            Node::Seq(nodes?)
-        }
-        Value::Map(map) => {
-            let id = Rc::as_ptr(map) as *const () as usize;
-            if ancestors.contains(&id) {
-                return Err(EncodeError::Cycle);
-            }
-            ancestors.push(id);
-            let entries = map
-                .borrow()
-                .iter()
-                .map(|(k, v)| Ok((k.clone(), to_node_v3(v, ancestors)?)))
-                .collect::<Result<Vec<_>, EncodeError>>();
-            ancestors.pop();
-            Node::Map(keyorder::sort_keys(entries?, true))
-        }
-        Value::Object(object) => to_node_v3(&object.to_value(), ancestors)?,
+        Value::Object(object) => to_node(&object.to_value(), ancestors, dialect)?,
     })
 }
 
