@@ -2,9 +2,11 @@
 //! and `STRATA_RENDERER`, which overrides both so a renderer can be tried without editing the
 //! stack. helm is the default.
 //!
-//! `auto` renders a chart natively only when the native renderer's analysis finds nothing it
-//! cannot do, and falls back to helm, with the reason in the debug log, when it finds something
-//! or when the native render fails (helm then gives the authoritative error). The native
+//! `auto` renders a chart natively and falls back to helm, with the reason in the debug log,
+//! when the native render fails: a template that calls what only helm has, one that does not
+//! parse, a schema it cannot compile, or a chart error (helm then gives the authoritative
+//! error). It does not analyse the chart first: the render finds the same reasons, and
+//! `generate` would otherwise load and parse the chart twice. The native
 //! renderer imitates the configured helm's version (helm 3 rules when no helm is found), and its
 //! loaded charts are shared by every tenant of the process, which is where its speed comes from.
 
@@ -155,16 +157,6 @@ impl Selected {
     /// `auto`: native when the chart is within its reach and renders, else helm.
     fn auto(&self, request: &Request) -> Result<Vec<u8>, RenderError> {
         let native = self.native();
-        let analysis = analysis(request.chart, &native.compat);
-        if !analysis.unsupported.is_empty() {
-            tracing::debug!(
-                "component {}: native renderer cannot render chart {} ({}); using helm",
-                request.component,
-                request.chart_shown,
-                analysis.unsupported.join("; ")
-            );
-            return self.helm()?.render(request);
-        }
         match native.render_within(request, self.budget) {
             Ok(out) => Ok(out),
             Err(e) => {
